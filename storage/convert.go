@@ -1,0 +1,63 @@
+package storage
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"confchat/identity"
+)
+
+// ConferenceID is a conference's 33-byte id: a type byte and 32 random bytes.
+type ConferenceID [33]byte
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+func encodeAddrs(a []string) string {
+	if len(a) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(a) // a []string always marshals
+	return string(b)
+}
+
+func decodeAddrs(s string) ([]string, error) {
+	var a []string
+	if err := json.Unmarshal([]byte(s), &a); err != nil {
+		return nil, fmt.Errorf("bad address list %q: %w", s, err)
+	}
+	return a, nil
+}
+
+func scanKey(b []byte, what string) (identity.PublicKey, error) {
+	var k identity.PublicKey
+	if len(b) != len(k) {
+		return k, fmt.Errorf("bad %s: %d bytes", what, len(b))
+	}
+	copy(k[:], b)
+	return k, nil
+}
+
+func scanConfID(b []byte) (ConferenceID, error) {
+	var id ConferenceID
+	if len(b) != len(id) {
+		return id, fmt.Errorf("bad conference id: %d bytes", len(b))
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
+// rowScanner is *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }

@@ -1,0 +1,144 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// applicationID marks a SQLite file as a confchat profile ("CCHT").
+const applicationID = 0x43434854
+
+// Errors returned by Open.
+var (
+	ErrSchemaTooNew = errors.New("database was written by a newer confchat")
+	ErrNotConfchat  = errors.New("database is not a confchat profile")
+)
+
+// ErrNotFound is returned by lookups of a single row that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DB is an open profile database. Its methods are safe for concurrent use,
+// though the node calls them from its one owner goroutine.
+type DB struct {
+	queries
+	sql  *sql.DB
+	dir  string
+	lock *profileLock
+}
+
+// Open locks the profile directory dir (creating it 0700 if needed), opens
+// or creates its database and migrates it to the current schema.
+func Open(ctx context.Context, dir string) (*DB, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open profile %s: %w", dir, err)
+	}
+	lock, err := lockProfile(abs)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openLocked(ctx, abs)
+	if err != nil {
+		_ = lock.release()
+		return nil, err
+	}
+	db.lock = lock
+	return db, nil
+}
+
+func openLocked(ctx context.Context, dir string) (*DB, error) {
+	path := filepath.Join(dir, DBFile)
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
+	sdb, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{queries: queries{ex: sdb}, sql: sdb, dir: dir}
+	if err := db.migrate(ctx); err != nil {
+		_ = sdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// dsn builds the connection string. Every pooled connection gets foreign
+// keys, a busy timeout and synchronous=NORMAL; write transactions begin
+// IMMEDIATE so they never fail half way on a lock upgrade. journal_mode is
+// set once by migrate, after the schema version has been checked.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Dir returns the profile directory.
+func (db *DB) Dir() string { return db.dir }
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return filepath.Join(db.dir, DBFile) }
+
+// Close closes the database and releases the profile lock.
+func (db *DB) Close() error {
+	err := db.sql.Close()
+	if db.lock != nil {
+		if lerr := db.lock.release(); err == nil {
+			err = lerr
+		}
+		db.lock = nil
+	}
+	return err
+}
+
+// Tx is a write transaction; it has every query method of DB.
+type Tx struct{ queries }
+
+// Update runs fn in one IMMEDIATE transaction, committing when fn returns
+// nil and rolling back otherwise.
+func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&Tx{queries{ex: tx}}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns an error unless
+// SQLite answers "ok".
+func (db *DB) IntegrityCheck(ctx context.Context) error {
+	var res string
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	if res != "ok" {
+		return fmt.Errorf("integrity check: %s", res)
+	}
+	return nil
+}
+
+// execer is what both *sql.DB and *sql.Tx offer; queries run on either.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries holds the typed query methods shared by DB and Tx.
+type queries struct{ ex execer }
