@@ -1,0 +1,129 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"confchat/storage"
+)
+
+// maxNameLen is the longest display name, in bytes (Tox's limit).
+const maxNameLen = 128
+
+// globalFlags are the flags every command accepts.
+type globalFlags struct {
+	profile     string
+	listen      string
+	advertise   string
+	relay       string
+	name        string
+	freezeAfter time.Duration
+}
+
+func defaultGlobalFlags() *globalFlags {
+	return &globalFlags{freezeAfter: 60 * time.Second}
+}
+
+func (g *globalFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.profile, "profile", g.profile,
+		"profile `DIR` (default $XDG_DATA_HOME/confchat, else ~/.local/share/confchat)")
+	fs.StringVar(&g.listen, "listen", g.listen,
+		"listen on `ADDR` (host:port; default: the last port used, else a free one)")
+	fs.StringVar(&g.advertise, "advertise", g.advertise,
+		"tell peers to reach us at `ADDR[,ADDR]` (default: the listen address)")
+	fs.StringVar(&g.relay, "relay", g.relay, "use the relay at `ADDR` when a direct path fails")
+	fs.StringVar(&g.name, "name", g.name, "display `NAME` shown to peers")
+	fs.DurationVar(&g.freezeAfter, "freeze-after", g.freezeAfter,
+		"freeze a conference peer silent for `DUR` (pings every DUR/3)")
+}
+
+// validate checks every global flag and fills in the default profile.
+func (g *globalFlags) validate() error {
+	if g.profile == "" {
+		dir, err := storage.DefaultProfileDir()
+		if err != nil {
+			return err
+		}
+		g.profile = dir
+	}
+	if g.listen != "" {
+		if err := checkAddr(g.listen, true); err != nil {
+			return fmt.Errorf("--listen: %w", err)
+		}
+	}
+	for _, a := range g.advertiseAddrs() {
+		if err := checkAddr(a, false); err != nil {
+			return fmt.Errorf("--advertise: %w", err)
+		}
+	}
+	if g.relay != "" {
+		if err := checkAddr(g.relay, false); err != nil {
+			return fmt.Errorf("--relay: %w", err)
+		}
+	}
+	if err := checkName(g.name); err != nil {
+		return fmt.Errorf("--name: %w", err)
+	}
+	if g.freezeAfter < 300*time.Millisecond || g.freezeAfter > 24*time.Hour {
+		return fmt.Errorf("--freeze-after: %v is out of range (300ms to 24h)", g.freezeAfter)
+	}
+	return nil
+}
+
+// advertiseAddrs splits --advertise on commas, dropping empty entries.
+func (g *globalFlags) advertiseAddrs() []string {
+	var out []string
+	for _, a := range strings.Split(g.advertise, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// checkAddr accepts host:port. A listen address may leave the host empty
+// (all interfaces) and use port 0 (any free port); an address peers dial
+// may not.
+func checkAddr(addr string, listen bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	if !listen {
+		if host == "" {
+			return fmt.Errorf("%q: a host is required", addr)
+		}
+		if p == 0 {
+			return fmt.Errorf("%q: port 0 cannot be dialled", addr)
+		}
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("%q: bad host %q", addr, host)
+	}
+	return nil
+}
+
+// checkName accepts a display name of valid UTF-8 without control
+// characters, at most maxNameLen bytes. Empty means "keep the current".
+func checkName(name string) error {
+	switch {
+	case !utf8.ValidString(name):
+		return errors.New("not valid UTF-8")
+	case len(name) > maxNameLen:
+		return fmt.Errorf("%d bytes, the limit is %d", len(name), maxNameLen)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return errors.New("contains control characters")
+	}
+	return nil
+}
