@@ -1,0 +1,101 @@
+package conference
+
+import (
+	"fmt"
+
+	"confchat/identity"
+)
+
+const peerResponseMax = 1370
+
+// handleDirect dispatches 0x62 packets. They are accepted only with our
+// group number and from a key we hold a connection entry for (Tox §3).
+func (e *Engine) handleDirect(from identity.PublicKey, p directPacket) error {
+	if p.group() != e.cfg.GroupNumber {
+		return nil
+	}
+	c := e.conn(from)
+	if c == nil {
+		return nil
+	}
+	switch p := p.(type) {
+	case *PeerIntroducedPacket:
+		e.removeReason(from, reasonIntroducing)
+	case *PeerQueryPacket:
+		e.answerPeerQuery(c)
+	case *PeerResponsePacket:
+		e.handlePeerResponse(c, p)
+	case *TitleResponsePacket:
+		return e.handleTitleResponse(c, p)
+	default:
+		return e.handleSyncPacket(c, p)
+	}
+	return nil
+}
+
+// answerPeerQuery sends all active peers (ourselves included, never frozen
+// peers) and the winning title. Lenient: answers on any connection whose
+// group number we know, not only online ones.
+func (e *Engine) answerPeerQuery(c *conn) {
+	if e.status != statusConnected || !(c.online || c.remoteGroup != 0 || c.reasons&reasonIntroducing != 0) {
+		return
+	}
+	entries := []PeerEntry{{Number: e.selfNumber, Key: e.self, Addresses: e.cfg.Addresses, Name: e.name}}
+	for _, p := range e.peers.active {
+		entries = append(entries, PeerEntry{Number: p.number, Key: p.key, Addresses: p.addrs, Name: p.name})
+	}
+	for _, b := range chunkPeerResponses(c.remoteGroup, entries, peerResponseMax) {
+		e.sendRaw(c.key, b)
+	}
+	if rec, ok := e.title.record(); ok {
+		e.sendDirect(c, &TitleResponsePacket{Title: rec})
+	}
+}
+
+// handlePeerResponse learns peers "not fresh" (Tox §3.3.3). Lenient: it
+// continues past frozen or conflicting entries instead of stopping.
+func (e *Engine) handlePeerResponse(c *conn, p *PeerResponsePacket) {
+	for _, en := range p.Entries {
+		if en.Key == e.self {
+			e.adoptSelf(en.Number)
+			continue
+		}
+		q := e.addPeer(en.Key, en.Number, en.Addresses, false)
+		if q == nil || q.nameNumber != 0 || q.name == en.Name {
+			continue
+		}
+		q.name = en.Name
+		e.persistPeer(q)
+		e.emit(NameChanged{Key: q.key, Name: q.name})
+	}
+}
+
+// adoptSelf completes a join: our number comes from the group's list.
+func (e *Engine) adoptSelf(number uint16) {
+	if e.status != statusJoining {
+		return
+	}
+	e.selfNumber = number
+	e.status = statusConnected
+	e.sendName = true
+	e.announceSelf = true
+	e.persistMeta()
+	e.emit(Connected{SelfNumber: number})
+	e.sync.joined(e)
+	for _, c := range e.conns {
+		if c.online {
+			e.sync.linkUp(e, c)
+		}
+	}
+}
+
+func (e *Engine) handleTitleResponse(c *conn, p *TitleResponsePacket) error {
+	if p.Title.Kind != KindTitle {
+		return fmt.Errorf("conference: title response: %w", ErrMalformed)
+	}
+	if !p.Title.Verify(e.id) {
+		return fmt.Errorf("conference: title response: %w", ErrBadSignature)
+	}
+	e.acceptRecord(p.Title, true)
+	return nil
+}

@@ -1,0 +1,30 @@
+// Package conference is confchat's sans-IO conference engine: Tox's
+// conference protocol ("old group chats" with the minpgc persistence rules)
+// plus signatures, history sync and persistent message numbering.
+//
+// One Engine value holds one conference. It is shaped like raft's RawNode:
+// the embedder (the node) feeds it inputs — HandlePacket, Tick, SessionUp,
+// SessionDown and user actions (SendMessage, SendAction, SetTitle, SetName,
+// Invite, Leave, Shutdown) — and then drains Ready: rows to persist, packets
+// to send, session wishes and events for the front ends. NextDeadline says
+// when Tick must be called again. The embedder's duties, in order, for each
+// Ready batch:
+//
+//  1. persist Rows (in order) before anything else;
+//  2. send Packets, each to its public key, over the session to that key;
+//  3. open or release the sessions listed in Sessions;
+//  4. hand Events to the front ends.
+//
+// What conference owns: the conference protocol state (peers, frozen peers,
+// group connections, the closest ring, numbering, duplicate detection, the
+// message store used for history sync, titles and names) and the byte
+// layouts of conference packets (see docs/protocol-conference.md).
+//
+// What conference must not do: start goroutines, open sockets, touch the disk
+// or a database, read the wall clock (time is always an argument), import
+// netlayer or storage, or panic on bytes from a peer. A test enforces the
+// import and time.Now rules.
+//
+// Sub-package simnet runs many engines over a simulated network with a fake
+// clock for tests and benchmarks.
+package conference

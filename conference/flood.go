@@ -1,0 +1,229 @@
+package conference
+
+import (
+	"fmt"
+	"time"
+
+	"confchat/identity"
+)
+
+// seenWindow remembers which of the last 1024 numbers of one origin were
+// seen. It replaces Tox's 8-entry list: heavy reordering no longer drops
+// messages, and older stored messages are checked against the store.
+type seenWindow struct {
+	highest uint32
+	bits    [16]uint64
+}
+
+const seenSpan = 1024
+
+// check reports (seen, tooOld).
+func (w *seenWindow) check(n uint32) (bool, bool) {
+	if n > w.highest {
+		return false, false
+	}
+	d := w.highest - n
+	if d >= seenSpan {
+		return false, true
+	}
+	return w.bits[(n%seenSpan)/64]&(1<<(n%64)) != 0, false
+}
+
+func (w *seenWindow) mark(n uint32) {
+	if n > w.highest {
+		shift := n - w.highest
+		if shift >= seenSpan || w.highest == 0 {
+			w.bits = [16]uint64{}
+		} else {
+			for i := w.highest + 1; i <= n; i++ {
+				w.bits[(i%seenSpan)/64] &^= 1 << (i % 64)
+			}
+		}
+		w.highest = n
+	}
+	w.bits[(n%seenSpan)/64] |= 1 << (n % 64)
+}
+
+// handleMessage runs the flooded-message pipeline (Tox §3.4.3 with
+// signatures): resolve origin, verify, note activity, introducer release,
+// dedupe, dispatch, relay.
+func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error {
+	if m.Group != e.cfg.GroupNumber || e.status != statusConnected {
+		return nil
+	}
+	c := e.conn(from)
+	if c == nil {
+		return nil
+	}
+	origin, q, ok := e.resolveOrigin(c, m)
+	if !ok {
+		return nil
+	}
+	body := m.Body()
+	if !origin.Verify(signedBytes(e.id, origin, m.Number, m.Kind, body), m.Signature()) {
+		e.maybeQuery(c)
+		return fmt.Errorf("conference: message %d from peer %d: %w", m.Number, m.Sender, ErrBadSignature)
+	}
+	if err := validateBody(m.Kind, body); err != nil {
+		return fmt.Errorf("conference: message %d: %w", m.Number, err)
+	}
+	if q != nil && m.Kind != KindFreezePeer {
+		e.noteActive(q)
+	}
+	e.releaseIntroducer(c, origin)
+	if !e.firstSighting(origin, q, m, body) {
+		return nil
+	}
+	e.dispatch(c, origin, q, m, body)
+	e.relay(c, origin, m)
+	return nil
+}
+
+// resolveOrigin maps the sender peer number to a key. An unknown sender
+// triggers a Peer Query, except for a self-announcing NEW_PEER, which is
+// verified against the key it announces (used after renumbering).
+func (e *Engine) resolveOrigin(c *conn, m *MessagePacket) (identity.PublicKey, *peer, bool) {
+	if m.Sender == e.selfNumber {
+		return e.self, nil, true
+	}
+	if q := e.peers.byNumber[m.Sender]; q != nil {
+		return q.key, q, true
+	}
+	if m.Kind == KindNewPeer {
+		if np, err := decodeNewPeer(m.Body()); err == nil && np.Number == m.Sender {
+			return np.Key, nil, true
+		}
+	}
+	if m.Kind != KindFreezePeer && c.online {
+		e.sendDirect(c, &PeerQueryPacket{})
+	}
+	return identity.PublicKey{}, nil, false
+}
+
+// maybeQuery sends at most one Peer Query per second per connection after
+// a signature failure: the number may map to a renumbered member.
+func (e *Engine) maybeQuery(c *conn) {
+	if !c.online || e.now.Before(c.lastOnlineReply.Add(time.Second)) {
+		return
+	}
+	c.lastOnlineReply = e.now
+	e.sendDirect(c, &PeerQueryPacket{})
+}
+
+// releaseIntroducer drops INTRODUCER connections to origin once we have
+// more than 4 online connections and origin's message came another way.
+func (e *Engine) releaseIntroducer(arrival *conn, origin identity.PublicKey) {
+	if e.onlineCount() <= desiredClosest {
+		return
+	}
+	c := e.conn(origin)
+	if c == nil || c == arrival || c.reasons&reasonIntroducer == 0 {
+		return
+	}
+	if c.online {
+		e.sendDirect(c, &PeerIntroducedPacket{})
+	}
+	e.removeReason(origin, reasonIntroducer)
+}
+
+// firstSighting is duplicate detection. Stored kinds are exact (the store
+// plus the floor); ephemeral kinds use the 1024-number window.
+func (e *Engine) firstSighting(origin identity.PublicKey, q *peer, m *MessagePacket, body []byte) bool {
+	w := e.windowOf(origin, q)
+	if storedKind(m.Kind) {
+		if w != nil {
+			w.mark(m.Number)
+		}
+		return true // the store decides (acceptRecord)
+	}
+	if w == nil {
+		return true
+	}
+	seen, old := w.check(m.Number)
+	if seen || old {
+		return false
+	}
+	w.mark(m.Number)
+	return true
+}
+
+func (e *Engine) windowOf(origin identity.PublicKey, q *peer) *seenWindow {
+	if origin == e.self {
+		return &e.selfSeen
+	}
+	if q == nil {
+		q = e.peers.byKey[origin]
+	}
+	if q == nil {
+		return nil
+	}
+	return &q.seen
+}
+
+// dispatch applies a verified, first-seen message. Stored kinds that turn
+// out to be duplicates are not relayed (relay is cancelled by returning
+// through relayOK).
+func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *MessagePacket, body []byte) {
+	e.relayOK = true
+	switch m.Kind {
+	case KindPing:
+		prev, _ := bodyPrev(body)
+		e.sync.notePrev(e, origin, prev, c.key)
+	case KindNewPeer:
+		np, _ := decodeNewPeer(body)
+		e.addPeer(np.Key, np.Number, np.Addresses, true)
+	case KindKillPeer, KindFreezePeer:
+		e.handleLeave(origin, q, m.Kind, body)
+	case KindName, KindTitle, KindMessage, KindAction:
+		rec := Record{Origin: origin, Number: m.Number, Kind: m.Kind, Body: body, Signature: m.Signature()}
+		e.relayOK = e.acceptRecord(rec, false)
+		if e.relayOK {
+			e.sync.notePrev(e, origin, rec.Prev(), c.key)
+		}
+	}
+}
+
+// handleLeave: KILL deletes and FREEZE freezes the sender, only if the body
+// names the sender itself (signature makes that unforgeable).
+func (e *Engine) handleLeave(origin identity.PublicKey, q *peer, kind byte, body []byte) {
+	n := newReader(body).u16()
+	if q == nil || n != q.number || origin != q.key {
+		e.relayOK = false
+		return
+	}
+	if kind == KindFreezePeer {
+		e.freeze(q)
+		return
+	}
+	e.dropPeer(q)
+	e.persist(PeerDeletedRow{Key: q.key})
+	e.emit(PeerLeft{Key: q.key})
+}
+
+// relay forwards the message to every online connection except the arrival
+// one, and back to the arrival one if it is the origin (Tox §3.4.3 step 7).
+func (e *Engine) relay(arrival *conn, origin identity.PublicKey, m *MessagePacket) {
+	if !e.relayOK {
+		return
+	}
+	for _, c := range e.conns {
+		if !c.online || (c == arrival && c.key != origin) {
+			continue
+		}
+		out := *m
+		out.Group = c.remoteGroup
+		e.sendRaw(c.key, out.Encode())
+	}
+}
+
+// flood sends our own message to every online connection.
+func (e *Engine) flood(m *MessagePacket) {
+	for _, c := range e.conns {
+		if !c.online {
+			continue
+		}
+		out := *m
+		out.Group = c.remoteGroup
+		e.sendRaw(c.key, out.Encode())
+	}
+}

@@ -1,0 +1,226 @@
+package conference
+
+import (
+	"confchat/identity"
+)
+
+// titleState is the title register: the TITLE with the largest
+// (Lamport stamp, origin key) wins.
+type titleState struct {
+	text   string
+	stamp  uint64
+	origin identity.PublicKey
+	rec    Record
+	has    bool
+}
+
+func (t *titleState) record() (Record, bool) { return t.rec, t.has }
+
+// beats reports whether (stamp, origin) orders after the current title.
+func (t *titleState) beats(stamp uint64, origin identity.PublicKey) bool {
+	if !t.has || stamp != t.stamp {
+		return !t.has || stamp > t.stamp
+	}
+	return t.origin.Less(origin)
+}
+
+// acceptRecord stores a verified stored-kind record and applies it. late
+// marks records fetched by history sync (never relayed). It reports whether
+// the record was new (or replaced a fork loser), i.e. worth relaying.
+func (e *Engine) acceptRecord(rec Record, late bool) bool {
+	o := e.store.origin(rec.Origin)
+	if rec.Number < o.floor {
+		return false
+	}
+	h := rec.Hash(e.id)
+	if old := e.store.get(rec.Origin, rec.Number); old != nil {
+		return e.resolveFork(o, old, rec, h)
+	}
+	st := &stored{rec: rec, hash: h, received: e.now}
+	e.store.insert(st)
+	e.persistRecord(st, o.forked)
+	e.applyRecord(rec, late)
+	e.noteOwnNumber(rec)
+	e.pruneByCount()
+	return true
+}
+
+// resolveFork keeps the version with the smaller hash (Tox has no forks;
+// confchat rule, docs §forks) and flags the origin.
+func (e *Engine) resolveFork(o *originStore, old *stored, rec Record, h [32]byte) bool {
+	if old.hash == h {
+		return false
+	}
+	if !o.forked {
+		o.forked = true
+		e.emit(ForkDetected{Origin: rec.Origin, Number: rec.Number})
+	}
+	if rec.Origin == e.self && rec.Number >= e.nextNumber-1 {
+		e.nextNumber = rec.Number + restartMargin
+		e.persistMeta()
+	}
+	if !hashLess(h, old.hash) {
+		return false
+	}
+	st := &stored{rec: rec, hash: h, received: e.now}
+	e.store.insert(st)
+	e.persistRecord(st, true)
+	e.applyRecord(rec, true)
+	return true
+}
+
+func (e *Engine) persistRecord(st *stored, forked bool) {
+	e.persist(MessageRow{
+		Origin: st.rec.Origin, Number: st.rec.Number, Prev: st.rec.Prev(), Kind: st.rec.Kind,
+		Body: st.rec.Body, Signature: st.rec.Signature, Received: st.received, Forked: forked,
+	})
+}
+
+// noteOwnNumber: a signed message of ours we did not know about (the
+// database was lost) moves our numbering past it plus a margin.
+func (e *Engine) noteOwnNumber(rec Record) {
+	if rec.Origin != e.self {
+		return
+	}
+	if rec.Number > e.lastStored {
+		e.lastStored = rec.Number
+	}
+	if rec.Number >= e.nextNumber {
+		e.nextNumber = rec.Number + restartMargin
+		e.persistMeta()
+	}
+}
+
+// applyRecord updates names, title and shows messages.
+func (e *Engine) applyRecord(rec Record, late bool) {
+	switch rec.Kind {
+	case KindMessage, KindAction:
+		e.emit(MessageReceived{
+			Origin: rec.Origin, Number: rec.Number, Action: rec.Kind == KindAction,
+			Text: textOf(rec.Body), Own: rec.Origin == e.self, Late: late,
+		})
+	case KindName:
+		e.applyName(rec)
+	case KindTitle:
+		e.applyTitle(rec)
+	}
+}
+
+// applyName: a member's name is its highest-numbered signed NAME.
+func (e *Engine) applyName(rec Record) {
+	name := textOf(rec.Body)
+	if rec.Origin == e.self {
+		if rec.Number >= e.selfNameNumber {
+			e.selfNameNumber = rec.Number
+			e.name = name
+		}
+		return
+	}
+	p := e.peers.byKey[rec.Origin]
+	if p == nil || rec.Number <= p.nameNumber {
+		return
+	}
+	p.nameNumber = rec.Number
+	if p.name != name {
+		p.name = name
+		e.emit(NameChanged{Key: p.key, Name: name})
+	}
+	e.persistPeer(p)
+}
+
+func (e *Engine) applyTitle(rec Record) {
+	_, stamp, title := titleBody(rec.Body)
+	if !e.title.beats(stamp, rec.Origin) {
+		return
+	}
+	changed := title != e.title.text
+	e.title = titleState{text: title, stamp: stamp, origin: rec.Origin, rec: rec, has: true}
+	if changed {
+		e.emit(TitleChanged{Title: title, By: rec.Origin})
+	}
+}
+
+// nameFromStore gives a newly created peer the name its stored NAMEs say.
+func (e *Engine) nameFromStore(p *peer) {
+	if rec, ok := e.store.latest(p.key, KindName); ok && rec.Number > p.nameNumber {
+		p.nameNumber, p.name = rec.Number, textOf(rec.Body)
+	}
+}
+
+// protected reports whether a record must survive pruning: the latest NAME
+// of its origin or the winning TITLE.
+func (e *Engine) protected(ref msgRef) bool {
+	st := e.store.get(ref.origin, ref.number)
+	if st == nil {
+		return false
+	}
+	switch st.rec.Kind {
+	case KindName:
+		rec, _ := e.store.latest(ref.origin, KindName)
+		return rec.Number == ref.number
+	case KindTitle:
+		return e.title.has && e.title.rec.Origin == ref.origin && e.title.rec.Number == ref.number
+	}
+	return false
+}
+
+func (e *Engine) pruneByCount() {
+	for e.store.count > e.cfg.RetentionCount && len(e.store.order) > 0 {
+		if !e.pruneOldest() {
+			return
+		}
+	}
+}
+
+func (e *Engine) pruneByAge() {
+	limit := e.now.Add(-e.cfg.Retention)
+	for len(e.store.order) > 0 {
+		ref := e.store.order[0]
+		st := e.store.get(ref.origin, ref.number)
+		if st != nil && st.received.After(limit) {
+			return
+		}
+		if !e.pruneOldest() {
+			return
+		}
+	}
+}
+
+// pruneOldest removes the oldest stored message and everything of its
+// origin below it, raising that origin's floor (no gaps are created).
+func (e *Engine) pruneOldest() bool {
+	for i, ref := range e.store.order {
+		if e.store.get(ref.origin, ref.number) == nil {
+			continue
+		}
+		if e.protected(ref) {
+			if i == len(e.store.order)-1 {
+				return false
+			}
+			continue
+		}
+		e.store.order = e.store.order[i+1:]
+		e.pruneUpTo(ref.origin, ref.number)
+		return true
+	}
+	e.store.order = nil
+	return false
+}
+
+func (e *Engine) pruneUpTo(k identity.PublicKey, n uint32) {
+	o := e.store.origin(k)
+	for _, m := range append([]uint32(nil), o.nums...) {
+		if m > n {
+			break
+		}
+		if e.protected(msgRef{k, m}) {
+			continue
+		}
+		e.store.remove(k, m)
+		e.persist(MessageDeletedRow{Origin: k, Number: m})
+	}
+	if n+1 > o.floor {
+		o.floor, o.fixed, o.dirty = n+1, true, true
+		e.persist(FloorRow{Origin: k, Floor: o.floor, Fixed: true})
+	}
+}

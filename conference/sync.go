@@ -1,0 +1,276 @@
+package conference
+
+import (
+	"time"
+
+	"confchat/identity"
+)
+
+const (
+	maxBatchBytes       = 14 * 1024
+	maxSummaryEntries   = 256
+	summaryCoalesce     = 100 * time.Millisecond
+	joinFloorsTimeout   = 5 * time.Second
+	periodicJitterRange = 0.3
+)
+
+// syncState is history sync (docs: "History sync"): per-link summaries,
+// one request in flight per origin, paced batches.
+type syncState struct {
+	links      map[identity.PublicKey]*syncLink
+	pending    map[identity.PublicKey]identity.PublicKey // origin -> link fetching it
+	gaps       map[identity.PublicKey]*gap
+	awaitFloor bool
+	floorsBy   time.Time
+	changed    bool // holdings changed by fetched records since the last summaries
+}
+
+type gap struct {
+	upTo uint32
+	due  time.Time
+	via  identity.PublicKey
+}
+
+type syncLink struct {
+	key         identity.PublicKey
+	remote      map[identity.PublicKey]SummaryEntry
+	inflight    []inflight // FIFO: one BATCH answers each request, in order
+	queue       [][]byte   // paced outgoing batches
+	tokens      float64
+	refilled    time.Time
+	nextSummary time.Time
+	lastSummary time.Time
+}
+
+type inflight struct {
+	origin identity.PublicKey
+	sent   time.Time
+}
+
+func (s *syncState) init() {
+	s.links = map[identity.PublicKey]*syncLink{}
+	s.pending = map[identity.PublicKey]identity.PublicKey{}
+	s.gaps = map[identity.PublicKey]*gap{}
+}
+
+// linkUp starts sync on a connection that just came online: full summary.
+func (s *syncState) linkUp(e *Engine, c *conn) {
+	if e.status != statusConnected {
+		return
+	}
+	l := s.links[c.key]
+	if l == nil {
+		l = &syncLink{key: c.key, remote: map[identity.PublicKey]SummaryEntry{},
+			tokens: float64(e.cfg.HistoryBurst), refilled: e.now}
+		s.links[c.key] = l
+	}
+	e.sendSummary(c, l)
+}
+
+func (s *syncState) linkDown(key identity.PublicKey) {
+	if s.links == nil {
+		return
+	}
+	delete(s.links, key)
+	for o, k := range s.pending {
+		if k == key {
+			delete(s.pending, o)
+		}
+	}
+}
+
+// joined: a new member asks its introducer for recent history and waits
+// (bounded) for the floors before fetching anything else.
+func (s *syncState) joined(e *Engine) {
+	s.awaitFloor = true
+	s.floorsBy = e.now.Add(joinFloorsTimeout)
+	if c := e.conn(e.joinInviter); c != nil {
+		e.sendDirect(c, &HistoryRequestPacket{Count: uint16(min(e.cfg.JoinHistory, 65535))})
+	}
+}
+
+// notePrev records that origin's message prev should exist; if we lack it
+// a fetch is scheduled after a short wait for reordering.
+func (s *syncState) notePrev(e *Engine, origin identity.PublicKey, prev uint32, via identity.PublicKey) {
+	o := e.store.origin(origin)
+	if prev == 0 || prev < o.floor || e.store.has(origin, prev) {
+		return
+	}
+	if g := s.gaps[origin]; g != nil {
+		g.upTo = max(g.upTo, prev)
+		return
+	}
+	s.gaps[origin] = &gap{upTo: prev, due: e.now.Add(defaultGapWait), via: via}
+}
+
+func (s *syncState) deadlines(e *Engine, d *deadline) {
+	if s.awaitFloor {
+		d.add(s.floorsBy)
+	}
+	for _, g := range s.gaps {
+		d.add(g.due)
+	}
+	for _, l := range s.links {
+		d.add(l.nextSummary)
+		if len(l.inflight) > 0 {
+			d.add(l.inflight[0].sent.Add(defaultRequestTimeout))
+		}
+		if len(l.queue) > 0 {
+			d.add(e.pacingReady(l))
+		}
+		if s.changed {
+			d.add(l.lastSummary.Add(summaryCoalesce))
+		}
+	}
+}
+
+// syncTick runs due gap fetches, summaries, request timeouts and pacing.
+func (e *Engine) syncTick() {
+	s := &e.sync
+	if s.awaitFloor && !e.now.Before(s.floorsBy) {
+		s.awaitFloor = false
+		e.evaluateAll()
+	}
+	e.fetchDueGaps()
+	allSent := true
+	for _, k := range e.sortedLinks() {
+		l := s.links[k]
+		c := e.conn(k)
+		if c == nil || !c.online {
+			continue
+		}
+		e.expireRequests(l)
+		due := !e.now.Before(l.nextSummary)
+		if s.changed && !e.now.Before(l.lastSummary.Add(summaryCoalesce)) {
+			due = true
+		}
+		if due {
+			e.sendSummary(c, l)
+		} else if s.changed {
+			allSent = false
+		}
+		e.flushPaced(l)
+	}
+	if allSent {
+		s.changed = false
+	}
+}
+
+func (e *Engine) sortedLinks() []identity.PublicKey {
+	var out []identity.PublicKey
+	for _, c := range e.conns {
+		if e.sync.links[c.key] != nil {
+			out = append(out, c.key)
+		}
+	}
+	return out
+}
+
+func (e *Engine) fetchDueGaps() {
+	for _, origin := range sortedKeys(e.sync.gaps) {
+		g := e.sync.gaps[origin]
+		if e.now.Before(g.due) {
+			continue
+		}
+		delete(e.sync.gaps, origin)
+		if e.store.has(origin, g.upTo) {
+			continue
+		}
+		l := e.sync.links[g.via]
+		if l == nil {
+			l = e.anyLink()
+		}
+		ours := e.store.entry(origin)
+		if l != nil && ours.HWM < g.upTo {
+			e.request(l, origin, max(ours.HWM+1, ours.Floor), g.upTo)
+		}
+	}
+}
+
+func (e *Engine) anyLink() *syncLink {
+	for _, k := range e.sortedLinks() {
+		return e.sync.links[k]
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[identity.PublicKey]V) []identity.PublicKey {
+	out := make([]identity.PublicKey, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Less(out[j-1]); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func (e *Engine) expireRequests(l *syncLink) {
+	if len(l.inflight) == 0 || e.now.Before(l.inflight[0].sent.Add(defaultRequestTimeout)) {
+		return
+	}
+	for _, in := range l.inflight {
+		if e.sync.pending[in.origin] == l.key {
+			delete(e.sync.pending, in.origin)
+		}
+	}
+	l.inflight = nil
+	e.evaluateAll()
+}
+
+func (e *Engine) sendSummary(c *conn, l *syncLink) {
+	entries := e.store.summary()
+	for first := true; first || len(entries) > 0; first = false {
+		n := min(len(entries), maxSummaryEntries)
+		e.sendDirect(c, &SummaryPacket{Entries: entries[:n]})
+		entries = entries[n:]
+	}
+	l.lastSummary = e.now
+	jitter := 1 + periodicJitterRange*(2*e.cfg.Rand.Float64()-1)
+	l.nextSummary = e.now.Add(time.Duration(float64(e.cfg.SyncInterval) * jitter))
+}
+
+// request asks link l for origin's messages in [from, to].
+func (e *Engine) request(l *syncLink, origin identity.PublicKey, from, to uint32) {
+	c := e.conn(l.key)
+	if c == nil || !c.online || from > to {
+		return
+	}
+	if _, busy := e.sync.pending[origin]; busy {
+		return
+	}
+	e.sync.pending[origin] = l.key
+	l.inflight = append(l.inflight, inflight{origin: origin, sent: e.now})
+	e.sendDirect(c, &RequestPacket{Entries: []RequestEntry{{Origin: origin, From: from, To: to}}})
+}
+
+// evaluate compares link l's last summary with ours and requests what we
+// miss, one origin at a time per conference.
+func (e *Engine) evaluate(l *syncLink) {
+	if e.sync.awaitFloor {
+		return
+	}
+	for _, origin := range sortedKeys(l.remote) {
+		r := l.remote[origin]
+		ours := e.store.entry(origin)
+		if r.Top > ours.Top || r.HWM > ours.HWM {
+			from := max(ours.HWM+1, ours.Floor, r.Floor)
+			e.request(l, origin, from, r.Top)
+			continue
+		}
+		if r.Floor == ours.Floor && r.HWM == ours.HWM && r.Top == ours.Top &&
+			r.Fingerprint != ours.Fingerprint && ours.HWM >= ours.Floor {
+			r.Fingerprint = ours.Fingerprint // ask once per summary
+			l.remote[origin] = r
+			e.request(l, origin, ours.Floor, ours.HWM)
+		}
+	}
+}
+
+func (e *Engine) evaluateAll() {
+	for _, k := range e.sortedLinks() {
+		e.evaluate(e.sync.links[k])
+	}
+}

@@ -1,0 +1,203 @@
+package conference
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"confchat/identity"
+)
+
+// handleSyncPacket dispatches the history-sync direct packets.
+func (e *Engine) handleSyncPacket(c *conn, p directPacket) error {
+	if e.status != statusConnected {
+		return nil
+	}
+	l := e.sync.links[c.key]
+	if l == nil {
+		e.sync.linkUp(e, c)
+		l = e.sync.links[c.key]
+		if l == nil {
+			return nil
+		}
+	}
+	switch p := p.(type) {
+	case *SummaryPacket:
+		for _, en := range p.Entries {
+			l.remote[en.Origin] = en
+		}
+		e.evaluate(l)
+	case *RequestPacket:
+		e.serveRequest(l, p)
+	case *BatchPacket:
+		return e.handleBatch(l, p)
+	case *FloorsPacket:
+		e.handleFloors(p)
+	case *HistoryRequestPacket:
+		e.serveHistory(l, int(p.Count))
+	}
+	return nil
+}
+
+func (e *Engine) serveRequest(l *syncLink, p *RequestPacket) {
+	for _, en := range p.Entries {
+		recs := e.store.rangeRecords(en.Origin, en.From, en.To, historySyncWindow, maxBatchBytes)
+		e.enqueueBatch(l, &BatchPacket{Records: recs})
+	}
+}
+
+// handleBatch stores fetched records. They are verified, never relayed,
+// and shown as Late. A record failing its signature is dropped.
+func (e *Engine) handleBatch(l *syncLink, p *BatchPacket) error {
+	if len(l.inflight) > 0 {
+		in := l.inflight[0]
+		l.inflight = l.inflight[1:]
+		if e.sync.pending[in.origin] == l.key {
+			delete(e.sync.pending, in.origin)
+		}
+	}
+	var bad int
+	for _, rec := range p.Records {
+		if !rec.Verify(e.id) {
+			bad++
+			continue
+		}
+		if e.acceptRecord(rec, true) {
+			e.sync.changed = true
+		}
+	}
+	e.evaluateAll()
+	if bad > 0 {
+		return fmt.Errorf("conference: batch: %d records: %w", bad, ErrBadSignature)
+	}
+	return nil
+}
+
+// handleFloors fixes a joiner's floors, once.
+func (e *Engine) handleFloors(p *FloorsPacket) {
+	if !e.sync.awaitFloor {
+		return
+	}
+	e.sync.awaitFloor = false
+	for _, en := range p.Entries {
+		o := e.store.origin(en.Origin)
+		if len(o.nums) == 0 || en.Floor <= o.nums[0] {
+			o.floor, o.fixed, o.dirty = max(en.Floor, 1), true, true
+			e.persist(FloorRow{Origin: en.Origin, Floor: o.floor, Fixed: true})
+		}
+	}
+	e.evaluateAll()
+}
+
+// serveHistory answers a joiner: the floors, then the last count messages
+// plus every origin's latest NAME and the winning TITLE.
+func (e *Engine) serveHistory(l *syncLink, count int) {
+	recs := e.store.recent(min(count, e.cfg.JoinHistory))
+	have := map[msgRef]bool{}
+	for _, r := range recs {
+		have[msgRef{r.Origin, r.Number}] = true
+	}
+	extra := func(r Record) {
+		if !have[msgRef{r.Origin, r.Number}] {
+			have[msgRef{r.Origin, r.Number}] = true
+			recs = append(recs, r)
+		}
+	}
+	for _, k := range e.store.keys() {
+		if r, ok := e.store.latest(k, KindName); ok {
+			extra(r)
+		}
+	}
+	if r, ok := e.title.record(); ok {
+		extra(r)
+	}
+	e.enqueueDirect(l, &FloorsPacket{Entries: e.joinerFloors(recs)})
+	e.enqueueRecords(l, recs)
+}
+
+func (e *Engine) joinerFloors(recs []Record) []FloorEntry {
+	low := map[identity.PublicKey]uint32{}
+	for _, r := range recs {
+		if v, ok := low[r.Origin]; !ok || r.Number < v {
+			low[r.Origin] = r.Number
+		}
+	}
+	var out []FloorEntry
+	for _, k := range e.store.keys() {
+		f, ok := low[k]
+		if !ok {
+			f = e.store.entry(k).Top + 1
+		}
+		out = append(out, FloorEntry{Origin: k, Floor: f})
+	}
+	return out
+}
+
+func (e *Engine) enqueueRecords(l *syncLink, recs []Record) {
+	slices.SortStableFunc(recs, func(a, b Record) int {
+		if a.Origin != b.Origin {
+			if a.Origin.Less(b.Origin) {
+				return -1
+			}
+			return 1
+		}
+		return int(int64(a.Number) - int64(b.Number))
+	})
+	var cur []Record
+	size := 0
+	for _, r := range recs {
+		if size+103+len(r.Body) > maxBatchBytes && len(cur) > 0 {
+			e.enqueueBatch(l, &BatchPacket{Records: cur})
+			cur, size = nil, 0
+		}
+		cur = append(cur, r)
+		size += 103 + len(r.Body)
+	}
+	if len(cur) > 0 {
+		e.enqueueBatch(l, &BatchPacket{Records: cur})
+	}
+}
+
+func (e *Engine) enqueueBatch(l *syncLink, b *BatchPacket) { e.enqueueDirect(l, b) }
+
+func (e *Engine) enqueueDirect(l *syncLink, w directWire) {
+	c := e.conn(l.key)
+	if c == nil {
+		return
+	}
+	w.setGroup(c.remoteGroup)
+	l.queue = append(l.queue, w.Encode())
+	e.flushPaced(l)
+}
+
+// flushPaced sends queued history packets as the link's token bucket
+// allows (HistoryRate bytes/s, HistoryBurst bytes).
+func (e *Engine) flushPaced(l *syncLink) {
+	e.refill(l)
+	for len(l.queue) > 0 {
+		n := float64(len(l.queue[0]))
+		if l.tokens < n && l.tokens < float64(e.cfg.HistoryBurst) {
+			return
+		}
+		l.tokens -= n
+		e.sendRaw(l.key, l.queue[0])
+		l.queue = l.queue[1:]
+	}
+}
+
+func (e *Engine) refill(l *syncLink) {
+	dt := e.now.Sub(l.refilled).Seconds()
+	if dt > 0 {
+		l.tokens = min(float64(e.cfg.HistoryBurst), l.tokens+dt*float64(e.cfg.HistoryRate))
+		l.refilled = e.now
+	}
+}
+
+// pacingReady is when the head of l's queue may go.
+func (e *Engine) pacingReady(l *syncLink) time.Time {
+	need := min(float64(len(l.queue[0])), float64(e.cfg.HistoryBurst)) - l.tokens
+	if need <= 0 {
+		return e.now
+	}
+	return l.refilled.Add(time.Duration(need / float64(e.cfg.HistoryRate) * float64(time.Second)))
+}
