@@ -1,0 +1,163 @@
+package netlayer
+
+import (
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"confchat/identity"
+)
+
+// Defaults used for zero Config fields. They detect a dead connection within
+// 12.5 s (HeartbeatInterval × HeartbeatMisses plus half an interval).
+const (
+	DefaultHeartbeatInterval = 5 * time.Second
+	DefaultHeartbeatMisses   = 2
+	DefaultHandshakeTimeout  = 5 * time.Second
+	DefaultCloseTimeout      = 10 * time.Second
+	DefaultMaxFrameSize      = 64 << 10
+	DefaultSendBuffer        = 1024
+	DefaultMaxHalfOpen       = 64
+	DefaultEventBuffer       = 1024
+)
+
+// Config configures an Endpoint. Zero fields take the defaults above.
+type Config struct {
+	// Key is the profile key pair. Required.
+	Key *identity.KeyPair
+	// ListenAddr is the TCP address Listen binds ("127.0.0.1:0" in tests).
+	ListenAddr string
+
+	// HeartbeatInterval is how often the accepting side of a connection
+	// pings; the dialing side answers each ping.
+	HeartbeatInterval time.Duration
+	// HeartbeatMisses is how many intervals without any inbound record make
+	// a connection dead, on either side.
+	HeartbeatMisses int
+	// HandshakeTimeout bounds a TCP connect and, separately, the whole
+	// handshake (Noise plus HELLO/WELCOME) of one connection.
+	HandshakeTimeout time.Duration
+	// CloseTimeout bounds a graceful close; past it the session is closed
+	// with ErrCloseUnacknowledged.
+	CloseTimeout time.Duration
+	// Grace, when positive, ends a session that has had no connection for
+	// that long (ErrGraceExpired). Zero keeps reconnecting for ever.
+	Grace time.Duration
+
+	// MaxFrameSize is the largest payload Send accepts and the largest a
+	// peer may send. Both sides must agree.
+	MaxFrameSize int
+	// SendBuffer is the number of frames a session holds until the peer
+	// acknowledges them. Send blocks while it is full.
+	SendBuffer int
+	// MaxHalfOpen bounds inbound connections still in their handshake;
+	// further connections are closed at once.
+	MaxHalfOpen int
+	// EventBuffer is the capacity of the Events channel.
+	EventBuffer int
+
+	// Accept, when set, is asked before a peer gets a session: for inbound
+	// connections before the handshake reply, and for Open. Returning false
+	// refuses the peer with ReasonRefused.
+	Accept func(peer identity.PublicKey) bool
+
+	// Backoff paces redials after a lost or failed connection.
+	Backoff Backoff
+	// Clock supplies the time for the heartbeat watchdog; nil means the
+	// system clock.
+	Clock Clock
+	// Logger receives debug and warning logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Clock is the time source of the heartbeat watchdog.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Backoff is a capped, jittered exponential backoff: the n-th retry after a
+// failure waits Base·2^(n-1), at most Max, plus up to Jitter of that delay at
+// random. The first redial after a working connection is immediate.
+type Backoff struct {
+	Base   time.Duration // default 100 ms
+	Max    time.Duration // default 10 s
+	Jitter float64       // fraction in [0,1]; default 0.5
+}
+
+// Delay returns the wait before retry number n (n ≥ 1). r is a uniform
+// number in [0,1) so tests can pin the jitter.
+func (b Backoff) Delay(n int, r float64) time.Duration {
+	if n < 1 {
+		return 0
+	}
+	d := b.Base
+	for i := 1; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	d = min(d, b.Max)
+	return d + time.Duration(float64(d)*b.Jitter*r)
+}
+
+func (b Backoff) withDefaults() Backoff {
+	if b.Base <= 0 {
+		b.Base = 100 * time.Millisecond
+	}
+	if b.Max <= 0 {
+		b.Max = 10 * time.Second
+	}
+	if b.Max < b.Base {
+		b.Max = b.Base
+	}
+	if b.Jitter < 0 || b.Jitter > 1 {
+		b.Jitter = 0.5
+	}
+	return b
+}
+
+func (b Backoff) jittered(n int) time.Duration { return b.Delay(n, rand.Float64()) }
+
+// withDefaults validates c and fills in zero fields.
+func (c Config) withDefaults() (Config, error) {
+	if c.Key == nil {
+		return c, errors.New("netlayer: config: Key is required")
+	}
+	setDur(&c.HeartbeatInterval, DefaultHeartbeatInterval)
+	setDur(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	setDur(&c.CloseTimeout, DefaultCloseTimeout)
+	setInt(&c.HeartbeatMisses, DefaultHeartbeatMisses)
+	setInt(&c.MaxFrameSize, DefaultMaxFrameSize)
+	setInt(&c.SendBuffer, DefaultSendBuffer)
+	setInt(&c.MaxHalfOpen, DefaultMaxHalfOpen)
+	setInt(&c.EventBuffer, DefaultEventBuffer)
+	if c.MaxFrameSize > maxRecordCap {
+		return c, errors.New("netlayer: config: MaxFrameSize over 16 MiB")
+	}
+	c.Backoff = c.Backoff.withDefaults()
+	if c.Clock == nil {
+		c.Clock = systemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+func setDur(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+func setInt(n *int, def int) {
+	if *n <= 0 {
+		*n = def
+	}
+}
+
+// deadAfter is how long a connection may stay silent.
+func (c *Config) deadAfter() time.Duration {
+	return c.HeartbeatInterval * time.Duration(c.HeartbeatMisses)
+}

@@ -1,0 +1,40 @@
+// Package netlayer owns encrypted, authenticated sessions between two
+// confchat keys: a reliable, ordered stream of frames to a peer that
+// outlives TCP connections.
+//
+// # What it owns
+//
+//   - TCP listening and dialing, the Noise_IK_25519_ChaChaPoly_BLAKE2s
+//     handshake (github.com/flynn/noise) keyed by the X25519 form of each
+//     profile's Ed25519 key, and length-prefixed records with a hard size
+//     limit checked before any allocation.
+//   - One Session per peer key, with an explicit state machine (see State),
+//     a send buffer of unacknowledged frames, sequence numbers and acks, so
+//     a reconnect resumes the session and the receiver sees every frame
+//     exactly once and in order.
+//   - Redialing with capped, jittered backoff through the addresses the
+//     layer above gives it; heartbeats and a dead-connection watchdog; the
+//     duplicate-connection rule (the connection dialed by the lower key
+//     wins); a two-phase graceful close.
+//   - A Route per connected session. Only direct TCP routes exist now;
+//     relays and migration between routes will be added here.
+//
+// # What it must not do
+//
+// netlayer knows nothing about conferences, friends, messages or storage:
+// frames are opaque bytes. It never decides which peers to talk to beyond
+// the Config.Accept hook, never persists anything, and never panics on
+// bytes from the network. Its only outputs are method results and the
+// Events channel.
+//
+// # Concurrency
+//
+// Each Session's mutable state belongs to its run goroutine ("owned by
+// run()"); other goroutines reach it with requests. Every goroutine has an
+// owner that stops it: the Endpoint owns its accept loop, inbound
+// handshakes and sessions; a Session owns its dial attempts and the reader
+// and writer of each connection. Endpoint.Close waits for all of them and
+// then closes Events. There is no package-level mutable state.
+//
+// The wire protocol is described in docs/protocol.md, part 1.
+package netlayer

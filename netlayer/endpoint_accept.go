@@ -1,0 +1,81 @@
+package netlayer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// acceptLoop accepts connections until the listener closes.
+func (e *Endpoint) acceptLoop(ln net.Listener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				e.log.Warn("accept", "err", err)
+			}
+			return
+		}
+		select {
+		case e.halfOpen <- struct{}{}:
+			e.wg.Go(func() {
+				defer func() { <-e.halfOpen }()
+				e.serveInbound(conn)
+			})
+		default:
+			_ = conn.Close()
+			e.rejected(conn, nil, ErrTooManyHandshakes)
+		}
+	}
+}
+
+func (e *Endpoint) rejected(conn net.Conn, sc *secureConn, err error) {
+	ev := InboundRejected{Addr: conn.RemoteAddr().String(), Err: err}
+	if sc != nil {
+		ev.Peer = sc.peer
+	}
+	e.log.Debug("inbound rejected", "addr", ev.Addr, "err", err)
+	e.emit(e.ctx, ev)
+}
+
+// serveInbound runs the listener side of a handshake and hands the
+// connection to the peer's session.
+func (e *Endpoint) serveInbound(conn net.Conn) {
+	stop := context.AfterFunc(e.ctx, func() { _ = conn.Close() })
+	sc, h, err := e.hs.listen(conn)
+	if !stop() && err == nil {
+		err = ErrClosed
+	}
+	if err != nil {
+		_ = conn.Close()
+		e.rejected(conn, nil, err)
+		return
+	}
+	_ = conn.SetDeadline(time.Time{})
+	if err := e.handOver(sc, h); err != nil {
+		var rj *rejectError
+		if errors.As(err, &rj) {
+			_ = conn.SetWriteDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
+			_ = sc.writeMsg(record{Type: recReject, Payload: []byte{byte(rj.code)}})
+		}
+		_ = conn.Close()
+		e.rejected(conn, sc, err)
+	}
+}
+
+// handOver offers sc to the peer's session, creating it if needed. A
+// session that ends during the offer is replaced once more at most.
+func (e *Endpoint) handOver(sc *secureConn, h hello) error {
+	for range 3 {
+		s, _, err := e.session(sc.peer, nil, true)
+		if err != nil {
+			return fmt.Errorf("inbound: %w", err)
+		}
+		if err := s.offer(sc, h); !errors.Is(err, ErrClosed) {
+			return err
+		}
+	}
+	return fmt.Errorf("inbound: session kept closing: %w", ErrClosed)
+}

@@ -1,0 +1,148 @@
+package netlayer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// Wire format. Every message on a connection, handshake or transport, is a
+// record: a 4-byte big-endian length followed by that many bytes. The reader
+// checks the length against its limit before it allocates anything.
+const (
+	lenPrefix    = 4
+	tagSize      = 16       // ChaCha20-Poly1305 tag
+	maxRecordCap = 16 << 20 // hard ceiling for MaxFrameSize
+	// handshakeLimit bounds a Noise handshake message (ours are < 200 bytes).
+	handshakeLimit = 1024
+	// seqHeader is type + seq + ack in front of a sequenced payload.
+	seqHeader = 1 + 8 + 8
+	ackHeader = 1 + 8
+)
+
+// recordLimit is the largest ciphertext a transport record may have for a
+// given MaxFrameSize.
+func recordLimit(maxFrame int) int { return maxFrame + seqHeader + tagSize }
+
+// recordType is the first plaintext byte of a transport record.
+type recordType byte
+
+const (
+	recData    recordType = 1 // seq, ack, payload: an application frame
+	recClosing recordType = 2 // seq, ack: the sender's last frame; it closes
+	recClosed  recordType = 3 // seq, ack: the answer to CLOSING
+	recAck     recordType = 4 // ack
+	recPing    recordType = 5 // ack; sent by the accepting side
+	recPong    recordType = 6 // ack; the dialing side's answer
+	recHello   recordType = 7 // dialer's session claim (see hello)
+	recWelcome recordType = 8 // listener's acceptance (see welcome)
+	recReject  recordType = 9 // listener's refusal: a code byte
+)
+
+func (t recordType) sequenced() bool { return t == recData || t == recClosing || t == recClosed }
+
+func (t recordType) String() string {
+	names := [...]string{"?", "DATA", "CLOSING", "CLOSED", "ACK", "PING", "PONG", "HELLO", "WELCOME", "REJECT"}
+	if int(t) < len(names) {
+		return names[t]
+	}
+	return fmt.Sprintf("type(%d)", byte(t))
+}
+
+// record is a decoded transport record. Payload aliases the decoded buffer.
+type record struct {
+	Type    recordType
+	Seq     uint64 // sequenced types only
+	Ack     uint64 // every type except HELLO, WELCOME, REJECT
+	Payload []byte // DATA payload, or the body of HELLO/WELCOME/REJECT
+}
+
+// EncodeRecord returns the plaintext of r.
+func encodeRecord(r record) []byte {
+	switch {
+	case r.Type.sequenced():
+		b := make([]byte, seqHeader, seqHeader+len(r.Payload))
+		b[0] = byte(r.Type)
+		binary.BigEndian.PutUint64(b[1:], r.Seq)
+		binary.BigEndian.PutUint64(b[9:], r.Ack)
+		return append(b, r.Payload...)
+	case r.Type == recAck || r.Type == recPing || r.Type == recPong:
+		b := make([]byte, ackHeader)
+		b[0] = byte(r.Type)
+		binary.BigEndian.PutUint64(b[1:], r.Ack)
+		return b
+	default:
+		return append([]byte{byte(r.Type)}, r.Payload...)
+	}
+}
+
+// decodeRecord parses a plaintext record. It never panics.
+func decodeRecord(b []byte) (record, error) {
+	if len(b) == 0 {
+		return record{}, fmt.Errorf("record: empty: %w", ErrMalformed)
+	}
+	r := record{Type: recordType(b[0])}
+	switch {
+	case r.Type.sequenced():
+		if len(b) < seqHeader {
+			return record{}, fmt.Errorf("record %v: %d bytes: %w", r.Type, len(b), ErrMalformed)
+		}
+		r.Seq = binary.BigEndian.Uint64(b[1:])
+		r.Ack = binary.BigEndian.Uint64(b[9:])
+		r.Payload = b[seqHeader:]
+		if r.Type != recData && len(r.Payload) != 0 {
+			return record{}, fmt.Errorf("record %v: trailing bytes: %w", r.Type, ErrMalformed)
+		}
+	case r.Type == recAck || r.Type == recPing || r.Type == recPong:
+		if len(b) != ackHeader {
+			return record{}, fmt.Errorf("record %v: %d bytes: %w", r.Type, len(b), ErrMalformed)
+		}
+		r.Ack = binary.BigEndian.Uint64(b[1:])
+	case r.Type == recHello || r.Type == recWelcome || r.Type == recReject:
+		r.Payload = b[1:]
+	default:
+		return record{}, fmt.Errorf("record: unknown type %d: %w", b[0], ErrMalformed)
+	}
+	return r, nil
+}
+
+// readRecord reads one length-prefixed record into buf (grown as needed)
+// and returns it. A length over limit fails with ErrFrameTooLarge before
+// anything is allocated; a length under minLen fails with ErrShortFrame.
+func readRecord(r io.Reader, buf []byte, limit, minLen int) ([]byte, error) {
+	var hdr [lenPrefix]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, fmt.Errorf("read length: %w", err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if uint64(n) > uint64(limit) {
+		return nil, fmt.Errorf("read record: length %d over %d: %w", n, limit, ErrFrameTooLarge)
+	}
+	if int(n) < minLen {
+		return nil, fmt.Errorf("read record: length %d under %d: %w", n, minLen, ErrShortFrame)
+	}
+	if cap(buf) < int(n) {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, fmt.Errorf("read record body: %w", err)
+	}
+	return buf, nil
+}
+
+// appendLenPrefix reserves a length prefix at the start of a new record
+// buffer; finishRecord fills it in.
+func newRecordBuf(capacity int) []byte { return make([]byte, lenPrefix, lenPrefix+capacity) }
+
+func finishRecord(b []byte) []byte {
+	binary.BigEndian.PutUint32(b, uint32(len(b)-lenPrefix))
+	return b
+}
+
+// writeRecord writes body as one length-prefixed record.
+func writeRecord(w io.Writer, body []byte) error {
+	b := append(newRecordBuf(len(body)), body...)
+	_, err := w.Write(finishRecord(b))
+	return err
+}

@@ -1,0 +1,71 @@
+package netlayer
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestCutStress sends 10,000 frames each way while the connection under the
+// session is cut every few hundred frames, at random points (usually in
+// the middle of a record): everything arrives exactly once, in order.
+// Anchors 5 and 6.
+func TestCutStress(t *testing.T) {
+	leakCheck(t)
+	const total = 10000
+	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
+	p := newProxy(t, b.addr())
+	sa := a.open(b, p.addr())
+	a.waitState(b, Connected)
+	sb := b.waitState(a, Connected)
+
+	sizes := func(i int) int { return 8 + (i*7919)%1500 }
+	done := make(chan struct{})
+	send := func(s *Session) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for i := range total {
+			if err := s.Send(ctx, numbered(i, sizes(i))); err != nil {
+				t.Errorf("send %d: %v", i, err)
+				return
+			}
+		}
+	}
+	go func() { send(sa); done <- struct{}{} }()
+	go func() { send(sb); done <- struct{}{} }()
+
+	cuts := 0
+	next := 200 + rand.IntN(200)
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		na, nb := len(a.rec.frames(b.pub())), len(b.rec.frames(a.pub()))
+		if na == total && nb == total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stuck at %d/%d and %d/%d frames after %d cuts", na, total, nb, total, cuts)
+		}
+		if min(na, nb) >= next {
+			if cuts%3 == 2 {
+				p.cut()
+			} else {
+				p.cutMid()
+			}
+			cuts++
+			next = min(na, nb) + 200 + rand.IntN(200)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	<-done
+	<-done
+	checkStream(t, b.rec.frames(a.pub()), total)
+	checkStream(t, a.rec.frames(b.pub()), total)
+	if cuts < 10 {
+		t.Fatalf("only %d cuts", cuts)
+	}
+	if n := a.rec.count(isReset) + b.rec.count(isReset); n != 0 {
+		t.Fatalf("%d session resets", n)
+	}
+	t.Logf("%d cuts, %d connections", cuts, p.acceptedCount())
+}

@@ -1,0 +1,414 @@
+package netlayer
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"confchat/identity"
+)
+
+// Session is a reliable, ordered, encrypted stream of frames to one peer
+// that outlives TCP connections. It is made by Endpoint.Open or by an
+// inbound connection; all of its mutable state belongs to one goroutine
+// (run) and the methods below talk to it with messages.
+type Session struct {
+	ep      *Endpoint
+	peer    identity.PublicKey
+	inbound bool // created by an inbound connection
+
+	reqs    chan any        // sendReq, closeReq, addrsReq, offerReq, loopFunc
+	inbox   chan linkEvent  // records and errors from links
+	dialRes chan dialResult // progress and results of dial attempts
+	credits chan struct{}   // one token per unacknowledged data frame
+	ctx     context.Context // canceled by abort or endpoint termination
+	cancel  context.CancelCauseFunc
+	done    chan struct{}  // closed when run has returned
+	wg      sync.WaitGroup // dial attempts and link goroutines
+	state   atomic.Int32   // mirror of the public state, for State()
+	err     error          // the close reason; written before done closes
+
+	// owned by run(): everything below is touched only by the run goroutine.
+	phase        State // connection phase: one of the states below Closing
+	closing      *closeState
+	finished     bool
+	finishErr    error
+	id           SessionID
+	established  bool // welcomed at least once: hellos carry Resume
+	seq          uint64
+	ack          uint64
+	ackSent      uint64
+	recvSinceAck int
+	buf          []outFrame // sent, unacknowledged, ascending seq
+	gaps         int        // consecutive sequence gaps
+	addrs        []string
+	link         *link
+	linkGen      uint64
+	attempt      *dialAttempt
+	attemptGen   uint64
+	retries      int
+	backoffT     *time.Timer
+	graceT       *time.Timer
+	hb           heartbeat
+}
+
+// outFrame is one sequenced record waiting for the peer's ack.
+type outFrame struct {
+	seq  uint64
+	typ  recordType
+	data []byte
+}
+
+type sendReq struct {
+	data  []byte
+	reply chan error
+}
+
+type closeReq struct{}
+
+type addrsReq struct{ addrs []string }
+
+// loopFunc runs on the owner goroutine (tests inspect state with it).
+type loopFunc struct {
+	fn   func()
+	done chan struct{}
+}
+
+// maxGaps is how many consecutive sequence gaps turn into a session reset.
+const maxGaps = 3
+
+var errAborted = errors.New("netlayer: session aborted")
+
+func newSession(ep *Endpoint, peer identity.PublicKey, addrs []string, inbound bool) *Session {
+	ctx, cancel := context.WithCancelCause(ep.ctx)
+	s := &Session{
+		ep: ep, peer: peer, inbound: inbound,
+		reqs:    make(chan any),
+		inbox:   make(chan linkEvent, 64),
+		dialRes: make(chan dialResult, 1),
+		credits: make(chan struct{}, ep.cfg.SendBuffer),
+		ctx:     ctx, cancel: cancel,
+		done:  make(chan struct{}),
+		addrs: append([]string(nil), addrs...),
+		id:    newSessionID(),
+	}
+	return s
+}
+
+func newSessionID() SessionID {
+	var id SessionID
+	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails on supported platforms
+	return id
+}
+
+// Peer returns the peer's public key.
+func (s *Session) Peer() identity.PublicKey { return s.peer }
+
+// State returns the session's current state.
+func (s *Session) State() State { return State(s.state.Load()) }
+
+// Done is closed once the session is Closed and all its goroutines ended.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err returns why the session closed: nil after a completed graceful close,
+// ErrCloseUnacknowledged, a *FatalError, ... It is nil until Done is closed.
+func (s *Session) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// Send queues data (copied) for delivery. It blocks while Config.SendBuffer
+// frames are unacknowledged, until ctx ends; it returns ErrClosing once
+// either side has started closing and ErrClosed after the session closed.
+// A nil return means the frame will be delivered exactly once unless the
+// session is reset (SessionReset lists it) or closed (the Closed event
+// lists it).
+func (s *Session) Send(ctx context.Context, data []byte) error {
+	if len(data) > s.ep.cfg.MaxFrameSize {
+		return fmt.Errorf("send: %d bytes: %w", len(data), ErrFrameTooLarge)
+	}
+	select {
+	case s.credits <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("send: %w", ctx.Err())
+	case <-s.done:
+		return s.closedErr("send")
+	}
+	req := sendReq{data: append([]byte(nil), data...), reply: make(chan error, 1)}
+	select {
+	case s.reqs <- req:
+		return <-req.reply
+	case <-s.done:
+		<-s.credits
+		return s.closedErr("send")
+	}
+}
+
+func (s *Session) closedErr(op string) error {
+	if s.err != nil {
+		return fmt.Errorf("%s: %w (%w)", op, ErrClosed, s.err)
+	}
+	return fmt.Errorf("%s: %w", op, ErrClosed)
+}
+
+// SetAddrs replaces the addresses the session dials. An empty list stops
+// dialing: the session then waits for the peer to connect.
+func (s *Session) SetAddrs(addrs []string) {
+	s.request(addrsReq{addrs: append([]string(nil), addrs...)})
+}
+
+// Close closes the session gracefully: it sends CLOSING after the frames
+// already accepted, waits for the peer's remaining frames and its answer,
+// and returns when the session is Closed. If ctx ends first the session is
+// aborted and ctx's error returned. Close is idempotent.
+func (s *Session) Close(ctx context.Context) error {
+	select {
+	case s.reqs <- closeReq{}:
+	case <-s.done:
+		return s.err
+	case <-ctx.Done():
+		s.cancel(errAborted)
+		<-s.done
+		return fmt.Errorf("close: %w", ctx.Err())
+	}
+	select {
+	case <-s.done:
+		return s.err
+	case <-ctx.Done():
+		s.cancel(errAborted)
+		<-s.done
+		return fmt.Errorf("close: %w", ctx.Err())
+	}
+}
+
+// request hands r to the owner unless the session is gone.
+func (s *Session) request(r any) bool {
+	select {
+	case s.reqs <- r:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// onLoop runs fn on the owner goroutine and waits for it.
+func (s *Session) onLoop(fn func()) bool {
+	lf := loopFunc{fn: fn, done: make(chan struct{})}
+	if !s.request(lf) {
+		return false
+	}
+	<-lf.done
+	return true
+}
+
+// run is the owner goroutine.
+func (s *Session) run() {
+	s.ep.emit(s.ctx, SessionOpened{Peer: s.peer, Inbound: s.inbound, Session: s})
+	s.publish()
+	if len(s.addrs) > 0 && s.ep.cfg.Accept != nil && !s.ep.cfg.Accept(s.peer) {
+		s.finish(fatal(ReasonRefused, errors.New("open: Accept refused the peer")))
+	} else if len(s.addrs) > 0 {
+		s.connect(nil)
+	} else {
+		s.armGrace()
+	}
+	for !s.finished {
+		s.step()
+	}
+	s.shutdown()
+}
+
+func (s *Session) step() {
+	select {
+	case <-s.ctx.Done():
+		s.finish(fmt.Errorf("%w: %w", ErrClosed, context.Cause(s.ctx)))
+	case r := <-s.reqs:
+		s.handleRequest(r)
+	case ev := <-s.inbox:
+		s.handleLinkEvent(ev)
+	case res := <-s.dialRes:
+		s.handleDial(res)
+	case <-timerC(s.backoffT):
+		s.backoffT = nil
+		s.startDial(nil)
+	case <-s.hb.tick():
+		s.heartbeatTick()
+	case <-timerC(s.graceT):
+		s.graceT = nil
+		s.finish(ErrGraceExpired)
+	case <-s.closeTimer():
+		s.finish(ErrCloseUnacknowledged)
+	}
+}
+
+func timerC(t *time.Timer) <-chan time.Time {
+	if t == nil {
+		return nil
+	}
+	return t.C
+}
+
+func stopTimer(t **time.Timer) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
+}
+
+func (s *Session) handleRequest(r any) {
+	switch r := r.(type) {
+	case sendReq:
+		r.reply <- s.handleSend(r.data)
+	case closeReq:
+		s.startClose(true)
+	case addrsReq:
+		s.handleAddrs(r.addrs)
+	case offerReq:
+		r.reply <- s.handleOffer(r)
+	case loopFunc:
+		r.fn()
+		close(r.done)
+	}
+}
+
+func (s *Session) handleSend(data []byte) error {
+	if s.closing != nil {
+		<-s.credits
+		return fmt.Errorf("send: %w", ErrClosing)
+	}
+	s.pushFrame(recData, data)
+	return nil
+}
+
+// pushFrame assigns the next seq, buffers the frame and writes it if
+// connected.
+func (s *Session) pushFrame(t recordType, data []byte) {
+	f := outFrame{seq: s.seq, typ: t, data: data}
+	s.seq++
+	s.buf = append(s.buf, f)
+	s.writeFrame(f)
+}
+
+// public is the state reported outside.
+func (s *Session) public() State {
+	switch {
+	case s.finished:
+		return Closed
+	case s.closing != nil:
+		return Closing
+	}
+	return s.phase
+}
+
+func (s *Session) publish() { s.state.Store(int32(s.public())) }
+
+// setPhase moves the connection phase and reports the public transition.
+func (s *Session) setPhase(to State, reason error) {
+	if s.phase == to {
+		return
+	}
+	if err := checkTransition(s.phase, to); err != nil {
+		s.finish(err)
+		return
+	}
+	from := s.public()
+	s.phase = to
+	s.report(from, reason, nil)
+}
+
+// report emits a SessionStateChanged if the public state moved.
+func (s *Session) report(from State, reason error, unacked [][]byte) {
+	to := s.public()
+	s.publish()
+	if from == to {
+		return
+	}
+	route := RouteNone
+	if s.link != nil {
+		route = RouteDirect
+	}
+	s.ep.log.Debug("session state", "peer", s.peer.Short(), "from", from, "to", to, "reason", reason)
+	s.ep.emit(s.ctx, SessionStateChanged{Peer: s.peer, From: from, To: to, Route: route, Reason: reason, Unacked: unacked})
+}
+
+// unackedData copies out the data frames still in the buffer.
+func (s *Session) unackedData() [][]byte {
+	var out [][]byte
+	for _, f := range s.buf {
+		if f.typ == recData {
+			out = append(out, f.data)
+		}
+	}
+	return out
+}
+
+// releaseBuffer empties the buffer and returns its data frames' credits.
+func (s *Session) releaseBuffer() [][]byte {
+	out := s.unackedData()
+	for range out {
+		<-s.credits
+	}
+	s.buf = nil
+	return out
+}
+
+// reset replaces the session by a fresh one after the peer lost its state
+// (or the two sides disagree), reporting what the old one never delivered.
+func (s *Session) reset(reason error) {
+	s.ep.log.Info("session reset", "peer", s.peer.Short(), "reason", reason)
+	unacked := s.releaseBuffer()
+	s.cancelAttempt()
+	s.id = newSessionID()
+	s.established = false
+	s.seq, s.ack, s.ackSent, s.recvSinceAck, s.gaps = 0, 0, 0, 0, 0
+	s.ep.emit(s.ctx, SessionReset{Peer: s.peer, Unacked: unacked})
+}
+
+// finish ends the loop; shutdown does the releasing.
+func (s *Session) finish(reason error) {
+	if s.finished {
+		return
+	}
+	s.finished = true
+	s.finishErr = reason
+}
+
+// shutdown releases everything the session owns, reports Closed and waits
+// for the session's goroutines.
+func (s *Session) shutdown() {
+	s.cancelAttempt()
+	stopTimer(&s.backoffT)
+	stopTimer(&s.graceT)
+	s.hb.stop()
+	s.stopCloseTimer()
+	if s.link != nil {
+		if s.finishErr == nil {
+			s.link.finish(s.lingerTime())
+		} else {
+			s.link.kill()
+		}
+	}
+	s.ep.forget(s)
+	unacked := s.unackedData()
+	from := s.phase
+	if s.closing != nil {
+		from = Closing
+	}
+	s.link = nil
+	s.err = s.finishErr
+	s.report(from, s.finishErr, unacked)
+	s.wg.Wait()
+	s.cancel(ErrClosed)
+	close(s.done)
+}
+
+// lingerTime bounds how long a closed connection waits for the peer's EOF.
+func (s *Session) lingerTime() time.Duration { return min(s.ep.cfg.CloseTimeout, 2*time.Second) }

@@ -1,0 +1,158 @@
+package netlayer
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// link is one authenticated connection under a session, with a reader and
+// a writer goroutine. The owner goroutine creates it, writes to it through
+// out, and ends it with kill (abrupt) or finish (flush, half-close, linger).
+type link struct {
+	sc        *secureConn
+	gen       uint64
+	out       chan []byte // plaintext records; closed by finish
+	done      chan struct{}
+	killOnce  sync.Once
+	stopAfter func() bool // cancels the context.AfterFunc that kills on abort
+	onKill    func()
+}
+
+// linkEvent is a record read from, or the error that ended, link gen.
+type linkEvent struct {
+	gen uint64
+	rec record
+	err error
+}
+
+// newLink starts the goroutines of a link for s. outCap bounds the records
+// queued for writing; the owner never queues more sequenced records than
+// the send buffer holds, and drops control records when it is full.
+func (s *Session) newLink(sc *secureConn) *link {
+	s.linkGen++
+	l := &link{
+		sc:   sc,
+		gen:  s.linkGen,
+		out:  make(chan []byte, s.ep.cfg.SendBuffer+64),
+		done: make(chan struct{}),
+	}
+	s.ep.liveConns.Add(1)
+	l.onKill = func() { s.ep.liveConns.Add(-1) }
+	l.stopAfter = context.AfterFunc(s.ctx, l.kill)
+	limit := recordLimit(s.ep.cfg.MaxFrameSize)
+	writeTimeout := s.ep.cfg.deadAfter()
+	s.wg.Go(func() { l.readLoop(s.inbox, limit) })
+	s.wg.Go(func() { l.writeLoop(s.inbox, writeTimeout) })
+	return l
+}
+
+// kill closes the connection at once. Safe from any goroutine, repeatedly.
+func (l *link) kill() {
+	l.killOnce.Do(func() {
+		close(l.done)
+		_ = l.sc.conn.Close()
+		l.onKill()
+		if l.stopAfter != nil {
+			l.stopAfter()
+		}
+	})
+}
+
+// finish lets the writer flush what is queued and half-close, then gives
+// the peer linger to close its side before the reader kills the link.
+// Owner only, once.
+func (l *link) finish(linger time.Duration) {
+	close(l.out)
+	_ = l.sc.conn.SetReadDeadline(time.Now().Add(linger))
+}
+
+// send queues a plaintext record; false when the queue is full.
+func (l *link) send(pt []byte) bool {
+	select {
+	case l.out <- pt:
+		return true
+	default:
+		return false
+	}
+}
+
+func (l *link) report(inbox chan<- linkEvent, ev linkEvent) {
+	select {
+	case inbox <- ev:
+	case <-l.done:
+	}
+}
+
+// readLoop reads, decrypts and decodes records until an error, then kills
+// the link.
+func (l *link) readLoop(inbox chan<- linkEvent, limit int) {
+	defer l.kill()
+	var buf []byte
+	for {
+		ct, err := readRecord(l.sc.br, buf, limit, tagSize+1)
+		if err != nil {
+			l.report(inbox, linkEvent{gen: l.gen, err: fmt.Errorf("connection: %w", err)})
+			return
+		}
+		buf = ct
+		rec, err := openRecord(l.sc.recv, ct)
+		if err != nil {
+			l.report(inbox, linkEvent{gen: l.gen, err: fmt.Errorf("connection: %w", err)})
+			return
+		}
+		l.report(inbox, linkEvent{gen: l.gen, rec: rec})
+	}
+}
+
+// writeLoop encrypts and writes queued records, flushing whenever the queue
+// runs dry. When finish closes the queue it flushes and half-closes.
+func (l *link) writeLoop(inbox chan<- linkEvent, timeout time.Duration) {
+	bw := bufio.NewWriterSize(l.sc.conn, 64<<10)
+	for {
+		select {
+		case pt, ok := <-l.out:
+			if !ok {
+				l.closeWrite(bw)
+				return
+			}
+			if err := l.write(bw, pt, timeout); err != nil {
+				l.report(inbox, linkEvent{gen: l.gen, err: fmt.Errorf("connection: %w", err)})
+				l.kill()
+				return
+			}
+		case <-l.done:
+			return
+		}
+	}
+}
+
+func (l *link) write(bw *bufio.Writer, pt []byte, timeout time.Duration) error {
+	b, err := l.sc.send.Encrypt(newRecordBuf(len(pt)+tagSize), nil, pt)
+	if err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	_ = l.sc.conn.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := bw.Write(finishRecord(b)); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if len(l.out) == 0 {
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("flush: %w", err)
+		}
+	}
+	return nil
+}
+
+func (l *link) closeWrite(bw *bufio.Writer) {
+	if bw.Flush() != nil {
+		l.kill()
+		return
+	}
+	if tc, ok := l.sc.conn.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+}

@@ -1,0 +1,143 @@
+package netlayer
+
+import (
+	"fmt"
+)
+
+// ackEvery bounds how many frames we receive before acknowledging even
+// when more are queued.
+const ackEvery = 32
+
+// handleLinkEvent processes one record or error from a link. Events of a
+// replaced link are stale and ignored.
+func (s *Session) handleLinkEvent(ev linkEvent) {
+	if s.link == nil || ev.gen != s.link.gen {
+		return
+	}
+	if ev.err != nil {
+		s.dropLink(ev.err)
+		return
+	}
+	if err := s.handleRecord(ev.rec); err != nil {
+		s.dropLink(err)
+		return
+	}
+	if s.link != nil && (len(s.inbox) == 0 || s.recvSinceAck >= ackEvery) {
+		s.flushAck()
+	}
+}
+
+// handleRecord applies one record from the current link.
+func (s *Session) handleRecord(r record) error {
+	s.hb.lastInbound = s.ep.cfg.Clock.Now()
+	if err := s.onAck(r.Ack); err != nil {
+		return err
+	}
+	switch r.Type {
+	case recAck, recPong:
+	case recPing:
+		s.sendControl(recPong)
+	case recData, recClosing, recClosed:
+		return s.onSequenced(r)
+	default:
+		return fatal(ReasonProtocol, fmt.Errorf("connection: unexpected %v: %w", r.Type, ErrMalformed))
+	}
+	return nil
+}
+
+// onAck drops acknowledged frames from the buffer and frees their credits.
+func (s *Session) onAck(a uint64) error {
+	if a > s.seq {
+		return fmt.Errorf("connection: ack %d beyond next seq %d: %w", a, s.seq, ErrMalformed)
+	}
+	n := 0
+	for n < len(s.buf) && s.buf[n].seq < a {
+		if s.buf[n].typ == recData {
+			<-s.credits
+		}
+		n++
+	}
+	if n > 0 {
+		s.buf = append(s.buf[:0:0], s.buf[n:]...)
+		s.checkClosed()
+	}
+	return nil
+}
+
+// onSequenced delivers a DATA, CLOSING or CLOSED record exactly once and
+// in order: duplicates are dropped, a gap drops the connection, and
+// repeated gaps reset the session.
+func (s *Session) onSequenced(r record) error {
+	switch {
+	case r.Seq < s.ack:
+		return nil
+	case r.Seq > s.ack:
+		s.gaps++
+		if s.gaps >= maxGaps {
+			s.reset(fmt.Errorf("%d sequence gaps: %w", s.gaps, ErrSeqGap))
+		}
+		return fmt.Errorf("connection: seq %d, expected %d: %w", r.Seq, s.ack, ErrSeqGap)
+	}
+	if s.closing != nil && s.closing.peerDone {
+		return fatal(ReasonProtocol, fmt.Errorf("connection: %v after the peer's close: %w", r.Type, ErrMalformed))
+	}
+	s.ack++
+	s.gaps = 0
+	s.recvSinceAck++
+	switch r.Type {
+	case recData:
+		s.ep.emit(s.ctx, FrameReceived{Peer: s.peer, Data: r.Payload})
+		s.hb.lastInbound = s.ep.cfg.Clock.Now()
+	case recClosing, recClosed:
+		s.onPeerClose()
+	}
+	return nil
+}
+
+// writeFrame queues a buffered frame on the current link, if any.
+func (s *Session) writeFrame(f outFrame) {
+	if s.link == nil {
+		return
+	}
+	if !s.link.send(encodeRecord(record{Type: f.typ, Seq: f.seq, Ack: s.ack, Payload: f.data})) {
+		s.dropLink(fmt.Errorf("connection: write queue full"))
+		return
+	}
+	s.noteAckSent()
+}
+
+// sendControl queues an ACK, PING or PONG; a full queue drops it, which is
+// harmless because acks are cumulative and heartbeats periodic.
+func (s *Session) sendControl(t recordType) {
+	if s.link != nil && s.link.send(encodeRecord(record{Type: t, Ack: s.ack})) {
+		s.noteAckSent()
+	}
+}
+
+func (s *Session) noteAckSent() {
+	s.ackSent = s.ack
+	s.recvSinceAck = 0
+}
+
+// flushAck acknowledges what arrived since the last ack we sent.
+func (s *Session) flushAck() {
+	if s.ack > s.ackSent {
+		s.sendControl(recAck)
+	}
+}
+
+// dropLink ends the current connection and starts recovering.
+func (s *Session) dropLink(reason error) {
+	if s.link == nil {
+		return
+	}
+	s.ep.log.Debug("connection lost", "peer", s.peer.Short(), "err", reason)
+	s.link.kill()
+	s.link = nil
+	s.hb.stop()
+	if IsFatal(reason) {
+		s.finish(reason)
+		return
+	}
+	s.connect(reason)
+}
