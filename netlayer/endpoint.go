@@ -214,3 +214,10 @@ func (e *Endpoint) terminate() {
 		close(e.events)
 	})
 }
+
+// sessionCount returns the number of live sessions.
+func (e *Endpoint) sessionCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.mu.sessions)
+}
