@@ -31,6 +31,11 @@ type Conference struct {
 	NextNumber uint32
 	InvitedBy  identity.PublicKey
 	CreatedAt  time.Time
+	// Engine state (schema 2).
+	SelfNumber   uint16
+	Connected    bool   // false while joining
+	MaxFrozen    int    // 0: the engine's default
+	InviteCookie []byte // the join cookie while State is ConferenceInvited
 }
 
 func nullKey(k identity.PublicKey) any {
@@ -44,14 +49,17 @@ func nullKey(k identity.PublicKey) any {
 // next_number.
 func (q queries) PutConference(ctx context.Context, c Conference) error {
 	_, err := q.ex.ExecContext(ctx, `
-		INSERT INTO conferences (id, title, title_stamp, title_by, state, next_number, invited_by, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO conferences (id, title, title_stamp, title_by, state, next_number, invited_by, created_at,
+			self_number, connected, max_frozen, invite_cookie)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			title = excluded.title, title_stamp = excluded.title_stamp, title_by = excluded.title_by,
 			state = excluded.state, invited_by = excluded.invited_by,
-			next_number = max(next_number, excluded.next_number)`,
+			next_number = max(next_number, excluded.next_number),
+			self_number = excluded.self_number, connected = excluded.connected,
+			max_frozen = excluded.max_frozen, invite_cookie = excluded.invite_cookie`,
 		c.ID[:], c.Title, int64(c.TitleStamp), nullKey(c.TitleBy), c.State, c.NextNumber,
-		nullKey(c.InvitedBy), millis(c.CreatedAt))
+		nullKey(c.InvitedBy), millis(c.CreatedAt), c.SelfNumber, c.Connected, c.MaxFrozen, c.InviteCookie)
 	if err != nil {
 		return fmt.Errorf("put conference: %w", err)
 	}
@@ -72,13 +80,15 @@ func (q queries) RaiseNextNumber(ctx context.Context, id ConferenceID, n uint32)
 	return nil
 }
 
-const conferenceCols = "id, title, title_stamp, title_by, state, next_number, invited_by, created_at"
+const conferenceCols = "id, title, title_stamp, title_by, state, next_number, invited_by, created_at, " +
+	"self_number, connected, max_frozen, invite_cookie"
 
 func scanConference(s rowScanner) (Conference, error) {
 	var c Conference
 	var id, titleBy, invitedBy []byte
 	var stamp, created int64
-	if err := s.Scan(&id, &c.Title, &stamp, &titleBy, &c.State, &c.NextNumber, &invitedBy, &created); err != nil {
+	if err := s.Scan(&id, &c.Title, &stamp, &titleBy, &c.State, &c.NextNumber, &invitedBy, &created,
+		&c.SelfNumber, &c.Connected, &c.MaxFrozen, &c.InviteCookie); err != nil {
 		return c, err
 	}
 	var err error
@@ -147,17 +157,23 @@ type Peer struct {
 	Addresses  []string
 	Frozen     bool
 	LastActive time.Time
+	// HighestSeen is the highest message number seen from this peer
+	// (schema 2), so replays are refused after a restart.
+	HighestSeen uint32
 }
 
 // PutPeer inserts or replaces a conference peer.
 func (q queries) PutPeer(ctx context.Context, p Peer) error {
 	_, err := q.ex.ExecContext(ctx, `
-		INSERT INTO conference_peers (conference, public_key, peer_number, name, addresses, frozen, last_active)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO conference_peers (conference, public_key, peer_number, name, addresses, frozen, last_active,
+			highest_seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conference, public_key) DO UPDATE SET
 			peer_number = excluded.peer_number, name = excluded.name, addresses = excluded.addresses,
-			frozen = excluded.frozen, last_active = excluded.last_active`,
-		p.Conference[:], p.Key[:], p.Number, p.Name, encodeAddrs(p.Addresses), p.Frozen, millis(p.LastActive))
+			frozen = excluded.frozen, last_active = excluded.last_active,
+			highest_seen = max(highest_seen, excluded.highest_seen)`,
+		p.Conference[:], p.Key[:], p.Number, p.Name, encodeAddrs(p.Addresses), p.Frozen, millis(p.LastActive),
+		p.HighestSeen)
 	if err != nil {
 		return fmt.Errorf("put peer %s: %w", p.Key.Short(), err)
 	}
@@ -167,7 +183,7 @@ func (q queries) PutPeer(ctx context.Context, p Peer) error {
 // Peers returns a conference's stored peers ordered by peer number.
 func (q queries) Peers(ctx context.Context, id ConferenceID) ([]Peer, error) {
 	rows, err := q.ex.QueryContext(ctx, `
-		SELECT public_key, peer_number, name, addresses, frozen, last_active
+		SELECT public_key, peer_number, name, addresses, frozen, last_active, highest_seen
 		FROM conference_peers WHERE conference = ? ORDER BY peer_number, public_key`, id[:])
 	if err != nil {
 		return nil, fmt.Errorf("list peers: %w", err)
@@ -179,7 +195,7 @@ func (q queries) Peers(ctx context.Context, id ConferenceID) ([]Peer, error) {
 		var key []byte
 		var addrs string
 		var active int64
-		if err := rows.Scan(&key, &p.Number, &p.Name, &addrs, &p.Frozen, &active); err != nil {
+		if err := rows.Scan(&key, &p.Number, &p.Name, &addrs, &p.Frozen, &active, &p.HighestSeen); err != nil {
 			return nil, fmt.Errorf("list peers: %w", err)
 		}
 		if p.Key, err = scanKey(key, "peer key"); err != nil {

@@ -22,17 +22,20 @@ type Message struct {
 	Signature  []byte
 	SentAt     time.Time
 	ReceivedAt time.Time
+	// Forked marks an origin that signed two versions of this number; the
+	// stored one is the canonical version (schema 2).
+	Forked bool
 }
 
 // InsertMessage stores m unless (conference, origin, number) is already
 // stored. It reports whether m was new.
 func (q queries) InsertMessage(ctx context.Context, m Message) (bool, error) {
 	res, err := q.ex.ExecContext(ctx, `
-		INSERT INTO messages (conference, origin, number, prev, kind, body, signature, sent_at, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO messages (conference, origin, number, prev, kind, body, signature, sent_at, received_at, forked)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conference, origin, number) DO NOTHING`,
 		m.Conference[:], m.Origin[:], m.Number, m.Prev, m.Kind, nonNil(m.Body), nonNil(m.Signature),
-		millis(m.SentAt), millis(m.ReceivedAt))
+		millis(m.SentAt), millis(m.ReceivedAt), m.Forked)
 	if err != nil {
 		return false, fmt.Errorf("insert message %s/%d: %w", m.Origin.Short(), m.Number, err)
 	}
@@ -50,7 +53,7 @@ func nonNil(b []byte) []byte {
 	return b
 }
 
-const messageCols = "seq, origin, number, prev, kind, body, signature, sent_at, received_at"
+const messageCols = "seq, origin, number, prev, kind, body, signature, sent_at, received_at, forked"
 
 // Messages returns up to limit messages of a conference in arrival order,
 // oldest first, taken from the newest end; with before > 0 only messages
@@ -97,7 +100,7 @@ func collectMessages(id ConferenceID, rs rows) ([]Message, error) {
 		m := Message{Conference: id}
 		var origin []byte
 		var sent, recv int64
-		if err := rs.Scan(&m.Seq, &origin, &m.Number, &m.Prev, &m.Kind, &m.Body, &m.Signature, &sent, &recv); err != nil {
+		if err := rs.Scan(&m.Seq, &origin, &m.Number, &m.Prev, &m.Kind, &m.Body, &m.Signature, &sent, &recv, &m.Forked); err != nil {
 			return nil, fmt.Errorf("scan message: %w", err)
 		}
 		var err error
@@ -122,4 +125,69 @@ func (q queries) PruneMessages(ctx context.Context, id ConferenceID, olderThan t
 		return 0, fmt.Errorf("prune messages: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// ConferenceMessages returns every stored message of a conference in
+// arrival order (what a restarting engine reloads).
+func (q queries) ConferenceMessages(ctx context.Context, id ConferenceID) ([]Message, error) {
+	rows, err := q.ex.QueryContext(ctx,
+		"SELECT "+messageCols+" FROM messages WHERE conference = ? ORDER BY seq", id[:])
+	if err != nil {
+		return nil, fmt.Errorf("load messages: %w", err)
+	}
+	return collectMessages(id, rows)
+}
+
+// DeleteMessage removes one stored message (pruned, or the losing side of
+// a fork).
+func (q queries) DeleteMessage(ctx context.Context, id ConferenceID, origin identity.PublicKey, number uint32) error {
+	_, err := q.ex.ExecContext(ctx,
+		"DELETE FROM messages WHERE conference = ? AND origin = ? AND number = ?", id[:], origin[:], number)
+	if err != nil {
+		return fmt.Errorf("delete message %s/%d: %w", origin.Short(), number, err)
+	}
+	return nil
+}
+
+// Floor is the lowest message number of Origin a member keeps; a Fixed
+// floor (set when joining) is never lowered by peers' summaries.
+type Floor struct {
+	Origin identity.PublicKey
+	Floor  uint32
+	Fixed  bool
+}
+
+// PutFloor inserts or replaces an origin's floor in a conference.
+func (q queries) PutFloor(ctx context.Context, id ConferenceID, f Floor) error {
+	_, err := q.ex.ExecContext(ctx, `
+		INSERT INTO floors (conference, origin, floor, fixed) VALUES (?, ?, ?, ?)
+		ON CONFLICT (conference, origin) DO UPDATE SET floor = excluded.floor, fixed = excluded.fixed`,
+		id[:], f.Origin[:], f.Floor, f.Fixed)
+	if err != nil {
+		return fmt.Errorf("put floor %s: %w", f.Origin.Short(), err)
+	}
+	return nil
+}
+
+// Floors returns a conference's floors.
+func (q queries) Floors(ctx context.Context, id ConferenceID) ([]Floor, error) {
+	rows, err := q.ex.QueryContext(ctx,
+		"SELECT origin, floor, fixed FROM floors WHERE conference = ? ORDER BY origin", id[:])
+	if err != nil {
+		return nil, fmt.Errorf("list floors: %w", err)
+	}
+	defer rows.Close()
+	var out []Floor
+	for rows.Next() {
+		var f Floor
+		var origin []byte
+		if err := rows.Scan(&origin, &f.Floor, &f.Fixed); err != nil {
+			return nil, fmt.Errorf("list floors: %w", err)
+		}
+		if f.Origin, err = scanKey(origin, "floor origin"); err != nil {
+			return nil, fmt.Errorf("list floors: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
