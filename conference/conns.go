@@ -150,7 +150,10 @@ func (e *Engine) handleRejoin(from identity.PublicKey, p *RejoinPacket) error {
 	}
 	e.addPeer(from, q.number, nil, true)
 	c := e.addConn(from, reasonIntroducing)
-	c.online = false
+	if c.online {
+		c.online = false
+		e.sync.linkDown(from)
+	}
 	e.sendOnline(c)
 	return nil
 }

@@ -29,8 +29,9 @@ type Config struct {
 	SyncInterval time.Duration
 	// LongLinks adds chords to Tox's ring (see docs); nil means on.
 	LongLinks *bool
-	// Rand supplies randomness (peer numbers, jitter). Nil derives a
-	// deterministic source from the key; production passes a seeded one.
+	// Rand supplies randomness (conference id, peer numbers, jitter). Nil
+	// derives a deterministic source from the key and group number, which
+	// is only fit for tests: production passes one seeded from crypto/rand.
 	Rand *rand.Rand
 }
 
@@ -61,7 +62,7 @@ func (c *Config) setDefaults() {
 	}
 	if c.Rand == nil {
 		k := c.Self.Public()
-		c.Rand = rand.New(rand.NewPCG(binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:16])))
+		c.Rand = rand.New(rand.NewPCG(binary.BigEndian.Uint64(k[:8])^uint64(c.GroupNumber), binary.BigEndian.Uint64(k[8:16])))
 	}
 	c.Addresses = sanitizeAddresses(c.Addresses)
 }
@@ -96,6 +97,7 @@ type Engine struct {
 	peers     *peerTable
 	conns     []*conn
 	sessions  map[identity.PublicKey]bool
+	friends   map[identity.PublicKey]bool
 	closest   closestList
 	ringDirty bool
 
@@ -105,6 +107,7 @@ type Engine struct {
 
 	selfSeen seenWindow
 	relayOK  bool
+	arrival  *conn // connection of the message being handled
 
 	sendName     bool
 	announceSelf bool
@@ -171,6 +174,7 @@ func newEngine(cfg Config, id ID, now time.Time) *Engine {
 		name:       truncName(cfg.Name),
 		peers:      newPeerTable(),
 		sessions:   map[identity.PublicKey]bool{},
+		friends:    map[identity.PublicKey]bool{},
 		wanted:     map[identity.PublicKey]bool{},
 		store:      newStore(),
 		now:        now,

@@ -55,6 +55,8 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 	if c == nil {
 		return nil
 	}
+	e.arrival = c
+	defer func() { e.arrival = nil }()
 	origin, q, ok := e.resolveOrigin(c, m)
 	if !ok {
 		return nil
@@ -141,10 +143,48 @@ func (e *Engine) firstSighting(origin identity.PublicKey, q *peer, m *MessagePac
 	}
 	seen, old := w.check(m.Number)
 	if seen || old {
+		e.hintReusedNumber(q, m)
 		return false
 	}
 	w.mark(m.Number)
+	e.keepLastSigned(q, m)
 	return true
+}
+
+// keepLastSigned remembers the highest-numbered signed message of a peer.
+func (e *Engine) keepLastSigned(q *peer, m *MessagePacket) {
+	if q != nil && (q.lastSigned == nil || m.Number > q.lastSigned.Number) {
+		cp := *m
+		cp.Data = append([]byte(nil), m.Data...)
+		q.lastSigned = &cp
+	}
+}
+
+// hintReusedNumber: a peer sent us, directly, a number we already saw from
+// it: it probably restarted from an old save. Show it the highest signed
+// message we hold from it so it can move its counter past it.
+func (e *Engine) hintReusedNumber(q *peer, m *MessagePacket) {
+	if q == nil || q.lastSigned == nil || e.arrival == nil || e.arrival.key != q.key {
+		return
+	}
+	if !e.now.Before(q.lastHint.Add(time.Second)) || q.lastHint.IsZero() {
+		q.lastHint = e.now
+		e.sendDirect(e.arrival, &NumberHintPacket{Message: *q.lastSigned})
+	}
+}
+
+// handleNumberHint: if the hint is our own valid signature on a number at
+// or above our counter, skip past it (plus a margin).
+func (e *Engine) handleNumberHint(p *NumberHintPacket) {
+	m := &p.Message
+	if len(m.Data) < sigSize || m.Number < e.nextNumber {
+		return
+	}
+	if !e.self.Verify(signedBytes(e.id, e.self, m.Number, m.Kind, m.Body()), m.Signature()) {
+		return
+	}
+	e.nextNumber = m.Number + restartMargin
+	e.persistMeta()
 }
 
 func (e *Engine) windowOf(origin identity.PublicKey, q *peer) *seenWindow {

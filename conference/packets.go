@@ -28,6 +28,7 @@ const (
 	directBatch          byte = 0x22
 	directFloors         byte = 0x23
 	directHistoryRequest byte = 0x24
+	directNumberHint     byte = 0x25
 )
 
 // Wire is a decoded conference packet. The set is closed: the types in this

@@ -121,8 +121,33 @@ func (p *HistoryRequestPacket) Encode() []byte {
 	return putU16(directHeader(p.Group, directHistoryRequest), p.Count)
 }
 
+// NumberHintPacket is 0x62/0x25 (extension): sent to a member whose
+// message reused a number we already saw from it; it carries the highest
+// signed message we saw from that member (sender(2) number(4) kind(1) data),
+// so the member can verify its own signature and skip past it.
+type NumberHintPacket struct {
+	Group   uint16
+	Message MessagePacket
+}
+
+func (*NumberHintPacket) wire()               {}
+func (p *NumberHintPacket) group() uint16     { return p.Group }
+func (p *NumberHintPacket) setGroup(g uint16) { p.Group = g }
+
+// Encode returns the wire bytes.
+func (p *NumberHintPacket) Encode() []byte {
+	m := p.Message
+	return append(directHeader(p.Group, directNumberHint), m.Encode()[3:]...)
+}
+
 func decodeSyncPacket(group uint16, sub byte, body []byte) (Wire, error) {
 	switch sub {
+	case directNumberHint:
+		m, err := DecodeMessage(append([]byte{PacketMessage, 0, 0}, body...))
+		if err != nil {
+			return nil, err
+		}
+		return &NumberHintPacket{Group: group, Message: *m}, nil
 	case directSummary:
 		return decodeSummary(group, body)
 	case directRequest:

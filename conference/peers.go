@@ -19,6 +19,8 @@ type peer struct {
 	lastActive   time.Time
 	frozen       bool
 	seen         seenWindow
+	lastSigned   *MessagePacket // highest-numbered signed message seen
+	lastHint     time.Time
 }
 
 // peerTable holds active and frozen peers in list order (Tox semantics
@@ -221,14 +223,30 @@ func (e *Engine) freezeTimedOut() {
 	}
 }
 
-// pruneFrozen keeps at most MaxFrozen frozen peers, most recently active
-// first.
+// SetFriend tells the engine whether key is a friend of the profile;
+// friends are kept first when the frozen list is pruned (Tox is_friend).
+func (e *Engine) SetFriend(key identity.PublicKey, friend bool) {
+	if friend {
+		e.friends[key] = true
+	} else {
+		delete(e.friends, key)
+	}
+}
+
+// pruneFrozen keeps at most MaxFrozen frozen peers: friends first, then the
+// most recently active.
 func (e *Engine) pruneFrozen() {
-	if len(e.peers.frozen) <= e.cfg.MaxFrozen {
+	if e.cfg.MaxFrozen <= 0 || len(e.peers.frozen) <= e.cfg.MaxFrozen {
 		return
 	}
 	fr := slices.Clone(e.peers.frozen)
-	sort.SliceStable(fr, func(i, j int) bool { return fr[i].lastActive.After(fr[j].lastActive) })
+	sort.SliceStable(fr, func(i, j int) bool {
+		fi, fj := e.friends[fr[i].key], e.friends[fr[j].key]
+		if fi != fj {
+			return fi
+		}
+		return fr[i].lastActive.After(fr[j].lastActive)
+	})
 	for _, p := range fr[e.cfg.MaxFrozen:] {
 		e.peers.remove(p)
 		e.persist(PeerDeletedRow{Key: p.key})
@@ -283,3 +301,18 @@ func (e *Engine) Name(key identity.PublicKey) string {
 
 // Title returns the current title.
 func (e *Engine) Title() string { return e.title.text }
+
+// SetMaxFrozen sets the frozen-list cap and prunes at once (Tox
+// tox_conference_set_max_offline).
+func (e *Engine) SetMaxFrozen(n int) {
+	e.cfg.MaxFrozen = max(n, 0)
+	if n == 0 {
+		for _, p := range slices.Clone(e.peers.frozen) {
+			e.peers.remove(p)
+			e.persist(PeerDeletedRow{Key: p.key})
+		}
+		return
+	}
+	e.pruneFrozen()
+	e.persistMeta()
+}

@@ -111,6 +111,9 @@ func (s *syncState) deadlines(e *Engine, d *deadline) {
 		d.add(g.due)
 	}
 	for _, l := range s.links {
+		if c := e.conn(l.key); c == nil || !c.online {
+			continue
+		}
 		d.add(l.nextSummary)
 		if len(l.inflight) > 0 {
 			d.add(l.inflight[0].sent.Add(defaultRequestTimeout))

@@ -35,6 +35,8 @@ func (e *Engine) handleSyncPacket(c *conn, p directPacket) error {
 		e.handleFloors(p)
 	case *HistoryRequestPacket:
 		e.serveHistory(l, int(p.Count))
+	case *NumberHintPacket:
+		e.handleNumberHint(p)
 	}
 	return nil
 }

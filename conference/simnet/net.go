@@ -43,6 +43,7 @@ type Net struct {
 	hops     *hopTracker
 	lastAt   map[[2]identity.PublicKey]time.Time
 	deferred []func()
+	blocked  map[pair]bool
 }
 
 // Stats counts traffic.
@@ -72,6 +73,7 @@ func New(seed uint64) *Net {
 		sessions: map[pair]int{},
 		group:    map[*Node]int{},
 		lastAt:   map[[2]identity.PublicKey]time.Time{},
+		blocked:  map[pair]bool{},
 		Default:  LinkConfig{Latency: 10 * time.Millisecond},
 	}
 }
@@ -101,6 +103,12 @@ func (n *Net) link(a, b identity.PublicKey) LinkConfig {
 // MakeFriends makes a and b friends: their session is always wanted.
 func (n *Net) MakeFriends(a, b *Node) {
 	n.friends[mkpair(a.Key(), b.Key())] = true
+	if a.Engine != nil {
+		a.Engine.SetFriend(b.Key(), true)
+	}
+	if b.Engine != nil {
+		b.Engine.SetFriend(a.Key(), true)
+	}
 	n.refreshPair(a, b)
 	n.settle()
 }
@@ -131,7 +139,14 @@ func (n *Net) Partition(groups ...[]*Node) {
 func (n *Net) Heal() { n.Partition() }
 
 func (n *Net) reachable(a, b *Node) bool {
-	return a.alive && b.alive && n.group[a] == n.group[b]
+	return a.alive && b.alive && n.group[a] == n.group[b] && !n.blocked[mkpair(a.Key(), b.Key())]
+}
+
+// Block makes a and b unable to reach each other directly (no route).
+func (n *Net) Block(a, b *Node) {
+	n.blocked[mkpair(a.Key(), b.Key())] = true
+	n.refreshPair(a, b)
+	n.settle()
 }
 
 // sessionWanted: a session comes up if the link is reachable and one side

@@ -20,6 +20,7 @@ type Node struct {
 	DB     *DB
 	alive  bool
 	dirty  bool
+	paused bool
 	wants  map[identity.PublicKey]bool
 	cfg    conference.Config
 
@@ -224,20 +225,32 @@ func (x *Node) act(f func(time.Time) error) error {
 	return err
 }
 
-// Leave leaves the conference for good (KILL) and drops the engine.
+// gracefulClose is how long Leave and Shutdown let sessions flush before
+// closing them (netlayer's two-phase close delivers what was accepted).
+const gracefulClose = time.Second
+
+// Leave leaves the conference for good (KILL) and drops the engine. It
+// takes gracefulClose of simulated time.
 func (x *Node) Leave() {
 	x.Engine.Leave(x.net.now)
 	x.drain(1)
+	x.paused = true
+	x.net.Run(gracefulClose)
+	x.paused = false
 	x.Engine = nil
 	x.wants = map[identity.PublicKey]bool{}
 	x.net.refreshNode(x)
 	x.net.settle()
 }
 
-// Shutdown closes the profile gracefully (FREEZE) and stops the node.
+// Shutdown closes the profile gracefully (FREEZE) and stops the node. It
+// takes gracefulClose of simulated time.
 func (x *Node) Shutdown() {
 	x.Engine.Shutdown(x.net.now)
 	x.drain(1)
+	x.paused = true
+	x.net.Run(gracefulClose)
+	x.paused = false
 	x.Kill()
 }
 
@@ -251,17 +264,36 @@ func (x *Node) Kill() {
 }
 
 // Restart brings a killed node back from its persisted rows only.
-func (x *Node) Restart() error {
+func (x *Node) Restart() error { return x.RestartFrom(x.DB.State()) }
+
+// Snapshot copies the node's persisted state (a "save" in c-toxcore terms).
+func (x *Node) Snapshot() conference.State { return x.DB.State() }
+
+// RestartFrom brings a killed node back from an older snapshot; its DB is
+// replaced by that snapshot (the later rows are lost).
+func (x *Node) RestartFrom(st conference.State) error {
+	x.DB = NewDB()
+	x.DB.Apply(st.Meta)
+	for _, r := range st.Peers {
+		x.DB.Apply(r)
+	}
+	for _, r := range st.Messages {
+		x.DB.Apply(r)
+	}
+	for _, r := range st.Floors {
+		x.DB.Apply(r)
+	}
 	cfg := x.cfg
 	cfg.Rand = x.rand()
-	e, err := conference.Restore(cfg, x.net.now, x.DB.State())
+	e, err := conference.Restore(cfg, x.net.now, st)
 	if err != nil {
 		return err
 	}
 	x.alive = true
 	x.Engine = e
-	x.drain(1)
 	x.net.refreshNode(x)
+	x.net.announceSessions(x)
+	x.drain(1)
 	x.net.settle()
 	return nil
 }
@@ -282,3 +314,11 @@ func (x *Node) Texts() []string {
 	}
 	return out
 }
+
+// Pause stops running the node without closing its sessions (c-toxcore
+// tests that stop iterating one instance): packets to it are lost and its
+// timers do not run.
+func (x *Node) Pause() { x.paused = true }
+
+// Resume undoes Pause.
+func (x *Node) Resume() { x.paused = false }

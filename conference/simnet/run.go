@@ -42,7 +42,7 @@ func (n *Net) step(limit time.Time) bool {
 		next = n.queue[0].at
 	}
 	for _, x := range n.nodes {
-		if x.Engine == nil || !x.alive {
+		if x.Engine == nil || !x.alive || x.paused {
 			continue
 		}
 		if d := x.Engine.NextDeadline(); !d.IsZero() && d.Before(next) {
@@ -66,7 +66,7 @@ func (n *Net) step(limit time.Time) bool {
 
 func (n *Net) tickDue() {
 	for _, x := range n.nodes {
-		if x.Engine == nil || !x.alive {
+		if x.Engine == nil || !x.alive || x.paused {
 			continue
 		}
 		if d := x.Engine.NextDeadline(); !d.IsZero() && !d.After(n.now) {
@@ -82,7 +82,7 @@ func (n *Net) deliverNext() {
 		n.Stats.Dropped++
 		return // the session went down meanwhile: lost
 	}
-	if x := n.byKey[d.to]; x != nil && x.alive {
+	if x := n.byKey[d.to]; x != nil && x.alive && !x.paused {
 		x.deliver(d)
 	}
 }
@@ -112,17 +112,32 @@ func (n *Net) RunUntil(max time.Duration, cond func() bool) bool {
 	if cond() {
 		return true
 	}
+	guard, last := 0, n.now
 	for n.step(limit) {
 		if cond() {
 			return true
+		}
+		if n.now.Equal(last) {
+			guard++
+			if guard > 1_000_000 {
+				panic("simnet: no progress at " + n.now.String())
+			}
+		} else {
+			guard, last = 0, n.now
 		}
 	}
 	n.now = limit
 	return cond()
 }
 
-// announceSessions tells a new engine about the sessions already up.
+// announceSessions tells a new engine about its friends and the sessions
+// already up.
 func (n *Net) announceSessions(x *Node) {
+	for _, y := range n.nodes {
+		if y != x && n.friends[mkpair(x.Key(), y.Key())] {
+			x.Engine.SetFriend(y.Key(), true)
+		}
+	}
 	for _, y := range n.nodes {
 		if y != x && n.sessions[mkpair(x.Key(), y.Key())] != 0 {
 			x.sessionUp(y)
