@@ -118,8 +118,9 @@ type Engine struct {
 	joinCookie  *InvitePacket
 	joinSent    time.Time
 
-	wanted map[identity.PublicKey]bool // sessions we asked for
-	out    Ready
+	wanted       map[identity.PublicKey]bool // sessions we asked for
+	forcedNumber *uint16                     // tests: the next peer number to hand out
+	out          Ready
 }
 
 // Create starts a new conference with us as its founder (peer number 0).

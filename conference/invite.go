@@ -93,6 +93,11 @@ func (e *Engine) handleAccept(from identity.PublicKey, p *InviteAcceptPacket) er
 
 // freshPeerNumber draws a random number used by no known peer (33 tries).
 func (e *Engine) freshPeerNumber() (uint16, bool) {
+	if e.forcedNumber != nil {
+		n := *e.forcedNumber
+		e.forcedNumber = nil
+		return n, true
+	}
 	for range peerNumberDraws {
 		n := uint16(e.cfg.Rand.UintN(1 << 16))
 		if !e.numberInUse(n) {

@@ -78,6 +78,12 @@ type Record struct {
 	Signature []byte
 }
 
+// SignedBytes is what an origin signs for a message: a context string, the
+// conference id, the origin key, the number, the kind and the body.
+func SignedBytes(id ID, origin identity.PublicKey, number uint32, kind byte, body []byte) []byte {
+	return signedBytes(id, origin, number, kind, body)
+}
+
 // signedBytes is what the origin signs: context, conference id, origin key,
 // number, kind, body.
 func signedBytes(id ID, origin identity.PublicKey, number uint32, kind byte, body []byte) []byte {

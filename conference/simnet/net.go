@@ -44,6 +44,7 @@ type Net struct {
 	lastAt   map[[2]identity.PublicKey]time.Time
 	deferred []func()
 	blocked  map[pair]bool
+	tap      Tap
 }
 
 // Stats counts traffic.
@@ -195,8 +196,24 @@ func (n *Net) refreshPair(a, b *Node) {
 	}
 }
 
+// Tap, if set, sees every packet handed to the network.
+type Tap func(from, to *Node, data []byte)
+
+// SetTap installs a tap (nil removes it).
+func (n *Net) SetTap(t Tap) { n.tap = t }
+
+// Inject sends raw bytes from one node to another over their session, as
+// a malicious or buggy peer would.
+func (n *Net) Inject(from, to *Node, data []byte) {
+	n.send(from, to.Key(), data, 1)
+	n.settle()
+}
+
 // send schedules delivery of data from a to b over the current session.
 func (n *Net) send(from *Node, to identity.PublicKey, data []byte, hop int) {
+	if n.tap != nil {
+		n.tap(from, n.byKey[to], data)
+	}
 	p := mkpair(from.Key(), to)
 	ep := n.sessions[p]
 	if ep == 0 {

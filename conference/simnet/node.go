@@ -322,3 +322,10 @@ func (x *Node) Pause() { x.paused = true }
 
 // Resume undoes Pause.
 func (x *Node) Resume() { x.paused = false }
+
+// GroupNumber is the node's local conference number (receivers address
+// 0x62/0x63 packets with it).
+func (x *Node) GroupNumber() uint16 { return x.cfg.GroupNumber }
+
+// KeyPair returns the node's key pair (tests forge with it).
+func (x *Node) KeyPair() *identity.KeyPair { return x.kp }
