@@ -28,7 +28,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{idCommand(), versionCommand(), helpCommand()}
+	return []*command{idCommand(), botCommand(), versionCommand(), helpCommand()}
 }
 
 func findCommand(name string) *command {

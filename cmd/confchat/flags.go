@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"confchat/node"
 	"confchat/storage"
 )
 
@@ -75,6 +77,12 @@ func (g *globalFlags) validate() error {
 		return fmt.Errorf("--freeze-after: %v is out of range (300ms to 24h)", g.freezeAfter)
 	}
 	return nil
+}
+
+// nodeConfig turns the global flags into a node configuration.
+func (g *globalFlags) nodeConfig(log *slog.Logger) node.Config {
+	return node.Config{Profile: g.profile, Listen: g.listen, Advertise: g.advertiseAddrs(),
+		Name: g.name, FreezeAfter: g.freezeAfter, Logger: log}
 }
 
 // advertiseAddrs splits --advertise on commas, dropping empty entries.

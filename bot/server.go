@@ -1,0 +1,167 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"confchat/node"
+)
+
+// Options configures a Server.
+type Options struct {
+	// AcceptFriends accepts every friend request.
+	AcceptFriends bool
+	// AutoJoin joins every conference a friend invites us to.
+	AutoJoin bool
+	// Shutdown is called by the shutdown method; it should make the
+	// process stop (cancel the context Serve* run under).
+	Shutdown func()
+	// Logger receives logs; nil discards them. Never stdout.
+	Logger *slog.Logger
+}
+
+// Server serves the bot API for one node on any number of connections.
+type Server struct {
+	node *node.Node
+	opts Options
+	log  *slog.Logger
+	mux  *Mux
+}
+
+// New returns a server for n.
+func New(n *node.Node, opts Options) *Server {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{node: n, opts: opts, log: log, mux: NewMux()}
+	s.register(s.mux)
+	return s
+}
+
+// ServeConn serves one connection: it sends the ready notification,
+// forwards node events as notifications, and answers requests until r
+// ends, ctx is done or writing fails.
+func (s *Server) ServeConn(ctx context.Context, r io.Reader, w io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	conn := NewConn(s.mux, r, w)
+	sub := s.node.Subscribe()
+	defer sub.Close()
+	me, err := s.node.Self(ctx)
+	if err != nil {
+		return err
+	}
+	if err := conn.Notify("ready", map[string]any{"id": me.ID.String(), "public_key": me.Key.String(),
+		"addresses": nonNil(me.Addresses)}); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.forward(ctx, sub, conn)
+	}()
+	err = conn.Serve(ctx)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// forward turns node events into notifications until ctx ends.
+func (s *Server) forward(ctx context.Context, sub *node.Subscription, conn *Conn) {
+	for {
+		ev, ok := sub.Next(ctx)
+		if !ok {
+			return
+		}
+		method, params := notificationFor(ev)
+		if method == "" {
+			continue
+		}
+		if err := conn.Notify(method, params); err != nil {
+			return
+		}
+	}
+}
+
+// RunPolicies acts on events for the flags --accept-friends and
+// --auto-join until ctx ends.
+func (s *Server) RunPolicies(ctx context.Context) {
+	if !s.opts.AcceptFriends && !s.opts.AutoJoin {
+		return
+	}
+	sub := s.node.Subscribe()
+	defer sub.Close()
+	for {
+		ev, ok := sub.Next(ctx)
+		if !ok {
+			return
+		}
+		var err error
+		switch ev := ev.(type) {
+		case node.FriendRequestReceived:
+			if s.opts.AcceptFriends {
+				err = s.node.AcceptFriend(ctx, ev.From)
+			}
+		case node.ConferenceInvited:
+			if s.opts.AutoJoin {
+				err = s.node.Join(ctx, ev.Conference)
+			}
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Warn("policy action failed", "err", err)
+		}
+	}
+}
+
+// ServeUnix serves the API on a unix socket at path, one goroutine per
+// client, until ctx ends. A stale socket file is replaced.
+func (s *Server) ServeUnix(ctx context.Context, path string) error {
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSocket != 0 {
+		os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return err
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			context.AfterFunc(cctx, func() { c.Close() })
+			if err := s.ServeConn(cctx, c, c); err != nil && ctx.Err() == nil {
+				s.log.Debug("socket client ended", "err", err)
+			}
+		}()
+	}
+}

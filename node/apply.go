@@ -1,0 +1,179 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"confchat/conference"
+	"confchat/peers"
+	"confchat/storage"
+)
+
+// apply drains c's engine and performs its outputs.
+func (n *Node) apply(now time.Time, c *conf) error {
+	if !c.engine.HasReady() {
+		return nil
+	}
+	return n.applyReady(now, c, c.engine.Ready())
+}
+
+// applyReady performs one batch in the engine's order: rows are committed
+// first (so nothing is sent or shown that a crash could lose), then
+// packets go out, then sessions are opened or released, then events are
+// emitted.
+func (n *Node) applyReady(now time.Time, c *conf, r conference.Ready) error {
+	if len(r.Rows) > 0 {
+		err := n.db.Update(context.Background(), func(tx *storage.Tx) error {
+			return n.persist(tx, now, c, r.Rows)
+		})
+		if err != nil {
+			// Sending what was not stored could lose it in a crash: stop here.
+			return fmt.Errorf("persist conference rows: %w", err)
+		}
+	}
+	for _, p := range r.Packets {
+		n.send(p.To, p.Data)
+	}
+	want := peers.Want{Kind: peers.WantConference, Conference: c.id}
+	for _, w := range r.Sessions {
+		if w.Want {
+			n.wants.Add(w.Peer, want, time.Time{})
+			n.openSession(w.Peer, nonEmpty(w.Addresses))
+			continue
+		}
+		if n.wants.Remove(w.Peer, want) {
+			n.releaseSession(w.Peer)
+		}
+	}
+	for _, ev := range r.Events {
+		n.conferenceEvent(now, c, ev)
+	}
+	return nil
+}
+
+func nonEmpty(a []string) []string {
+	if len(a) == 0 {
+		return nil
+	}
+	return a
+}
+
+// persist writes engine rows in order.
+func (n *Node) persist(tx *storage.Tx, now time.Time, c *conf, rows []conference.Row) error {
+	ctx := context.Background()
+	id := storage.ConferenceID(c.id)
+	for _, row := range rows {
+		var err error
+		switch row := row.(type) {
+		case conference.MetaRow:
+			state := storage.ConferenceJoined
+			if row.Left {
+				state = storage.ConferenceLeft
+			}
+			err = tx.PutConference(ctx, storage.Conference{ID: id, Title: c.engine.Title(), State: state,
+				NextNumber: row.NextNumber, SelfNumber: row.SelfNumber, Connected: row.Connected,
+				MaxFrozen: row.MaxFrozen, CreatedAt: now})
+		case conference.PeerRow:
+			err = tx.PutPeer(ctx, storage.Peer{Conference: id, Key: row.Key, Number: row.Number,
+				Name: row.Name, Addresses: row.Addresses, Frozen: true, LastActive: row.LastActive,
+				HighestSeen: row.HighestSeen})
+		case conference.PeerDeletedRow:
+			err = tx.DeletePeer(ctx, id, row.Key)
+		case conference.MessageRow:
+			if row.Forked {
+				// The canonical version may replace one we stored.
+				if err = tx.DeleteMessage(ctx, id, row.Origin, row.Number); err != nil {
+					break
+				}
+			}
+			_, err = tx.InsertMessage(ctx, storage.Message{Conference: id, Origin: row.Origin,
+				Number: row.Number, Prev: row.Prev, Kind: row.Kind, Body: row.Body,
+				Signature: row.Signature, ReceivedAt: row.Received, Forked: row.Forked})
+		case conference.MessageDeletedRow:
+			err = tx.DeleteMessage(ctx, id, row.Origin, row.Number)
+		case conference.FloorRow:
+			err = tx.PutFloor(ctx, id, storage.Floor{Origin: row.Origin, Floor: row.Floor, Fixed: row.Fixed})
+		default:
+			err = fmt.Errorf("unknown row type %T", row)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadState reads what Restore needs from the database.
+func (n *Node) loadState(ctx context.Context, sc storage.Conference) (conference.State, error) {
+	st := conference.State{Meta: conference.MetaRow{ID: conference.ID(sc.ID), SelfNumber: sc.SelfNumber,
+		NextNumber: sc.NextNumber, Connected: sc.Connected, MaxFrozen: sc.MaxFrozen}}
+	ps, err := n.db.Peers(ctx, sc.ID)
+	if err != nil {
+		return st, err
+	}
+	for _, p := range ps {
+		st.Peers = append(st.Peers, conference.PeerRow{Key: p.Key, Number: p.Number, Addresses: p.Addresses,
+			Name: p.Name, LastActive: p.LastActive, HighestSeen: p.HighestSeen})
+	}
+	ms, err := n.db.ConferenceMessages(ctx, sc.ID)
+	if err != nil {
+		return st, err
+	}
+	for _, m := range ms {
+		st.Messages = append(st.Messages, conference.MessageRow{Origin: m.Origin, Number: m.Number,
+			Prev: m.Prev, Kind: m.Kind, Body: m.Body, Signature: m.Signature, Received: m.ReceivedAt,
+			Forked: m.Forked})
+	}
+	fs, err := n.db.Floors(ctx, sc.ID)
+	if err != nil {
+		return st, err
+	}
+	for _, f := range fs {
+		st.Floors = append(st.Floors, conference.FloorRow{Origin: f.Origin, Floor: f.Floor, Fixed: f.Fixed})
+	}
+	return st, nil
+}
+
+// conferenceEvent turns an engine event into a node event.
+func (n *Node) conferenceEvent(now time.Time, c *conf, ev conference.Event) {
+	switch ev := ev.(type) {
+	case conference.MessageReceived:
+		n.emit(MessageReceived{Conference: c.id, Message: Message{From: ev.Origin,
+			Name: c.name(ev.Origin), Text: ev.Text, Action: ev.Action, Number: ev.Number,
+			Time: now, Self: ev.Own}})
+	case conference.PeerJoined:
+		c.names[ev.Key] = ev.Name
+		n.emit(PeerJoined{Conference: c.id, Peer: ev.Key, Name: c.name(ev.Key)})
+	case conference.PeerLeft:
+		n.emit(PeerLeft{Conference: c.id, Peer: ev.Key, Name: c.name(ev.Key)})
+	case conference.PeerFrozen:
+		n.emit(PeerFrozen{Conference: c.id, Peer: ev.Key, Name: c.name(ev.Key)})
+	case conference.PeerUnfrozen:
+		n.emit(PeerUnfrozen{Conference: c.id, Peer: ev.Key, Name: c.name(ev.Key)})
+	case conference.NameChanged:
+		c.names[ev.Key] = ev.Name
+		n.emit(NameChanged{Conference: c.id, Peer: ev.Key, Name: ev.Name})
+	case conference.TitleChanged:
+		n.emit(TitleChanged{Conference: c.id, Title: ev.Title, By: ev.By})
+	case conference.Connected:
+		n.emit(ConferenceJoined{Conference: c.id})
+	case conference.PeerAddressesLearned:
+		if n.wants.Wanted(ev.Key) {
+			n.openSession(ev.Key, ev.Addresses)
+		}
+	case conference.ForkDetected:
+		n.log.Warn("member signed two messages with one number", "conference", c.id.String()[:8],
+			"origin", ev.Origin.Short(), "number", ev.Number)
+	case conference.Renumbered:
+		n.log.Info("our peer number collided and was replaced", "old", ev.Old, "new", ev.New)
+	}
+}
+
+// name returns the best known name of key in c.
+func (c *conf) name(key [32]byte) string {
+	if name := c.engine.Name(key); name != "" {
+		return name
+	}
+	return c.names[key]
+}

@@ -1,0 +1,333 @@
+package node
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"confchat/conference"
+	"confchat/identity"
+	"confchat/peers"
+	"confchat/storage"
+)
+
+// Errors of the conference API.
+var (
+	ErrUnknownConference = errors.New("unknown conference")
+	ErrNoInvite          = errors.New("no pending invite to that conference")
+	ErrFriendOffline     = errors.New("friend is not online")
+	ErrNotMember         = errors.New("not yet a member of that conference")
+)
+
+// conf is one conference the node runs.
+type conf struct {
+	id     ConferenceID
+	group  uint16
+	engine *conference.Engine
+	names  map[identity.PublicKey]string // last known names, for events after a peer is gone
+}
+
+// invite is a pending invitation from a friend.
+type invite struct {
+	from   identity.PublicKey
+	cookie []byte
+}
+
+func (n *Node) engineConfig(group uint16) conference.Config {
+	var seed [32]byte
+	crand.Read(seed[:])
+	return conference.Config{
+		Self: n.key, GroupNumber: group, Name: n.name, Addresses: n.addrs,
+		FreezeAfter: n.cfg.FreezeAfter,
+		Rand:        rand.New(rand.NewChaCha8(seed)),
+	}
+}
+
+// freeGroup returns the lowest unused local group number.
+func (n *Node) freeGroup() (uint16, error) {
+	for g := range uint16(65535) {
+		if _, ok := n.byGroup[g]; !ok {
+			return g, nil
+		}
+	}
+	return 0, errors.New("too many conferences")
+}
+
+// addConf registers an engine and tells it which sessions are already up.
+func (n *Node) addConf(now time.Time, e *conference.Engine, group uint16) *conf {
+	c := &conf{id: ConferenceID(e.ID()), group: group, engine: e, names: map[identity.PublicKey]string{}}
+	n.confs[c.id] = c
+	n.byGroup[group] = c
+	for key, s := range n.sessions {
+		if s.connected {
+			e.SessionUp(now, key)
+		}
+	}
+	return c
+}
+
+// loadConferences restores every stored conference (all peers frozen) and
+// every pending invite.
+func (n *Node) loadConferences(ctx context.Context, now time.Time) error {
+	stored, err := n.db.Conferences(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sc := range stored {
+		switch sc.State {
+		case storage.ConferenceInvited:
+			n.invites[ConferenceID(sc.ID)] = &invite{from: sc.InvitedBy, cookie: sc.InviteCookie}
+		case storage.ConferenceLeft:
+			if err := n.db.DeleteConference(ctx, sc.ID); err != nil {
+				return err
+			}
+		default:
+			if err := n.restore(ctx, now, sc); err != nil {
+				return fmt.Errorf("restore conference %x: %w", sc.ID[:4], err)
+			}
+		}
+	}
+	return nil
+}
+
+func (n *Node) restore(ctx context.Context, now time.Time, sc storage.Conference) error {
+	st, err := n.loadState(ctx, sc)
+	if err != nil {
+		return err
+	}
+	group, err := n.freeGroup()
+	if err != nil {
+		return err
+	}
+	e, err := conference.Restore(n.engineConfig(group), now, st)
+	if err != nil {
+		return err
+	}
+	n.addConf(now, e, group)
+	return nil
+}
+
+// Create starts a new conference with us as its only member.
+func (n *Node) CreateConference(ctx context.Context, title string) (ConferenceID, error) {
+	var id ConferenceID
+	err := n.do(ctx, func(now time.Time) error {
+		group, err := n.freeGroup()
+		if err != nil {
+			return err
+		}
+		e, err := conference.Create(n.engineConfig(group), now)
+		if err != nil {
+			return err
+		}
+		if title != "" {
+			if err := e.SetTitle(now, title); err != nil {
+				return err
+			}
+		}
+		c := n.addConf(now, e, group)
+		id = c.id
+		if err := n.apply(now, c); err != nil {
+			return err
+		}
+		n.emit(ConferenceJoined{Conference: id})
+		return nil
+	})
+	return id, err
+}
+
+// Invite invites a friend (whose session must be up) to a conference.
+func (n *Node) Invite(ctx context.Context, id ConferenceID, friend identity.PublicKey) error {
+	return n.withConf(ctx, id, func(now time.Time, c *conf) error {
+		f, ok := n.book.Friend(friend)
+		if !ok || !f.Confirmed {
+			return ErrNotFriend
+		}
+		if !n.connected(friend) {
+			return ErrFriendOffline
+		}
+		if !c.engine.IsConnected() {
+			return ErrNotMember
+		}
+		return c.engine.Invite(now, friend)
+	})
+}
+
+// Join accepts a pending invite. The inviting friend must be online.
+func (n *Node) Join(ctx context.Context, id ConferenceID) error {
+	return n.do(ctx, func(now time.Time) error {
+		if _, ok := n.confs[id]; ok {
+			return nil // already a member: joining again changes nothing
+		}
+		inv, ok := n.invites[id]
+		if !ok {
+			return ErrNoInvite
+		}
+		if !n.connected(inv.from) {
+			return ErrFriendOffline
+		}
+		group, err := n.freeGroup()
+		if err != nil {
+			return err
+		}
+		e, err := conference.Join(n.engineConfig(group), now, inv.from, inv.cookie)
+		if err != nil {
+			return err
+		}
+		delete(n.invites, id)
+		c := n.addConf(now, e, group)
+		return n.apply(now, c)
+	})
+}
+
+// Send sends a message (or an action, "/me") and returns its number. The
+// message is stored before it goes out.
+func (n *Node) Send(ctx context.Context, id ConferenceID, text string, action bool) (uint32, error) {
+	var number uint32
+	err := n.withConf(ctx, id, func(now time.Time, c *conf) error {
+		send := c.engine.SendMessage
+		if action {
+			send = c.engine.SendAction
+		}
+		if err := send(now, text); err != nil {
+			return err
+		}
+		r := c.engine.Ready()
+		for _, ev := range r.Events {
+			if m, ok := ev.(conference.MessageReceived); ok && m.Own {
+				number = m.Number
+			}
+		}
+		return n.applyReady(now, c, r)
+	})
+	return number, err
+}
+
+// SetTitle changes a conference's title.
+func (n *Node) SetTitle(ctx context.Context, id ConferenceID, title string) error {
+	return n.withConf(ctx, id, func(now time.Time, c *conf) error {
+		return c.engine.SetTitle(now, title)
+	})
+}
+
+// SetName changes our display name everywhere.
+func (n *Node) SetName(ctx context.Context, name string) error {
+	if len(name) > peers.MaxNameLen {
+		return fmt.Errorf("name is %d bytes, the limit is %d", len(name), peers.MaxNameLen)
+	}
+	return n.do(ctx, func(now time.Time) error {
+		n.name = name
+		if err := n.db.SetSetting(ctx, "name", name); err != nil {
+			return err
+		}
+		for _, f := range n.book.Friends() {
+			if f.Confirmed && n.connected(f.Key) {
+				n.sendHello(f.Key, peers.PacketAddresses)
+			}
+		}
+		for _, c := range n.confs {
+			if err := c.engine.SetName(now, name); err != nil {
+				return err
+			}
+			if err := n.apply(now, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Leave leaves a conference for good and deletes it.
+func (n *Node) Leave(ctx context.Context, id ConferenceID) error {
+	return n.do(ctx, func(now time.Time) error {
+		if _, ok := n.invites[id]; ok {
+			delete(n.invites, id)
+			return n.db.DeleteConference(ctx, storage.ConferenceID(id))
+		}
+		c, ok := n.confs[id]
+		if !ok {
+			return ErrUnknownConference
+		}
+		c.engine.Leave(now)
+		err := n.apply(now, c)
+		delete(n.confs, id)
+		delete(n.byGroup, c.group)
+		for _, key := range n.wants.RemoveConference(id) {
+			n.releaseSession(key)
+		}
+		if derr := n.db.DeleteConference(ctx, storage.ConferenceID(id)); err == nil {
+			err = derr
+		}
+		return err
+	})
+}
+
+// withConf runs fn on the loop with conference id, then applies its
+// outputs.
+func (n *Node) withConf(ctx context.Context, id ConferenceID, fn func(now time.Time, c *conf) error) error {
+	return n.do(ctx, func(now time.Time) error {
+		c, ok := n.confs[id]
+		if !ok {
+			return ErrUnknownConference
+		}
+		err := fn(now, c)
+		if aerr := n.apply(now, c); err == nil {
+			err = aerr
+		}
+		return err
+	})
+}
+
+// handleConferencePacket routes a packet to its engine, or turns an
+// invite to an unknown conference into a pending invite.
+func (n *Node) handleConferencePacket(now time.Time, from identity.PublicKey, data []byte) {
+	route, err := conference.RouteOf(data)
+	if err != nil {
+		n.log.Debug("conference packet dropped", "peer", from.Short(), "err", err)
+		return
+	}
+	var c *conf
+	if route.HasGroupNumber {
+		c = n.byGroup[route.GroupNumber]
+	}
+	if c == nil && route.HasID {
+		c = n.confs[ConferenceID(route.ID)]
+	}
+	if c == nil {
+		if route.Invite && route.HasID {
+			n.invited(now, from, data)
+		}
+		return
+	}
+	if err := c.engine.HandlePacket(now, from, data); err != nil {
+		n.log.Debug("conference packet dropped", "peer", from.Short(), "err", err)
+	}
+	if err := n.apply(now, c); err != nil {
+		n.log.Error("apply conference outputs", "err", err)
+	}
+}
+
+// invited records an invite from a confirmed friend.
+func (n *Node) invited(now time.Time, from identity.PublicKey, data []byte) {
+	f, ok := n.book.Friend(from)
+	if !ok || !f.Confirmed {
+		n.log.Debug("invite from a stranger ignored", "peer", from.Short())
+		return
+	}
+	inv, err := conference.InvitedFrom(from, data)
+	if err != nil {
+		n.log.Debug("bad invite", "peer", from.Short(), "err", err)
+		return
+	}
+	id := ConferenceID(inv.ID)
+	n.invites[id] = &invite{from: from, cookie: inv.Cookie}
+	err = n.db.PutConference(context.Background(), storage.Conference{ID: storage.ConferenceID(id),
+		State: storage.ConferenceInvited, InvitedBy: from, InviteCookie: inv.Cookie, CreatedAt: now})
+	if err != nil {
+		n.log.Error("store invite", "err", err)
+	}
+	n.emit(ConferenceInvited{Conference: id, From: from})
+}
+

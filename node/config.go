@@ -1,0 +1,32 @@
+package node
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config configures a Node. Zero fields take the defaults noted.
+type Config struct {
+	// Profile is the profile directory. Required.
+	Profile string
+	// Listen is the TCP address to listen on. Empty: the port used last
+	// time on all interfaces, else any free port.
+	Listen string
+	// Advertise lists the addresses peers should dial; empty: the bound
+	// listen address (with a loopback host if it listens on all
+	// interfaces).
+	Advertise []string
+	// Name is our display name; empty keeps the stored one.
+	Name string
+	// FreezeAfter freezes a conference peer silent this long (default 60s).
+	FreezeAfter time.Duration
+	// Heartbeat tunes dead-connection detection (default: netlayer's).
+	HeartbeatInterval time.Duration
+	HeartbeatMisses   int
+	// Logger receives logs; nil discards them. Never stdout in bot mode.
+	Logger *slog.Logger
+}
+
+// strangerGrace is how long a session nobody wants (an inbound connection
+// from a stranger that sent nothing we keep) stays open.
+const strangerGrace = 30 * time.Second

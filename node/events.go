@@ -1,0 +1,122 @@
+package node
+
+import (
+	"time"
+
+	"confchat/identity"
+)
+
+// Event is a fact the node reports to its front ends. The set is closed:
+// the concrete types are below. Events carry copies, never node state.
+type Event interface{ event() }
+
+// Lagged says a subscriber fell so far behind that Missed events were
+// dropped; it should re-read whatever state it shows.
+type Lagged struct{ Missed int }
+
+// FriendRequestReceived: someone asked to be our friend.
+type FriendRequestReceived struct {
+	From    identity.PublicKey
+	Name    string
+	Message string
+}
+
+// FriendOnline: a session to a confirmed friend came up.
+type FriendOnline struct {
+	Friend identity.PublicKey
+	Route  string
+}
+
+// FriendOffline: the session to a friend went down.
+type FriendOffline struct{ Friend identity.PublicKey }
+
+// FriendAccepted: a friend we asked accepted, or a request became mutual.
+type FriendAccepted struct {
+	Friend identity.PublicKey
+	Name   string
+}
+
+// RouteChanged: the path of the session to Peer changed, or a switch
+// between paths started or ended.
+type RouteChanged struct {
+	Peer   identity.PublicKey
+	Route  string
+	Switch string
+}
+
+// ConferenceInvited: a friend invited us to a conference; Join accepts.
+type ConferenceInvited struct {
+	Conference ConferenceID
+	From       identity.PublicKey
+	Title      string
+}
+
+// ConferenceJoined: we are a member of Conference (after Join, Create or
+// on restart).
+type ConferenceJoined struct{ Conference ConferenceID }
+
+// MessageReceived: a message from another member.
+type MessageReceived struct {
+	Conference ConferenceID
+	Message    Message
+}
+
+// PeerEvent is the body of the peer membership events.
+type PeerEvent struct {
+	Conference ConferenceID
+	Peer       identity.PublicKey
+	Name       string
+}
+
+// PeerJoined: a member joined (or became known).
+type PeerJoined PeerEvent
+
+// PeerLeft: a member left, or was removed.
+type PeerLeft PeerEvent
+
+// PeerFrozen: a member fell silent.
+type PeerFrozen PeerEvent
+
+// PeerUnfrozen: a frozen member is active again.
+type PeerUnfrozen PeerEvent
+
+// TitleChanged: a conference's title changed; By set it.
+type TitleChanged struct {
+	Conference ConferenceID
+	Title      string
+	By         identity.PublicKey
+}
+
+// NameChanged: a member's display name changed.
+type NameChanged struct {
+	Conference ConferenceID
+	Peer       identity.PublicKey
+	Name       string
+}
+
+// Message is a conference message as the front ends show it.
+type Message struct {
+	From   identity.PublicKey
+	Name   string
+	Text   string
+	Action bool
+	Number uint32
+	Time   time.Time
+	Self   bool
+}
+
+func (Lagged) event()                {}
+func (FriendRequestReceived) event() {}
+func (FriendOnline) event()          {}
+func (FriendOffline) event()         {}
+func (FriendAccepted) event()        {}
+func (RouteChanged) event()          {}
+func (ConferenceInvited) event()     {}
+func (ConferenceJoined) event()      {}
+func (MessageReceived) event()       {}
+func (PeerJoined) event()            {}
+func (PeerLeft) event()              {}
+func (PeerFrozen) event()            {}
+func (PeerUnfrozen) event()          {}
+func (TitleChanged) event()          {}
+func (NameChanged) event()           {}

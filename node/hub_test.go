@@ -1,0 +1,73 @@
+package node
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+type testEvent struct{ n int }
+
+func (testEvent) event() {}
+
+func TestHubFanOutInOrder(t *testing.T) {
+	h := newHub()
+	a, b := h.subscribe(), h.subscribe()
+	for i := range 100 {
+		h.publish(testEvent{i})
+	}
+	h.close()
+	for _, s := range []*Subscription{a, b} {
+		for i := range 100 {
+			ev, ok := s.Next(context.Background())
+			if !ok || ev.(testEvent).n != i {
+				t.Fatalf("event %d: %v %v", i, ev, ok)
+			}
+		}
+		if _, ok := s.Next(context.Background()); ok {
+			t.Fatal("event after close")
+		}
+	}
+	if s := h.subscribe(); !s.closed {
+		t.Fatal("subscription to a closed hub is open")
+	}
+}
+
+func TestHubSlowSubscriberLags(t *testing.T) {
+	h := newHub()
+	s := h.subscribe()
+	for i := range maxQueued + 10 {
+		h.publish(testEvent{i})
+	}
+	ev, _ := s.Next(context.Background())
+	if l, ok := ev.(Lagged); !ok || l.Missed != 10 {
+		t.Fatalf("first event %#v, want Lagged{10}", ev)
+	}
+	ev, _ = s.Next(context.Background())
+	if ev.(testEvent).n != 10 {
+		t.Fatalf("after lag: %v", ev)
+	}
+}
+
+func TestHubNextWaitsAndCancels(t *testing.T) {
+	h := newHub()
+	s := h.subscribe()
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		h.publish(testEvent{7})
+	}()
+	ev, ok := s.Next(context.Background())
+	if !ok || ev.(testEvent).n != 7 {
+		t.Fatalf("Next = %v %v", ev, ok)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, ok := s.Next(ctx); ok {
+		t.Fatal("Next returned without an event")
+	}
+	s.Close()
+	h.publish(testEvent{8})
+	if _, ok := s.Next(context.Background()); ok {
+		t.Fatal("closed subscription got an event")
+	}
+}

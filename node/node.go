@@ -1,0 +1,338 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"confchat/identity"
+	"confchat/netlayer"
+	"confchat/peers"
+	"confchat/storage"
+)
+
+// ErrClosed is returned by calls on a node that has stopped.
+var ErrClosed = errors.New("node is closed")
+
+// Node is the client core of one profile. Create it with Open; stop it
+// with Close.
+type Node struct {
+	cfg  Config
+	log  *slog.Logger
+	db   *storage.DB
+	key  *identity.KeyPair
+	ep   *netlayer.Endpoint
+	hub  *hub
+	reqs chan request
+
+	ctx    context.Context // cancelled when the loop must stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the loop and every pump
+	done   chan struct{}  // closed when the loop has returned
+	stop   sync.Once
+
+	// The fields below are owned by loop().
+	id       identity.ID
+	name     string
+	addrs    []string
+	book     *peers.Book
+	wants    *peers.Wants
+	sessions map[identity.PublicKey]*session
+	confs    map[ConferenceID]*conf
+	byGroup  map[uint16]*conf
+	invites  map[ConferenceID]*invite
+	timer    *time.Timer
+	closing  bool
+}
+
+// request is a closure the loop runs for another goroutine.
+type request struct {
+	fn    func(now time.Time) error
+	reply chan error
+}
+
+// Open opens the profile, starts listening and restores every saved
+// conference (all peers frozen). The node runs until Close.
+func Open(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Profile == "" {
+		return nil, errors.New("node: Config.Profile is required")
+	}
+	if cfg.FreezeAfter == 0 {
+		cfg.FreezeAfter = 60 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	db, err := storage.Open(ctx, cfg.Profile)
+	if err != nil {
+		return nil, err
+	}
+	n, err := open(ctx, cfg, log, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*Node, error) {
+	key, id, err := db.LoadIdentity(ctx, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg: cfg, log: log, db: db, key: key, id: id,
+		hub:      newHub(),
+		reqs:     make(chan request),
+		done:     make(chan struct{}),
+		wants:    peers.NewWants(),
+		sessions: map[identity.PublicKey]*session{},
+		confs:    map[ConferenceID]*conf{},
+		byGroup:  map[uint16]*conf{},
+		invites:  map[ConferenceID]*invite{},
+	}
+	if err := n.loadName(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.listen(ctx); err != nil {
+		return nil, err
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if err := n.loadFriends(ctx); err != nil {
+		n.abortOpen()
+		return nil, err
+	}
+	now := time.Now()
+	if err := n.loadConferences(ctx, now); err != nil {
+		n.abortOpen()
+		return nil, err
+	}
+	n.timer = time.NewTimer(time.Hour)
+	n.startup(now) // before the loop exists, so it owns nothing yet
+	n.wg.Add(1)
+	go n.loop()
+	return n, nil
+}
+
+func (n *Node) abortOpen() {
+	n.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	go func() {
+		for range n.ep.Events() {
+		}
+	}()
+	n.ep.Close(ctx)
+}
+
+func (n *Node) loadName(ctx context.Context) error {
+	if n.cfg.Name != "" {
+		n.name = n.cfg.Name
+		return n.db.SetSetting(ctx, "name", n.name)
+	}
+	name, _, err := n.db.Setting(ctx, "name")
+	n.name = name
+	return err
+}
+
+// listen starts the endpoint on the configured address; with none, on the
+// port used last time, falling back to any free port.
+func (n *Node) listen(ctx context.Context) error {
+	candidates := []string{n.cfg.Listen}
+	if n.cfg.Listen == "" {
+		candidates = []string{":0"}
+		if port, ok, _ := n.db.Setting(ctx, "listen_port"); ok {
+			candidates = []string{":" + port, ":0"}
+		}
+	}
+	var lastErr error
+	for _, addr := range candidates {
+		ep, err := netlayer.New(netlayer.Config{
+			Key: n.key, ListenAddr: addr, Logger: n.log,
+			HeartbeatInterval: n.cfg.HeartbeatInterval, HeartbeatMisses: n.cfg.HeartbeatMisses,
+		})
+		if err != nil {
+			return fmt.Errorf("start transport: %w", err)
+		}
+		if lastErr = ep.Listen(); lastErr != nil {
+			ep.Close(ctx)
+			continue
+		}
+		n.ep = ep
+		_, port, _ := net.SplitHostPort(ep.Addr().String())
+		n.addrs = advertised(n.cfg.Advertise, ep.Addr())
+		return n.db.SetSetting(ctx, "listen_port", port)
+	}
+	return fmt.Errorf("listen: %w", lastErr)
+}
+
+// advertised returns the addresses peers should dial: the configured ones,
+// else the bound address (loopback when bound to all interfaces).
+func advertised(cfg []string, bound net.Addr) []string {
+	if len(cfg) > 0 {
+		return append([]string(nil), cfg...)
+	}
+	tcp, ok := bound.(*net.TCPAddr)
+	if !ok {
+		return []string{bound.String()}
+	}
+	if tcp.IP.IsUnspecified() {
+		return []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))}
+	}
+	return []string{tcp.String()}
+}
+
+// Subscribe returns a stream of the node's events from now on.
+func (n *Node) Subscribe() *Subscription { return n.hub.subscribe() }
+
+// Done is closed once the node has stopped.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Close stops the node: every conference announces a temporary leave,
+// sessions close gracefully within ctx, and the database is closed.
+// Later calls return nil.
+func (n *Node) Close(ctx context.Context) error {
+	var err error
+	n.stop.Do(func() {
+		err = n.do(ctx, func(now time.Time) error {
+			n.shutdownLoop(ctx, now)
+			return nil
+		})
+		if errors.Is(err, ErrClosed) {
+			err = nil
+		}
+		n.cancel()
+		<-n.done
+		n.wg.Wait()
+		if cerr := n.db.Close(); err == nil {
+			err = cerr
+		}
+		n.hub.close()
+	})
+	return err
+}
+
+// do runs fn on the loop and returns its error.
+func (n *Node) do(ctx context.Context, fn func(now time.Time) error) error {
+	r := request{fn: fn, reply: make(chan error, 1)}
+	select {
+	case n.reqs <- r:
+	case <-n.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.reply:
+		return err
+	case <-n.done:
+		return ErrClosed
+	}
+}
+
+// loop is the owner goroutine: it runs requests, netlayer events and
+// timers one at a time.
+func (n *Node) loop() {
+	defer n.wg.Done()
+	defer close(n.done)
+	events := n.ep.Events()
+	for {
+		n.armTimer()
+		select {
+		case r := <-n.reqs:
+			r.reply <- r.fn(time.Now())
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			n.handleNet(time.Now(), ev)
+		case <-n.timer.C:
+			n.tick(time.Now())
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+// armTimer sets the timer to the earliest deadline of the engines, the
+// session wants and stranger sessions.
+func (n *Node) armTimer() {
+	next := n.wants.NextExpiry()
+	for _, c := range n.confs {
+		if d := c.engine.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	for _, s := range n.sessions {
+		if d := s.strangerUntil; !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	wait := time.Hour
+	if !next.IsZero() {
+		wait = max(time.Until(next), 0)
+	}
+	if !n.timer.Stop() {
+		select {
+		case <-n.timer.C:
+		default:
+		}
+	}
+	n.timer.Reset(wait)
+}
+
+func (n *Node) tick(now time.Time) {
+	for _, key := range n.wants.Expire(now) {
+		n.releaseSession(key)
+	}
+	for key, s := range n.sessions {
+		if !s.strangerUntil.IsZero() && !now.Before(s.strangerUntil) && !n.wants.Wanted(key) {
+			n.closeSession(key)
+		}
+	}
+	for _, c := range n.confs {
+		if d := c.engine.NextDeadline(); !d.IsZero() && !now.Before(d) {
+			c.engine.Tick(now)
+			n.apply(now, c)
+		}
+	}
+}
+
+// shutdownLoop runs on the loop at Close: conferences announce a
+// temporary leave, queued frames are handed to their sessions, and the
+// endpoint closes every session gracefully while the loop keeps draining
+// its events.
+func (n *Node) shutdownLoop(ctx context.Context, now time.Time) {
+	n.closing = true
+	for _, c := range n.confs {
+		if c.engine.IsConnected() {
+			c.engine.Shutdown(now)
+			n.apply(now, c)
+		}
+	}
+	for _, s := range n.sessions {
+		if s.pump != nil {
+			s.pump.flush(ctx)
+		}
+	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		n.ep.Close(ctx)
+	}()
+	for ev := range n.ep.Events() {
+		_ = ev // the node is going away; events no longer matter
+	}
+	<-closed
+}
+
+// emit publishes an event to every subscriber.
+func (n *Node) emit(ev Event) { n.hub.publish(ev) }

@@ -1,0 +1,126 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"confchat/conference"
+	"confchat/identity"
+	"confchat/storage"
+)
+
+// SelfInfo describes this profile.
+type SelfInfo struct {
+	ID        identity.ID
+	Key       identity.PublicKey
+	Name      string
+	Addresses []string
+}
+
+// Self returns our ID, key, name and advertised addresses.
+func (n *Node) Self(ctx context.Context) (SelfInfo, error) {
+	var s SelfInfo
+	err := n.do(ctx, func(time.Time) error {
+		s = SelfInfo{ID: n.id, Key: n.key.Public(), Name: n.name, Addresses: append([]string(nil), n.addrs...)}
+		return nil
+	})
+	return s, err
+}
+
+// ConferenceInfo summarises a conference for lists.
+type ConferenceInfo struct {
+	ID          ConferenceID
+	Title       string
+	PeerCount   int // active members, ourselves included
+	FrozenCount int
+	Joined      bool // false while joining or only invited
+	Invited     bool // a pending invite we have not accepted
+}
+
+// Conferences lists our conferences and pending invites.
+func (n *Node) Conferences(ctx context.Context) ([]ConferenceInfo, error) {
+	var out []ConferenceInfo
+	err := n.do(ctx, func(time.Time) error {
+		for id, c := range n.confs {
+			out = append(out, ConferenceInfo{ID: id, Title: c.engine.Title(), PeerCount: c.engine.ActiveCount(),
+				FrozenCount: c.engine.FrozenCount(), Joined: c.engine.IsConnected()})
+		}
+		for id := range n.invites {
+			out = append(out, ConferenceInfo{ID: id, Invited: true})
+		}
+		return nil
+	})
+	sortConferences(out)
+	return out, err
+}
+
+// PeerInfo is one member of a conference.
+type PeerInfo struct {
+	Key    identity.PublicKey
+	Name   string
+	Frozen bool
+	Self   bool
+}
+
+// Peers lists a conference's members: ourselves, the active, the frozen.
+func (n *Node) Peers(ctx context.Context, id ConferenceID) ([]PeerInfo, error) {
+	var out []PeerInfo
+	err := n.do(ctx, func(time.Time) error {
+		c, ok := n.confs[id]
+		if !ok {
+			return ErrUnknownConference
+		}
+		for _, p := range c.engine.Peers() {
+			out = append(out, PeerInfo{Key: p.Key, Name: p.Name, Frozen: p.Frozen, Self: p.Self})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// History returns up to limit chat messages and actions of a conference,
+// oldest first, ending before the message numbered before-seq (0: the
+// newest). Our own messages are included.
+func (n *Node) History(ctx context.Context, id ConferenceID, limit int, before int64) ([]HistoryEntry, error) {
+	var out []HistoryEntry
+	err := n.do(ctx, func(time.Time) error {
+		c, ok := n.confs[id]
+		if !ok {
+			return ErrUnknownConference
+		}
+		// Names and titles are stored too; page until limit texts are found.
+		for len(out) < limit {
+			ms, err := n.db.Messages(ctx, storage.ConferenceID(id), 4*limit, before)
+			if err != nil {
+				return err
+			}
+			var page []HistoryEntry
+			for _, m := range ms {
+				text, action, ok := conference.MessageText(m.Kind, m.Body)
+				if !ok {
+					continue
+				}
+				page = append(page, HistoryEntry{Seq: m.Seq, Message: Message{From: m.Origin,
+					Name: c.name(m.Origin), Text: text, Action: action, Number: m.Number,
+					Time: m.ReceivedAt, Self: m.Origin == n.key.Public()}})
+			}
+			out = append(page, out...)
+			if len(ms) < 4*limit {
+				break
+			}
+			before = ms[0].Seq
+		}
+		if len(out) > limit {
+			out = out[len(out)-limit:]
+		}
+		return nil
+	})
+	return out, err
+}
+
+// HistoryEntry is a stored message with its local position (Seq), which
+// pages further back as History's before.
+type HistoryEntry struct {
+	Seq int64
+	Message
+}
