@@ -330,4 +330,3 @@ func (n *Node) invited(now time.Time, from identity.PublicKey, data []byte) {
 	}
 	n.emit(ConferenceInvited{Conference: id, From: from})
 }
-
