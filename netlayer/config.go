@@ -84,7 +84,7 @@ func (systemClock) Now() time.Time { return time.Now() }
 type Backoff struct {
 	Base   time.Duration // default 100 ms
 	Max    time.Duration // default 10 s
-	Jitter float64       // fraction in [0,1]; default 0.5
+	Jitter float64       // fraction of the delay, at most 1; zero means 0.5, negative means none
 }
 
 // Delay returns the wait before retry number n (n ≥ 1). r is a uniform
@@ -111,8 +111,13 @@ func (b Backoff) withDefaults() Backoff {
 	if b.Max < b.Base {
 		b.Max = b.Base
 	}
-	if b.Jitter < 0 || b.Jitter > 1 {
+	switch {
+	case b.Jitter == 0:
 		b.Jitter = 0.5
+	case b.Jitter < 0:
+		b.Jitter = 0
+	case b.Jitter > 1:
+		b.Jitter = 1
 	}
 	return b
 }

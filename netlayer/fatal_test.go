@@ -52,9 +52,13 @@ func rejectedWith(t *testing.T, n *node, match func(error) bool) InboundRejected
 	return got
 }
 
-func reasonIs(r Reason) func(error) bool { return func(err error) bool { return FatalReason(err) == r } }
+func reasonIs(r Reason) func(error) bool {
+	return func(err error) bool { return FatalReason(err) == r }
+}
 
-func errIs(target error) func(error) bool { return func(err error) bool { return errors.Is(err, target) } }
+func errIs(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
 
 // fatalEnd waits for s to close and checks its fatal reason, then checks
 // that no retry follows: the listener sees no further connection.

@@ -40,13 +40,18 @@ func (s *Session) offer(sc *secureConn, h hello) error {
 //   - another id, fresh, both sessions fresh: a simultaneous dial; adopt
 //     the peer's id unless the tie-break keeps our own dial.
 //
-// In every accepted case the duplicate rule applies: the connection dialed
-// by the lower key wins.
+// The duplicate rule comes first: the connection dialed by the lower key
+// wins. Checking it first also keeps a simultaneous dial's late HELLO
+// (sent before the peer adopted our session id) from looking like a
+// restarted peer.
 func (s *Session) handleOffer(o offerReq) error {
 	if s.finished {
 		return ErrClosed
 	}
 	h := o.h
+	if s.keepOwn() {
+		return reject(rejectDuplicate, fmt.Errorf("keeping our own dial: %w", ErrDuplicate))
+	}
 	switch {
 	case h.ID == s.id:
 		if err := s.checkPeer(h.Ack, h.NextSent); err != nil {
@@ -60,9 +65,6 @@ func (s *Session) handleOffer(o offerReq) error {
 			return reject(rejectMismatch, ErrPeerReset)
 		}
 		s.dropStaleLink()
-	}
-	if s.keepOwn() {
-		return reject(rejectDuplicate, fmt.Errorf("keeping our own dial: %w", ErrDuplicate))
 	}
 	if h.ID != s.id {
 		s.id = h.ID

@@ -1,0 +1,198 @@
+package netlayer
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// framesBeforeClosed returns how many frames from peer n reported before
+// its session with peer reached Closed, or -1 if it never did.
+func framesBeforeClosed(n *node, peer *node) int {
+	count := 0
+	for _, ev := range n.rec.all() {
+		switch e := ev.(type) {
+		case FrameReceived:
+			if e.Peer == peer.pub() {
+				count++
+			}
+		case SessionStateChanged:
+			if e.Peer == peer.pub() && e.To == Closed {
+				return count
+			}
+		}
+	}
+	return -1
+}
+
+// Anchors 33 and 36, acceptance: 1,000 frames from each side, then Close
+// from both sides at once: both receive all 1,000 before their Closed
+// event, and both closes complete cleanly.
+func TestCloseBothSides(t *testing.T) {
+	leakCheck(t)
+	const n = 1000
+	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
+	sa := a.open(b)
+	a.waitState(b, Connected)
+	sb := b.waitState(a, Connected)
+	var sent, wg sync.WaitGroup
+	sent.Add(2)
+	errs := make([]error, 2)
+	for i, s := range []*Session{sa, sb} {
+		wg.Go(func() {
+			sendN(t, s, n, 200)
+			sent.Done()
+			sent.Wait() // both have queued their 1,000 frames: close at once
+			ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+			defer cancel()
+			errs[i] = s.Close(ctx)
+		})
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("close errors: %v", errs)
+	}
+	waitFor(t, "both Closed events", func() bool { return framesBeforeClosed(a, b) >= 0 && framesBeforeClosed(b, a) >= 0 })
+	if fa, fb := framesBeforeClosed(a, b), framesBeforeClosed(b, a); fa != n || fb != n {
+		t.Fatalf("frames before Closed: a %d, b %d; want %d", fa, fb, n)
+	}
+	checkStream(t, a.rec.frames(b.pub()), n)
+	checkStream(t, b.rec.frames(a.pub()), n)
+}
+
+// Anchors 33 and 34: A sends N and closes; B gets all N before Closed,
+// what B queued before seeing CLOSING still reaches A, and after CLOSING
+// B's Send fails. Close twice is safe, Send after Close fails.
+func TestCloseOneSide(t *testing.T) {
+	leakCheck(t)
+	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
+	sa := a.open(b)
+	a.waitState(b, Connected)
+	sb := b.waitState(a, Connected)
+	sendN(t, sb, 300, 100) // queued by B before it sees A's CLOSING
+	sendN(t, sa, 500, 100)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if err := sa.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sa.Close(ctx); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := sa.Send(ctx, []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send after Close: %v", err)
+	}
+	<-sb.Done()
+	if err := sb.Send(ctx, []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("peer Send after close: %v", err)
+	}
+	waitFor(t, "Closed events", func() bool { return framesBeforeClosed(a, b) >= 0 && framesBeforeClosed(b, a) >= 0 })
+	if fb, fa := framesBeforeClosed(b, a), framesBeforeClosed(a, b); fb != 500 || fa != 300 {
+		t.Fatalf("frames before Closed: b got %d/500, a got %d/300", fb, fa)
+	}
+	if b.rec.count(toState(Closing)) != 1 {
+		t.Fatal("peer did not report Closing")
+	}
+}
+
+// Anchor 34: once the peer's CLOSING arrived, Send fails with ErrClosing
+// while the session finishes.
+func TestSendAfterPeerClosing(t *testing.T) {
+	leakCheck(t)
+	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
+	sa := a.open(b)
+	a.waitState(b, Connected)
+	sb := b.waitState(a, Connected)
+	var err error
+	sb.credits <- struct{}{} // what Send takes before handing over a frame
+	sb.onLoop(func() {
+		sb.startClose(false) // as if A's CLOSING had just arrived
+		err = sb.handleSend([]byte("late"))
+	})
+	if !errors.Is(err, ErrClosing) {
+		t.Fatalf("Send while closing: %v", err)
+	}
+	_ = sa
+}
+
+// Anchor 35: a peer that never answers CLOSING: Close returns
+// ErrCloseUnacknowledged after CloseTimeout instead of hanging.
+func TestCloseUnanswered(t *testing.T) {
+	leakCheck(t)
+	a := newNode(t, newKey(t), func(c *Config) {
+		c.CloseTimeout = 300 * time.Millisecond
+		c.HeartbeatInterval = time.Second // keep the watchdog out of it
+	})
+	b := newNode(t, newKey(t), nil)
+	p := newProxy(t, b.addr())
+	sa := a.open(b, p.addr())
+	a.waitState(b, Connected)
+	p.stall()
+	start := time.Now()
+	err := sa.Close(context.Background())
+	if !errors.Is(err, ErrCloseUnacknowledged) {
+		t.Fatalf("Close: %v", err)
+	}
+	if el := time.Since(start); el < 300*time.Millisecond || el > 2*time.Second {
+		t.Fatalf("Close took %v", el)
+	}
+	p.cut()
+}
+
+// Anchor 36: a close issued while disconnected waits in the buffer and is
+// delivered after the reconnect, with the frames before it.
+func TestCloseWhileDisconnected(t *testing.T) {
+	leakCheck(t)
+	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
+	p := newProxy(t, b.addr())
+	sa := a.open(b, p.addr())
+	a.waitState(b, Connected)
+	p.setRefuse(true)
+	p.cut()
+	waitFor(t, "disconnected", func() bool { return sa.State() == BackingOff })
+	sendN(t, sa, 50, 64)
+	closed := make(chan error, 1)
+	go func() { closed <- sa.Close(context.Background()) }() // owner: ends with the close
+	waitFor(t, "Closing", func() bool { return sa.State() == Closing })
+	time.Sleep(50 * time.Millisecond)
+	p.setRefuse(false)
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitLong):
+		t.Fatal("close never completed")
+	}
+	waitFor(t, "b closed", func() bool { return framesBeforeClosed(b, a) >= 0 })
+	if got := framesBeforeClosed(b, a); got != 50 {
+		t.Fatalf("b got %d frames before Closed, want 50", got)
+	}
+}
+
+// Close of the whole endpoint is graceful for every session, idempotent,
+// and closes Events last.
+func TestEndpointClose(t *testing.T) {
+	leakCheck(t)
+	a, b, c := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
+	sb, sc := a.open(b), a.open(c)
+	a.waitState(b, Connected)
+	a.waitState(c, Connected)
+	sendN(t, sb, 100, 64)
+	sendN(t, sc, 100, 64)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if err := a.ep.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ep.Close(ctx); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	a.rec.wait() // Events is closed
+	waitFor(t, "peers closed", func() bool { return framesBeforeClosed(b, a) == 100 && framesBeforeClosed(c, a) == 100 })
+	if _, err := a.ep.Open(b.pub(), []string{b.addr()}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Open after Close: %v", err)
+	}
+}
