@@ -263,3 +263,14 @@ func (e *Engine) WantedSessions() []identity.PublicKey {
 	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
 	return out
 }
+
+// ConnectedPeers lists the keys of our online group connections.
+func (e *Engine) ConnectedPeers() []identity.PublicKey {
+	var out []identity.PublicKey
+	for _, c := range e.conns {
+		if c.online {
+			out = append(out, c.key)
+		}
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package conference
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -62,6 +63,9 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 		return nil
 	}
 	body := m.Body()
+	if e.isDuplicate(origin, q, m, body) {
+		return nil
+	}
 	if !origin.Verify(signedBytes(e.id, origin, m.Number, m.Kind, body), m.Signature()) {
 		e.maybeQuery(c)
 		return fmt.Errorf("conference: message %d from peer %d: %w", m.Number, m.Sender, ErrBadSignature)
@@ -73,9 +77,7 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 		e.noteActive(q)
 	}
 	e.releaseIntroducer(c, origin)
-	if !e.firstSighting(origin, q, m, body) {
-		return nil
-	}
+	e.markSeen(origin, q, m)
 	e.dispatch(c, origin, q, m, body)
 	e.relay(c, origin, m)
 	return nil
@@ -128,27 +130,33 @@ func (e *Engine) releaseIntroducer(arrival *conn, origin identity.PublicKey) {
 	e.removeReason(origin, reasonIntroducer)
 }
 
-// firstSighting is duplicate detection. Stored kinds are exact (the store
-// plus the floor); ephemeral kinds use the 1024-number window.
-func (e *Engine) firstSighting(origin identity.PublicKey, q *peer, m *MessagePacket, body []byte) bool {
-	w := e.windowOf(origin, q)
+// isDuplicate is duplicate detection, done before the (costly) signature
+// check: a stored kind is a duplicate if the store holds the same bytes
+// (verified when first stored); an ephemeral kind if the 1024-number window
+// saw it or it is older than the window. Duplicates do not count as
+// activity (the first copy did).
+func (e *Engine) isDuplicate(origin identity.PublicKey, q *peer, m *MessagePacket, body []byte) bool {
 	if storedKind(m.Kind) {
-		if w != nil {
-			w.mark(m.Number)
-		}
-		return true // the store decides (acceptRecord)
+		st := e.store.get(origin, m.Number)
+		return st != nil && bytes.Equal(st.rec.Body, body) && bytes.Equal(st.rec.Signature, m.Signature())
 	}
+	w := e.windowOf(origin, q)
 	if w == nil {
-		return true
-	}
-	seen, old := w.check(m.Number)
-	if seen || old {
-		e.hintReusedNumber(q, m)
 		return false
 	}
-	w.mark(m.Number)
+	if seen, old := w.check(m.Number); seen || old {
+		e.hintReusedNumber(q, m)
+		return true
+	}
+	return false
+}
+
+// markSeen records a verified message in the origin's window.
+func (e *Engine) markSeen(origin identity.PublicKey, q *peer, m *MessagePacket) {
+	if w := e.windowOf(origin, q); w != nil {
+		w.mark(m.Number)
+	}
 	e.keepLastSigned(q, m)
-	return true
 }
 
 // keepLastSigned remembers the highest-numbered signed message of a peer.

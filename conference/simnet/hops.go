@@ -4,10 +4,13 @@ package simnet
 // first received it.
 type hopTracker struct {
 	first map[[6]byte]map[*Node]int
+	sent  map[[6]byte]int // bytes of all copies sent
 }
 
 // TrackHops starts recording hop counts.
-func (n *Net) TrackHops() { n.hops = &hopTracker{first: map[[6]byte]map[*Node]int{}} }
+func (n *Net) TrackHops() {
+	n.hops = &hopTracker{first: map[[6]byte]map[*Node]int{}, sent: map[[6]byte]int{}}
+}
 
 func (h *hopTracker) seen(key []byte, x *Node, hop int) {
 	var k [6]byte
@@ -22,12 +25,24 @@ func (h *hopTracker) seen(key []byte, x *Node, hop int) {
 	}
 }
 
+func msgKey6(sender uint16, number uint32) [6]byte {
+	return [6]byte{byte(sender >> 8), byte(sender), byte(number >> 24), byte(number >> 16), byte(number >> 8), byte(number)}
+}
+
+// SentBytes returns the bytes of every copy of the flooded message
+// (sender peer number, number) handed to the network.
+func (n *Net) SentBytes(sender uint16, number uint32) int {
+	if n.hops == nil {
+		return 0
+	}
+	return n.hops.sent[msgKey6(sender, number)]
+}
+
 // Hops returns, for the flooded message (sender peer number, number), the
 // first-arrival hop count of every node that received it.
 func (n *Net) Hops(sender uint16, number uint32) map[*Node]int {
 	if n.hops == nil {
 		return nil
 	}
-	k := [6]byte{byte(sender >> 8), byte(sender), byte(number >> 24), byte(number >> 16), byte(number >> 8), byte(number)}
-	return n.hops.first[k]
+	return n.hops.first[msgKey6(sender, number)]
 }

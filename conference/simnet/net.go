@@ -225,6 +225,11 @@ func (n *Net) send(from *Node, to identity.PublicKey, data []byte, hop int) {
 	if len(data) > 0 && data[0] == conference.PacketMessage {
 		n.Stats.MessagePackets++
 		n.Stats.MessageBytes += len(data)
+		if n.hops != nil && len(data) >= 9 {
+			var k [6]byte
+			copy(k[:], data[3:9])
+			n.hops.sent[k] += len(data)
+		}
 	}
 	lc := n.link(from.Key(), to)
 	if lc.Loss > 0 && n.rng.Float64() < lc.Loss {
@@ -255,3 +260,6 @@ func (n *Net) schedule(from, to identity.PublicKey, data []byte, ep, hop int, lc
 	n.seq++
 	heap.Push(&n.queue, &delivery{at: at, seq: n.seq, from: from, to: to, data: data, epoch: ep, hop: hop})
 }
+
+// NodeByKey returns the node with key k (nil if none).
+func (n *Net) NodeByKey(k identity.PublicKey) *Node { return n.byKey[k] }

@@ -21,8 +21,11 @@ type Node struct {
 	alive  bool
 	dirty  bool
 	paused bool
-	wants  map[identity.PublicKey]bool
-	cfg    conference.Config
+	// deadline caches Engine.NextDeadline; it only changes after inputs,
+	// and every input is followed by drain.
+	deadline time.Time
+	wants    map[identity.PublicKey]bool
+	cfg      conference.Config
 
 	Events   []conference.Event
 	Received []conference.MessageReceived
@@ -117,6 +120,7 @@ func (x *Node) drain(hop int) {
 	for _, ev := range r.Events {
 		x.record(ev)
 	}
+	x.deadline = x.Engine.NextDeadline()
 }
 
 func (x *Node) record(ev conference.Event) {

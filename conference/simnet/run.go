@@ -45,7 +45,7 @@ func (n *Net) step(limit time.Time) bool {
 		if x.Engine == nil || !x.alive || x.paused {
 			continue
 		}
-		if d := x.Engine.NextDeadline(); !d.IsZero() && d.Before(next) {
+		if d := x.deadline; !d.IsZero() && d.Before(next) {
 			next, tick = d, true
 		}
 	}
@@ -69,7 +69,7 @@ func (n *Net) tickDue() {
 		if x.Engine == nil || !x.alive || x.paused {
 			continue
 		}
-		if d := x.Engine.NextDeadline(); !d.IsZero() && !d.After(n.now) {
+		if d := x.deadline; !d.IsZero() && !d.After(n.now) {
 			x.Engine.Tick(n.now)
 			x.drain(1)
 		}
