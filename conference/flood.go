@@ -63,6 +63,7 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 		return nil
 	}
 	body := m.Body()
+	e.releaseIntroducer(c, origin) // before dedupe, as in Tox (ref §3.4.3 step 4)
 	if e.isDuplicate(origin, q, m, body) {
 		return nil
 	}
@@ -76,7 +77,6 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 	if q != nil && m.Kind != KindFreezePeer {
 		e.noteActive(q)
 	}
-	e.releaseIntroducer(c, origin)
 	e.markSeen(origin, q, m)
 	e.dispatch(c, origin, q, m, body)
 	e.relay(c, origin, m)
