@@ -105,13 +105,8 @@ func TestSendAfterPeerClosing(t *testing.T) {
 	sa := a.open(b)
 	a.waitState(b, Connected)
 	sb := b.waitState(a, Connected)
-	var err error
-	sb.credits <- struct{}{} // what Send takes before handing over a frame
-	sb.onLoop(func() {
-		sb.startClose(false) // as if A's CLOSING had just arrived
-		err = sb.handleSend([]byte("late"))
-	})
-	if !errors.Is(err, ErrClosing) {
+	sb.onLoop(func() { sb.startClose(false) }) // as if A's CLOSING had just arrived
+	if err := sb.Send(context.Background(), []byte("late")); !errors.Is(err, ErrClosing) {
 		t.Fatalf("Send while closing: %v", err)
 	}
 	_ = sa

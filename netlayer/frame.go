@@ -57,23 +57,32 @@ type record struct {
 	Payload []byte // DATA payload, or the body of HELLO/WELCOME/REJECT
 }
 
-// EncodeRecord returns the plaintext of r.
-func encodeRecord(r record) []byte {
+// encodeRecord returns the plaintext of r.
+func encodeRecord(r record) []byte { return appendRecord(make([]byte, 0, r.size()), r) }
+
+// size is the length of r's plaintext.
+func (r record) size() int {
 	switch {
 	case r.Type.sequenced():
-		b := make([]byte, seqHeader, seqHeader+len(r.Payload))
-		b[0] = byte(r.Type)
-		binary.BigEndian.PutUint64(b[1:], r.Seq)
-		binary.BigEndian.PutUint64(b[9:], r.Ack)
-		return append(b, r.Payload...)
+		return seqHeader + len(r.Payload)
 	case r.Type == recAck || r.Type == recPing || r.Type == recPong:
-		b := make([]byte, ackHeader)
-		b[0] = byte(r.Type)
-		binary.BigEndian.PutUint64(b[1:], r.Ack)
-		return b
-	default:
-		return append([]byte{byte(r.Type)}, r.Payload...)
+		return ackHeader
 	}
+	return 1 + len(r.Payload)
+}
+
+// appendRecord appends r's plaintext to dst.
+func appendRecord(dst []byte, r record) []byte {
+	dst = append(dst, byte(r.Type))
+	switch {
+	case r.Type.sequenced():
+		dst = binary.BigEndian.AppendUint64(dst, r.Seq)
+		dst = binary.BigEndian.AppendUint64(dst, r.Ack)
+		return append(dst, r.Payload...)
+	case r.Type == recAck || r.Type == recPing || r.Type == recPong:
+		return binary.BigEndian.AppendUint64(dst, r.Ack)
+	}
+	return append(dst, r.Payload...)
 }
 
 // decodeRecord parses a plaintext record. It never panics.

@@ -139,7 +139,7 @@ func (h *handshaker) dialNoise(conn net.Conn, peer identity.PublicKey, peerX [32
 	if err := writeRecord(conn, m1); err != nil {
 		return nil, fmt.Errorf("handshake: send message 1: %w", err)
 	}
-	br := bufio.NewReader(conn)
+	br := bufio.NewReaderSize(conn, readBufSize)
 	m2, err := readRecord(br, nil, handshakeLimit, 0)
 	if err != nil {
 		return nil, fmt.Errorf("handshake: read message 2: %w", err)
@@ -219,7 +219,7 @@ func (h *handshaker) listen(conn net.Conn) (*secureConn, hello, error) {
 }
 
 func (h *handshaker) listenNoise(conn net.Conn) (*secureConn, error) {
-	br := bufio.NewReader(conn)
+	br := bufio.NewReaderSize(conn, readBufSize)
 	m1, err := readRecord(br, nil, handshakeLimit, 1)
 	if err != nil {
 		return nil, fmt.Errorf("handshake: read message 1: %w", err)
@@ -281,3 +281,7 @@ func checkClaim(claimed identity.PublicKey, static []byte) error {
 	}
 	return nil
 }
+
+// readBufSize is the read buffer of a connection: several records per
+// system call under load.
+const readBufSize = 64 << 10

@@ -21,10 +21,11 @@ type Session struct {
 	peer    identity.PublicKey
 	inbound bool // created by an inbound connection
 
-	reqs    chan any        // sendReq, closeReq, addrsReq, offerReq, loopFunc
+	reqs    chan any        // closeReq, addrsReq, offerReq, loopFunc
 	inbox   chan linkEvent  // records and errors from links
 	dialRes chan dialResult // progress and results of dial attempts
 	credits chan struct{}   // one token per unacknowledged data frame
+	sendQ   sendQueue       // frames accepted by Send, not yet taken by run
 	ctx     context.Context // canceled by abort or endpoint termination
 	cancel  context.CancelCauseFunc
 	done    chan struct{}  // closed when run has returned
@@ -63,11 +64,6 @@ type outFrame struct {
 	data []byte
 }
 
-type sendReq struct {
-	data  []byte
-	reply chan error
-}
-
 type closeReq struct{}
 
 type addrsReq struct{ addrs []string }
@@ -91,6 +87,7 @@ func newSession(ep *Endpoint, peer identity.PublicKey, addrs []string, inbound b
 		inbox:   make(chan linkEvent, 64),
 		dialRes: make(chan dialResult, 1),
 		credits: make(chan struct{}, ep.cfg.SendBuffer),
+		sendQ:   sendQueue{wake: make(chan struct{}, 1)},
 		ctx:     ctx, cancel: cancel,
 		done:  make(chan struct{}),
 		addrs: append([]string(nil), addrs...),
@@ -122,33 +119,6 @@ func (s *Session) Err() error {
 		return s.err
 	default:
 		return nil
-	}
-}
-
-// Send queues data (copied) for delivery. It blocks while Config.SendBuffer
-// frames are unacknowledged, until ctx ends; it returns ErrClosing once
-// either side has started closing and ErrClosed after the session closed.
-// A nil return means the frame will be delivered exactly once unless the
-// session is reset (SessionReset lists it) or closed (the Closed event
-// lists it).
-func (s *Session) Send(ctx context.Context, data []byte) error {
-	if len(data) > s.ep.cfg.MaxFrameSize {
-		return fmt.Errorf("send: %d bytes: %w", len(data), ErrFrameTooLarge)
-	}
-	select {
-	case s.credits <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("send: %w", ctx.Err())
-	case <-s.done:
-		return s.closedErr("send")
-	}
-	req := sendReq{data: append([]byte(nil), data...), reply: make(chan error, 1)}
-	select {
-	case s.reqs <- req:
-		return <-req.reply
-	case <-s.done:
-		<-s.credits
-		return s.closedErr("send")
 	}
 }
 
@@ -232,6 +202,8 @@ func (s *Session) step() {
 		s.finish(fmt.Errorf("%w: %w", ErrClosed, context.Cause(s.ctx)))
 	case r := <-s.reqs:
 		s.handleRequest(r)
+	case <-s.sendQ.wake:
+		s.takeSends()
 	case ev := <-s.inbox:
 		s.handleLinkEvent(ev)
 	case res := <-s.dialRes:
@@ -265,8 +237,6 @@ func stopTimer(t **time.Timer) {
 
 func (s *Session) handleRequest(r any) {
 	switch r := r.(type) {
-	case sendReq:
-		r.reply <- s.handleSend(r.data)
 	case closeReq:
 		s.startClose(true)
 	case addrsReq:
@@ -277,15 +247,6 @@ func (s *Session) handleRequest(r any) {
 		r.fn()
 		close(r.done)
 	}
-}
-
-func (s *Session) handleSend(data []byte) error {
-	if s.closing != nil {
-		<-s.credits
-		return fmt.Errorf("send: %w", ErrClosing)
-	}
-	s.pushFrame(recData, data)
-	return nil
 }
 
 // pushFrame assigns the next seq, buffers the frame and writes it if
@@ -397,7 +358,8 @@ func (s *Session) shutdown() {
 		}
 	}
 	s.ep.forget(s)
-	unacked := s.unackedData()
+	s.sendQ.shut()
+	unacked := append(s.unackedData(), s.sendQ.take()...)
 	from := s.phase
 	if s.closing != nil {
 		from = Closing

@@ -20,10 +20,12 @@ func (s *Session) startClose(local bool) {
 	if s.closing != nil || s.finished {
 		return
 	}
-	if local && !s.established && len(s.buf) == 0 {
+	if local && !s.established && len(s.buf) == 0 && s.sendQ.empty() {
 		s.finish(nil) // the peer never heard of this session
 		return
 	}
+	s.sendQ.stop()
+	s.takeSends() // accepted before the close: they go before the marker
 	from := s.public()
 	s.closing = &closeState{local: local, timer: time.NewTimer(s.ep.cfg.CloseTimeout)}
 	s.report(from, nil, nil)

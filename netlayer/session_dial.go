@@ -213,7 +213,7 @@ func (s *Session) checkPeer(peerAck, peerNextSent uint64) error {
 // adopt makes sc the session's connection: it replaces any other, trims
 // the buffer to the peer's ack and resends the rest in order. first, when
 // set, is written before the resent frames (the listener's WELCOME).
-func (s *Session) adopt(sc *secureConn, peerAck uint64, first []byte) {
+func (s *Session) adopt(sc *secureConn, peerAck uint64, first *record) {
 	if s.link != nil {
 		s.link.kill()
 		s.link = nil
@@ -223,7 +223,7 @@ func (s *Session) adopt(sc *secureConn, peerAck uint64, first []byte) {
 	stopTimer(&s.graceT)
 	s.link = s.newLink(sc)
 	if first != nil {
-		s.link.send(first)
+		s.link.send(*first)
 	}
 	s.established = true
 	s.retries = 0

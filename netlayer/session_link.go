@@ -15,7 +15,7 @@ import (
 type link struct {
 	sc        *secureConn
 	gen       uint64
-	out       chan []byte // plaintext records; closed by finish
+	out       chan record // records to write; closed by finish
 	done      chan struct{}
 	killOnce  sync.Once
 	stopAfter func() bool // cancels the context.AfterFunc that kills on abort
@@ -37,7 +37,7 @@ func (s *Session) newLink(sc *secureConn) *link {
 	l := &link{
 		sc:   sc,
 		gen:  s.linkGen,
-		out:  make(chan []byte, s.ep.cfg.SendBuffer+64),
+		out:  make(chan record, s.ep.cfg.SendBuffer+64),
 		done: make(chan struct{}),
 	}
 	s.ep.liveConns.Add(1)
@@ -70,10 +70,11 @@ func (l *link) finish(linger time.Duration) {
 	_ = l.sc.conn.SetReadDeadline(time.Now().Add(linger))
 }
 
-// send queues a plaintext record; false when the queue is full.
-func (l *link) send(pt []byte) bool {
+// send queues a record; false when the queue is full. The payload must
+// not change afterwards (buffered frames never do).
+func (l *link) send(r record) bool {
 	select {
-	case l.out <- pt:
+	case l.out <- r:
 		return true
 	default:
 		return false
@@ -112,14 +113,16 @@ func (l *link) readLoop(inbox chan<- linkEvent, limit int) {
 // runs dry. When finish closes the queue it flushes and half-closes.
 func (l *link) writeLoop(inbox chan<- linkEvent, timeout time.Duration) {
 	bw := bufio.NewWriterSize(l.sc.conn, 64<<10)
+	var scratch []byte
 	for {
 		select {
-		case pt, ok := <-l.out:
+		case r, ok := <-l.out:
 			if !ok {
 				l.closeWrite(bw)
 				return
 			}
-			if err := l.write(bw, pt, timeout); err != nil {
+			var err error
+			if scratch, err = l.write(bw, scratch, r, timeout); err != nil {
 				l.report(inbox, linkEvent{gen: l.gen, err: fmt.Errorf("connection: %w", err)})
 				l.kill()
 				return
@@ -130,21 +133,28 @@ func (l *link) writeLoop(inbox chan<- linkEvent, timeout time.Duration) {
 	}
 }
 
-func (l *link) write(bw *bufio.Writer, pt []byte, timeout time.Duration) error {
-	b, err := l.sc.send.Encrypt(newRecordBuf(len(pt)+tagSize), nil, pt)
+// write seals r in place in scratch (grown as needed and returned for
+// reuse) and writes it, flushing when the queue is empty.
+func (l *link) write(bw *bufio.Writer, scratch []byte, r record, timeout time.Duration) ([]byte, error) {
+	n := r.size()
+	if need := lenPrefix + n + tagSize; cap(scratch) < need {
+		scratch = make([]byte, 0, max(need, 2*cap(scratch)))
+	}
+	pt := appendRecord(scratch[lenPrefix:lenPrefix], r)
+	b, err := l.sc.send.Encrypt(scratch[:lenPrefix], nil, pt)
 	if err != nil {
-		return fmt.Errorf("encrypt: %w", err)
+		return scratch, fmt.Errorf("encrypt: %w", err)
 	}
 	_ = l.sc.conn.SetWriteDeadline(time.Now().Add(timeout))
 	if _, err := bw.Write(finishRecord(b)); err != nil {
-		return fmt.Errorf("write: %w", err)
+		return scratch, fmt.Errorf("write: %w", err)
 	}
 	if len(l.out) == 0 {
 		if err := bw.Flush(); err != nil {
-			return fmt.Errorf("flush: %w", err)
+			return scratch, fmt.Errorf("flush: %w", err)
 		}
 	}
-	return nil
+	return scratch, nil
 }
 
 func (l *link) closeWrite(bw *bufio.Writer) {

@@ -70,8 +70,8 @@ func (s *Session) handleOffer(o offerReq) error {
 		s.id = h.ID
 		s.cancelAttempt() // its hello names the old id
 	}
-	w := encodeRecord(record{Type: recWelcome, Payload: encodeWelcome(welcome{ID: s.id, Ack: s.ack, NextSent: s.oldestUnacked()})})
-	s.adopt(o.sc, h.Ack, w)
+	w := record{Type: recWelcome, Payload: encodeWelcome(welcome{ID: s.id, Ack: s.ack, NextSent: s.oldestUnacked()})}
+	s.adopt(o.sc, h.Ack, &w)
 	return nil
 }
 

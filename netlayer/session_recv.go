@@ -99,7 +99,7 @@ func (s *Session) writeFrame(f outFrame) {
 	if s.link == nil {
 		return
 	}
-	if !s.link.send(encodeRecord(record{Type: f.typ, Seq: f.seq, Ack: s.ack, Payload: f.data})) {
+	if !s.link.send(record{Type: f.typ, Seq: f.seq, Ack: s.ack, Payload: f.data}) {
 		s.dropLink(fmt.Errorf("connection: write queue full"))
 		return
 	}
@@ -109,7 +109,7 @@ func (s *Session) writeFrame(f outFrame) {
 // sendControl queues an ACK, PING or PONG; a full queue drops it, which is
 // harmless because acks are cumulative and heartbeats periodic.
 func (s *Session) sendControl(t recordType) {
-	if s.link != nil && s.link.send(encodeRecord(record{Type: t, Ack: s.ack})) {
+	if s.link != nil && s.link.send(record{Type: t, Ack: s.ack}) {
 		s.noteAckSent()
 	}
 }
