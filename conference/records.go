@@ -29,7 +29,7 @@ func (t *titleState) beats(stamp uint64, origin identity.PublicKey) bool {
 // the record was new (or replaced a fork loser), i.e. worth relaying.
 func (e *Engine) acceptRecord(rec Record, late bool) bool {
 	o := e.store.origin(rec.Origin)
-	if rec.Number < o.floor {
+	if rec.Number < o.floor && !e.wantedBelowFloor(rec) {
 		return false
 	}
 	h := rec.Hash(e.id)
@@ -43,6 +43,23 @@ func (e *Engine) acceptRecord(rec Record, late bool) bool {
 	e.noteOwnNumber(rec)
 	e.pruneByCount()
 	return true
+}
+
+// wantedBelowFloor: a joiner keeps an origin's latest NAME and the winning
+// TITLE even when they are older than its floor.
+func (e *Engine) wantedBelowFloor(rec Record) bool {
+	switch rec.Kind {
+	case KindName:
+		if rec.Origin == e.self {
+			return rec.Number > e.selfNameNumber
+		}
+		p := e.peers.byKey[rec.Origin]
+		return p == nil || rec.Number > p.nameNumber
+	case KindTitle:
+		_, stamp, _ := titleBody(rec.Body)
+		return e.title.beats(stamp, rec.Origin)
+	}
+	return false
 }
 
 // resolveFork keeps the version with the smaller hash (Tox has no forks;

@@ -2,6 +2,7 @@ package conference
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -83,10 +84,8 @@ func (e *Engine) handleFloors(p *FloorsPacket) {
 	e.sync.awaitFloor = false
 	for _, en := range p.Entries {
 		o := e.store.origin(en.Origin)
-		if len(o.nums) == 0 || en.Floor <= o.nums[0] {
-			o.floor, o.fixed, o.dirty = max(en.Floor, 1), true, true
-			e.persist(FloorRow{Origin: en.Origin, Floor: o.floor, Fixed: true})
-		}
+		o.floor, o.fixed, o.dirty = max(en.Floor, 1), true, true
+		e.persist(FloorRow{Origin: en.Origin, Floor: o.floor, Fixed: true})
 	}
 	e.evaluateAll()
 }
@@ -95,6 +94,7 @@ func (e *Engine) handleFloors(p *FloorsPacket) {
 // plus every origin's latest NAME and the winning TITLE.
 func (e *Engine) serveHistory(l *syncLink, count int) {
 	recs := e.store.recent(min(count, e.cfg.JoinHistory))
+	floors := e.joinerFloors(recs) // from the recent messages only
 	have := map[msgRef]bool{}
 	for _, r := range recs {
 		have[msgRef{r.Origin, r.Number}] = true
@@ -113,7 +113,7 @@ func (e *Engine) serveHistory(l *syncLink, count int) {
 	if r, ok := e.title.record(); ok {
 		extra(r)
 	}
-	e.enqueueDirect(l, &FloorsPacket{Entries: e.joinerFloors(recs)})
+	e.enqueueDirect(l, &FloorsPacket{Entries: floors})
 	e.enqueueRecords(l, recs)
 }
 
@@ -178,7 +178,7 @@ func (e *Engine) flushPaced(l *syncLink) {
 	e.refill(l)
 	for len(l.queue) > 0 {
 		n := float64(len(l.queue[0]))
-		if l.tokens < n && l.tokens < float64(e.cfg.HistoryBurst) {
+		if l.tokens+1e-6 < min(n, float64(e.cfg.HistoryBurst)) {
 			return
 		}
 		l.tokens -= n
@@ -201,5 +201,6 @@ func (e *Engine) pacingReady(l *syncLink) time.Time {
 	if need <= 0 {
 		return e.now
 	}
-	return l.refilled.Add(time.Duration(need / float64(e.cfg.HistoryRate) * float64(time.Second)))
+	wait := time.Duration(math.Ceil(need / float64(e.cfg.HistoryRate) * float64(time.Second)))
+	return l.refilled.Add(wait + time.Microsecond)
 }
