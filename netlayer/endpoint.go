@@ -125,6 +125,17 @@ func (e *Endpoint) Session(peer identity.PublicKey) *Session {
 	return e.mu.sessions[peer]
 }
 
+// Sessions returns the live sessions.
+func (e *Endpoint) Sessions() []*Session {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*Session, 0, len(e.mu.sessions))
+	for _, s := range e.mu.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
 // session gets or creates the session with peer.
 func (e *Endpoint) session(peer identity.PublicKey, addrs []string, inbound bool) (*Session, bool, error) {
 	e.mu.Lock()

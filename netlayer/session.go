@@ -31,6 +31,7 @@ type Session struct {
 	done    chan struct{}  // closed when run has returned
 	wg      sync.WaitGroup // dial attempts and link goroutines
 	state   atomic.Int32   // mirror of the public state, for State()
+	routed  atomic.Bool    // mirror of link != nil, for Route()
 	err     error          // the close reason; written before done closes
 
 	// owned by run(): everything below is touched only by the run goroutine.
@@ -107,6 +108,15 @@ func (s *Session) Peer() identity.PublicKey { return s.peer }
 
 // State returns the session's current state.
 func (s *Session) State() State { return State(s.state.Load()) }
+
+// Route returns the path the session uses now: RouteDirect while
+// Connected (or Closing over a live connection), else RouteNone.
+func (s *Session) Route() Route {
+	if s.routed.Load() {
+		return RouteDirect
+	}
+	return RouteNone
+}
 
 // Done is closed once the session is Closed and all its goroutines ended.
 func (s *Session) Done() <-chan struct{} { return s.done }
@@ -269,7 +279,10 @@ func (s *Session) public() State {
 	return s.phase
 }
 
-func (s *Session) publish() { s.state.Store(int32(s.public())) }
+func (s *Session) publish() {
+	s.state.Store(int32(s.public()))
+	s.routed.Store(s.link != nil)
+}
 
 // setPhase moves the connection phase and reports the public transition.
 func (s *Session) setPhase(to State, reason error) {
@@ -358,6 +371,7 @@ func (s *Session) shutdown() {
 		}
 	}
 	s.ep.forget(s)
+	s.err = s.finishErr // before shut: Send reads it after seeing shutdown
 	s.sendQ.shut()
 	unacked := append(s.unackedData(), s.sendQ.take()...)
 	from := s.phase
@@ -365,7 +379,6 @@ func (s *Session) shutdown() {
 		from = Closing
 	}
 	s.link = nil
-	s.err = s.finishErr
 	s.report(from, s.finishErr, unacked)
 	s.wg.Wait()
 	s.cancel(ErrClosed)

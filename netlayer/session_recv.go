@@ -135,6 +135,7 @@ func (s *Session) dropLink(reason error) {
 	s.link.kill()
 	s.link = nil
 	s.hb.stop()
+	s.publish()
 	if IsFatal(reason) {
 		s.finish(reason)
 		return
