@@ -23,6 +23,7 @@ type syncState struct {
 	awaitFloor bool
 	floorsBy   time.Time
 	changed    bool // holdings changed by fetched records since the last summaries
+	reevaluate bool // a fetch was abandoned; retry from other links
 }
 
 type gap struct {
@@ -75,6 +76,7 @@ func (s *syncState) linkDown(key identity.PublicKey) {
 	for o, k := range s.pending {
 		if k == key {
 			delete(s.pending, o)
+			s.reevaluate = true // fetch it from another link at the next tick
 		}
 	}
 }
@@ -107,6 +109,9 @@ func (s *syncState) deadlines(e *Engine, d *deadline) {
 	if s.awaitFloor {
 		d.add(s.floorsBy)
 	}
+	if s.reevaluate {
+		d.add(e.now)
+	}
 	for _, g := range s.gaps {
 		d.add(g.due)
 	}
@@ -132,6 +137,10 @@ func (e *Engine) syncTick() {
 	s := &e.sync
 	if s.awaitFloor && !e.now.Before(s.floorsBy) {
 		s.awaitFloor = false
+		e.evaluateAll()
+	}
+	if s.reevaluate {
+		s.reevaluate = false
 		e.evaluateAll()
 	}
 	e.fetchDueGaps()
@@ -180,7 +189,7 @@ func (e *Engine) fetchDueGaps() {
 			continue
 		}
 		l := e.sync.links[g.via]
-		if l == nil {
+		if l == nil || (!e.stableLink(g.via) && e.hasStableLink()) {
 			l = e.anyLink()
 		}
 		ours := e.store.entry(origin)
@@ -191,10 +200,33 @@ func (e *Engine) fetchDueGaps() {
 }
 
 func (e *Engine) anyLink() *syncLink {
+	var fallback *syncLink
 	for _, k := range e.sortedLinks() {
-		return e.sync.links[k]
+		if e.stableLink(k) {
+			return e.sync.links[k]
+		}
+		if fallback == nil {
+			fallback = e.sync.links[k]
+		}
 	}
-	return nil
+	return fallback
+}
+
+// stableLink: history is fetched over ring connections (CLOSEST or LONG),
+// which both ends keep; introducer connections are transient and may
+// already be gone on the other side.
+func (e *Engine) stableLink(key identity.PublicKey) bool {
+	c := e.conn(key)
+	return c != nil && c.online && c.reasons&(reasonClosest|reasonLong) != 0
+}
+
+func (e *Engine) hasStableLink() bool {
+	for k := range e.sync.links {
+		if e.stableLink(k) {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedKeys[V any](m map[identity.PublicKey]V) []identity.PublicKey {
@@ -252,7 +284,7 @@ func (e *Engine) request(l *syncLink, origin identity.PublicKey, from, to uint32
 // evaluate compares link l's last summary with ours and requests what we
 // miss, one origin at a time per conference.
 func (e *Engine) evaluate(l *syncLink) {
-	if e.sync.awaitFloor {
+	if e.sync.awaitFloor || (!e.stableLink(l.key) && e.hasStableLink()) {
 		return
 	}
 	for _, origin := range sortedKeys(l.remote) {
