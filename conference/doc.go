@@ -15,6 +15,11 @@
 //  3. open or release the sessions listed in Sessions;
 //  4. hand Events to the front ends.
 //
+// Call Ready after every input (it also reports session wishes derived from
+// the new state). Join assumes the session to the inviter is up. The node
+// should accept incoming sessions from keys for which Knows reports true,
+// tell the engine its friends (SetFriend) and route packets with RouteOf.
+//
 // What conference owns: the conference protocol state (peers, frozen peers,
 // group connections, the closest ring, numbering, duplicate detection, the
 // message store used for history sync, titles and names) and the byte
