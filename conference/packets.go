@@ -44,6 +44,9 @@ func DecodePacket(data []byte) (Wire, error) {
 	if len(data) == 0 {
 		return nil, malformed("packet", "empty")
 	}
+	if len(data) > MaxPacketSize {
+		return nil, malformed("packet", "larger than MaxPacketSize")
+	}
 	switch data[0] {
 	case PacketInvite:
 		return DecodeInviteFamily(data)

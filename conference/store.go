@@ -98,7 +98,10 @@ func (s *store) keys() []identity.PublicKey {
 
 // entry computes (and caches) the summary of origin k.
 func (s *store) entry(k identity.PublicKey) SummaryEntry {
-	o := s.origin(k)
+	o := s.origins[k]
+	if o == nil { // unknown origin: nothing held, default floor (not created)
+		return SummaryEntry{Origin: k, Floor: 1}
+	}
 	if !o.dirty {
 		return o.summary
 	}

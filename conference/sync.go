@@ -12,6 +12,8 @@ const (
 	summaryCoalesce     = 100 * time.Millisecond
 	joinFloorsTimeout   = 5 * time.Second
 	periodicJitterRange = 0.3
+	maxRemoteOrigins    = 4096 // origins remembered from one neighbour's summaries
+	maxQueuedBatches    = 64   // history packets queued per link (≈ 900 KiB)
 )
 
 // syncState is history sync (docs: "History sync"): per-link summaries,

@@ -25,7 +25,9 @@ func (e *Engine) handleSyncPacket(c *conn, p directPacket) error {
 	switch p := p.(type) {
 	case *SummaryPacket:
 		for _, en := range p.Entries {
-			l.remote[en.Origin] = en
+			if _, known := l.remote[en.Origin]; known || len(l.remote) < maxRemoteOrigins {
+				l.remote[en.Origin] = en
+			}
 		}
 		e.evaluate(l)
 	case *RequestPacket:
@@ -44,6 +46,9 @@ func (e *Engine) handleSyncPacket(c *conn, p directPacket) error {
 
 func (e *Engine) serveRequest(l *syncLink, p *RequestPacket) {
 	for _, en := range p.Entries {
+		if len(l.queue) >= maxQueuedBatches {
+			return // the requester times out and asks again (or elsewhere)
+		}
 		recs := e.store.rangeRecords(en.Origin, en.From, en.To, historySyncWindow, maxBatchBytes)
 		e.enqueueBatch(l, &BatchPacket{Records: recs})
 	}
