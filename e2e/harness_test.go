@@ -57,7 +57,7 @@ type message struct {
 
 // bot is one running `confchat bot` process.
 type bot struct {
-	t       *testing.T
+	t       testing.TB
 	name    string
 	profile string
 	args    []string
@@ -96,7 +96,7 @@ func (l *lockedBuffer) String() string {
 }
 
 // startBot starts a bot on a new (or given) profile and waits for ready.
-func startBot(t *testing.T, name, profile string, extra ...string) *bot {
+func startBot(t testing.TB, name, profile string, extra ...string) *bot {
 	t.Helper()
 	if profile == "" {
 		profile = filepath.Join(t.TempDir(), name)
@@ -308,7 +308,7 @@ func tail(s string) string {
 }
 
 // eventually polls f every 50ms until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
+func eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

@@ -47,7 +47,7 @@ func inConference(conf string) func(json.RawMessage) bool {
 
 // befriend makes a and b friends: a asks, b accepts (explicitly unless b
 // runs with --accept-friends), and both see each other online.
-func befriend(t *testing.T, a, b *bot) {
+func befriend(t testing.TB, a, b *bot) {
 	t.Helper()
 	a.call("friend.add", map[string]any{"id": b.id, "address": b.addresses[0], "message": "hi from " + a.name}, nil)
 	b.waitNote("friend.request", 10*time.Second, hasKey(a.key))
@@ -94,7 +94,7 @@ func sameStrings(a, b []string) bool {
 }
 
 // waitActive waits until every bot sees exactly the given bots active.
-func waitActive(t *testing.T, conf string, timeout time.Duration, bots ...*bot) {
+func waitActive(t testing.TB, conf string, timeout time.Duration, bots ...*bot) {
 	t.Helper()
 	var want []string
 	for _, b := range bots {
@@ -112,7 +112,7 @@ func waitActive(t *testing.T, conf string, timeout time.Duration, bots ...*bot) 
 }
 
 // conferenceOf creates a conference on owner and brings members in.
-func conferenceOf(t *testing.T, owner *bot, title string, members ...*bot) string {
+func conferenceOf(t testing.TB, owner *bot, title string, members ...*bot) string {
 	t.Helper()
 	var r struct {
 		Conference string `json:"conference"`
