@@ -294,9 +294,14 @@ func (n *Node) tick(now time.Time) {
 		n.releaseSession(key)
 	}
 	for key, s := range n.sessions {
-		if !s.strangerUntil.IsZero() && !now.Before(s.strangerUntil) && !n.wants.Wanted(key) {
-			n.closeSession(key)
+		if s.strangerUntil.IsZero() || now.Before(s.strangerUntil) {
+			continue
 		}
+		if n.wants.Wanted(key) || n.knownMember(key) {
+			s.strangerUntil = time.Time{}
+			continue
+		}
+		n.closeSession(key)
 	}
 	for _, c := range n.confs {
 		if d := c.engine.NextDeadline(); !d.IsZero() && !now.Before(d) {

@@ -8,6 +8,7 @@ import (
 	"confchat/identity"
 	"confchat/netlayer"
 	"confchat/peers"
+	"confchat/storage"
 )
 
 // session is what the node knows of one netlayer session.
@@ -103,12 +104,29 @@ func routeName(r netlayer.Route) string {
 	return peers.RouteNone
 }
 
+// setRoute records a session's path, in memory and in the database (so
+// the front ends can show it after a restart), and reports a change.
 func (n *Node) setRoute(key identity.PublicKey, s *session, route string) {
 	if s.route == route {
 		return
 	}
 	s.route = route
+	err := n.db.PutRoute(context.Background(), storage.Route{Key: key, Route: route, UpdatedAt: time.Now()})
+	if err != nil {
+		n.log.Warn("store route", "peer", key.Short(), "err", err)
+	}
 	n.emit(RouteChanged{Peer: key, Route: route})
+}
+
+// knownMember reports whether any conference counts key as a member: its
+// sessions are kept even when no engine asked for them.
+func (n *Node) knownMember(key identity.PublicKey) bool {
+	for _, c := range n.confs {
+		if c.engine.Knows(key) {
+			return true
+		}
+	}
+	return false
 }
 
 // sessionUp: tell friends who we are, and every engine that the session
