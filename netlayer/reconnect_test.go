@@ -12,6 +12,14 @@ import (
 // the middle of a record): everything arrives exactly once, in order.
 // Anchors 5 and 6.
 func TestCutStress(t *testing.T) {
+	t.Run("one dialer", func(t *testing.T) { cutStress(t, false) })
+	t.Run("both dial", func(t *testing.T) { cutStress(t, true) })
+}
+
+// cutStress runs the cut test; with bothDial each side also has the
+// other's address (through its own cutting proxy), so after every cut
+// both redial at once and the duplicate rule picks one connection.
+func cutStress(t *testing.T, bothDial bool) {
 	leakCheck(t)
 	const total = 10000
 	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
@@ -19,6 +27,26 @@ func TestCutStress(t *testing.T) {
 	sa := a.open(b, p.addr())
 	a.waitState(b, Connected)
 	sb := b.waitState(a, Connected)
+	cutAll := func(mid bool) {
+		if mid {
+			p.cutMid()
+		} else {
+			p.cut()
+		}
+	}
+	if bothDial {
+		q := newProxy(t, a.addr())
+		b.open(a, q.addr())
+		cutAll = func(mid bool) {
+			if mid {
+				p.cutMid()
+				q.cutMid()
+			} else {
+				p.cut()
+				q.cut()
+			}
+		}
+	}
 
 	sizes := func(i int) int { return 8 + (i*7919)%1500 }
 	done := make(chan struct{})
@@ -47,11 +75,7 @@ func TestCutStress(t *testing.T) {
 			t.Fatalf("stuck at %d/%d and %d/%d frames after %d cuts", na, total, nb, total, cuts)
 		}
 		if min(na, nb) >= next {
-			if cuts%3 == 2 {
-				p.cut()
-			} else {
-				p.cutMid()
-			}
+			cutAll(cuts%3 != 2)
 			cuts++
 			next = min(na, nb) + 200 + rand.IntN(200)
 		}

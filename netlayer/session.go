@@ -286,7 +286,7 @@ func (s *Session) publish() {
 
 // setPhase moves the connection phase and reports the public transition.
 func (s *Session) setPhase(to State, reason error) {
-	if s.phase == to {
+	if s.phase == to || s.finished {
 		return
 	}
 	if err := checkTransition(s.phase, to); err != nil {

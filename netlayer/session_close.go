@@ -40,6 +40,9 @@ func (s *Session) startClose(local bool) {
 // of its frames.
 func (s *Session) onPeerClose() {
 	s.startClose(false)
+	if s.closing == nil {
+		return // finished meanwhile
+	}
 	s.closing.peerDone = true
 	s.noteAckSent()
 	s.sendControl(recAck)

@@ -228,6 +228,9 @@ func (s *Session) adopt(sc *secureConn, peerAck uint64, first *record) {
 	s.established = true
 	s.retries = 0
 	_ = s.onAck(peerAck) // checked by checkPeer
+	if s.finished {
+		return // that ack completed a close; shutdown flushes the link
+	}
 	for _, f := range s.buf {
 		s.writeFrame(f)
 	}

@@ -58,7 +58,8 @@ func (s *Session) onAck(a uint64) error {
 		n++
 	}
 	if n > 0 {
-		s.buf = append(s.buf[:0:0], s.buf[n:]...)
+		clear(s.buf[:n]) // release the payloads
+		s.buf = s.buf[n:]
 		s.checkClosed()
 	}
 	return nil

@@ -2,6 +2,7 @@ package netlayer
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ func TestSimultaneousDial(t *testing.T) {
 	leakCheck(t)
 	const rounds, frames = 100, 20
 	kl, kh := keyPair(t)
+	overlapped := 0
 	for r := range rounds {
 		lo, hi := newNode(t, kl, nil), newNode(t, kh, nil)
 		var start, wg sync.WaitGroup
@@ -32,17 +34,31 @@ func TestSimultaneousDial(t *testing.T) {
 		waitFor(t, "one connection per side", func() bool {
 			return lo.ep.liveConns.Load() == 1 && hi.ep.liveConns.Load() == 1
 		})
-		var dialedByLo, dialedByHi bool
-		slo.onLoop(func() { dialedByLo = slo.link != nil && slo.link.sc.dialed })
-		shi.onLoop(func() { dialedByHi = shi.link != nil && !shi.link.sc.dialed })
-		if !dialedByLo || !dialedByHi {
-			t.Fatalf("round %d: the surviving connection was not dialed by the lower key", r)
+		var survivorByLo, survivorByLoSeen bool
+		slo.onLoop(func() { survivorByLo = slo.link != nil && slo.link.sc.dialed })
+		shi.onLoop(func() { survivorByLoSeen = shi.link != nil && !shi.link.sc.dialed })
+		if survivorByLo != survivorByLoSeen {
+			t.Fatalf("round %d: the two sides keep different connections", r)
+		}
+		// Both dials overlapped when the lower side refused the higher
+		// one's: then the lower key's connection must be the survivor.
+		// (If the higher side's connection was up before the lower side
+		// even wanted one, there was no duplicate and it simply stays.)
+		if lo.rec.count(func(ev Event) bool { x, ok := ev.(InboundRejected); return ok && errors.Is(x.Err, ErrDuplicate) }) > 0 {
+			overlapped++
+			if !survivorByLo {
+				t.Fatalf("round %d: both dialed, and the survivor was not dialed by the lower key", r)
+			}
 		}
 		if sessionID(slo) != sessionID(shi) || lo.rec.count(isReset)+hi.rec.count(isReset) != 0 {
 			t.Fatalf("round %d: sessions disagree or were reset", r)
 		}
 		lo.close()
 		hi.close()
+	}
+	t.Logf("%d of %d rounds had both dials overlap", overlapped, rounds)
+	if overlapped < rounds/4 {
+		t.Fatalf("only %d of %d rounds really dialed simultaneously", overlapped, rounds)
 	}
 }
 
