@@ -308,10 +308,10 @@ func (e *Engine) NextDeadline() time.Time {
 		return e.joinSent.Add(defaultHandshakeResend)
 	}
 	d := deadline{}
-	if e.sendName || e.announceSelf || e.ringDirty {
+	if ((e.sendName || e.announceSelf) && !e.sync.selfSync) || e.ringDirty {
 		d.add(e.now)
 	}
-	if e.onlineCount() > 0 {
+	if e.onlineCount() > 0 && !e.sync.selfSync {
 		d.add(e.lastPing.Add(e.cfg.pingInterval()))
 	}
 	for _, p := range e.peers.active {

@@ -49,9 +49,11 @@ type FloorEntry struct {
 }
 
 // FloorsPacket is 0x62/0x23 (extension): sent to a joiner before the recent
-// history batch; it says from which number the joiner keeps each origin.
+// history; it says how many BATCH packets follow and from which number the
+// joiner keeps each origin: batches(2) then entries origin(32) floor(4).
 type FloorsPacket struct {
 	Group   uint16
+	Batches uint16
 	Entries []FloorEntry
 }
 
@@ -108,7 +110,7 @@ func (p *BatchPacket) Encode() []byte {
 
 // Encode returns the wire bytes.
 func (p *FloorsPacket) Encode() []byte {
-	b := directHeader(p.Group, directFloors)
+	b := putU16(directHeader(p.Group, directFloors), p.Batches)
 	for _, e := range p.Entries {
 		b = append(b, e.Origin[:]...)
 		b = putU32(b, e.Floor)
@@ -209,11 +211,11 @@ func decodeBatch(group uint16, body []byte) (*BatchPacket, error) {
 }
 
 func decodeFloors(group uint16, body []byte) (*FloorsPacket, error) {
-	if len(body)%36 != 0 {
+	if len(body) < 2 || (len(body)-2)%36 != 0 {
 		return nil, malformed("floors", "length")
 	}
-	p := &FloorsPacket{Group: group}
 	r := newReader(body)
+	p := &FloorsPacket{Group: group, Batches: r.u16()}
 	for len(r.b) > 0 {
 		p.Entries = append(p.Entries, FloorEntry{Origin: r.key(), Floor: r.u32()})
 	}

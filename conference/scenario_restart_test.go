@@ -113,3 +113,51 @@ func TestRestartFromRows(t *testing.T) { restartScenario(t, false) }
 // Fix for Tox §10.2: a reloaded member whose friends are all offline still
 // finds the group through sessions to recently active frozen peers.
 func TestRestartWithoutFriends(t *testing.T) { restartScenario(t, true) }
+
+// A profile that lost its database but kept its key joins again: it
+// self-syncs from its inviter's history before numbering anything, so it
+// continues past its old numbers, nothing forks, and its messages arrive.
+func TestLostDatabaseSelfSync(t *testing.T) {
+	net, nodes := buildChain(t, 31, 5, 3*time.Second)
+	x := nodes[4]
+	for i := range 5 {
+		if err := x.Send(fmt.Sprintf("old %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	net.Run(time.Second)
+	usedBefore := x.DB.Meta().NextNumber - 1
+	x.Kill()
+	net.Run(5 * time.Second)
+	x.Wipe()
+	x.AutoJoin = true
+	if err := nodes[3].Invite(x); err != nil {
+		t.Fatal(err)
+	}
+	if !net.RunUntil(10*time.Second, func() bool { return x.Engine != nil && x.Engine.IsConnected() }) {
+		t.Fatal("did not join again")
+	}
+	if err := x.Send("back again"); err != nil {
+		t.Fatal(err)
+	}
+	if !net.RunUntil(10*time.Second, func() bool {
+		for _, y := range nodes {
+			if got := y.Texts(); len(got) == 0 || got[len(got)-1] != "back again" {
+				return false
+			}
+		}
+		return allActive(nodes, 5)()
+	}) {
+		t.Fatalf("message after rejoining not delivered: counts %v", counts(nodes))
+	}
+	if got := x.Received[len(x.Received)-1]; got.Number <= usedBefore {
+		t.Fatalf("reused number %d (used up to %d before)", got.Number, usedBefore)
+	}
+	for _, y := range nodes {
+		for _, ev := range y.Events {
+			if f, ok := ev.(conference.ForkDetected); ok {
+				t.Fatalf("%s saw a fork at %s#%d", y.Label, f.Origin.Short(), f.Number)
+			}
+		}
+	}
+}

@@ -64,6 +64,10 @@ func (e *Engine) sendText(now time.Time, kind byte, text string) error {
 	if len(text) > MaxTextLength {
 		return fmt.Errorf("conference: send: %w", ErrTooLong)
 	}
+	if e.sync.selfSync {
+		e.sync.queued = append(e.sync.queued, queuedOwn{kind: kind, text: text})
+		return nil
+	}
 	e.originate(kind, []byte(text))
 	return nil
 }
@@ -83,6 +87,10 @@ func (e *Engine) SetTitle(now time.Time, title string) error {
 	if title == e.title.text {
 		return nil
 	}
+	if e.sync.selfSync { // the stamp is computed after self-sync
+		e.sync.queued = append(e.sync.queued, queuedOwn{kind: KindTitle, text: title})
+		return nil
+	}
 	payload := putU64(nil, e.title.stamp+1)
 	e.originate(KindTitle, append(payload, title...))
 	return nil
@@ -96,7 +104,8 @@ func (e *Engine) SetName(now time.Time, name string) error {
 		return fmt.Errorf("conference: set name: %w", ErrTooLong)
 	}
 	e.name = name
-	if e.status != statusConnected {
+	if e.status != statusConnected || e.sync.selfSync {
+		e.sendName = e.status == statusConnected
 		return nil
 	}
 	e.originate(KindName, []byte(name))
@@ -148,7 +157,7 @@ func (e *Engine) floodSelfAnnouncement() {
 // connection is online. Extension: the body carries our last stored number
 // so receivers notice a lost tail message.
 func (e *Engine) maybePing() {
-	if e.status != statusConnected || e.onlineCount() == 0 {
+	if e.status != statusConnected || e.sync.selfSync || e.onlineCount() == 0 {
 		return
 	}
 	if !e.lastPing.IsZero() && e.now.Before(e.lastPing.Add(e.cfg.pingInterval())) {
@@ -161,6 +170,9 @@ func (e *Engine) maybePing() {
 // flushNameAndAnnounce sends the batched self announcement and NAME (one
 // per tick however many peers thawed, Tox §5.3).
 func (e *Engine) flushNameAndAnnounce() {
+	if e.sync.selfSync {
+		return
+	}
 	if e.announceSelf {
 		e.floodSelfAnnouncement()
 	}

@@ -26,6 +26,12 @@ type syncState struct {
 	floorsBy   time.Time
 	changed    bool // holdings changed by fetched records since the last summaries
 	reevaluate bool // a fetch was abandoned; retry from other links
+	// selfSync: a new member holds back its own numbered messages until the
+	// inviter's recent history (which may hold messages of ours from a lost
+	// database) has arrived, then continues past them (docs: self-sync).
+	selfSync    bool
+	batchesLeft int
+	queued      []queuedOwn
 }
 
 type gap struct {
@@ -86,7 +92,7 @@ func (s *syncState) linkDown(key identity.PublicKey) {
 // joined: a new member asks its introducer for recent history and waits
 // (bounded) for the floors before fetching anything else.
 func (s *syncState) joined(e *Engine) {
-	s.awaitFloor = true
+	s.awaitFloor, s.selfSync = true, true
 	s.floorsBy = e.now.Add(joinFloorsTimeout)
 	if c := e.conn(e.joinInviter); c != nil {
 		e.sendDirect(c, &HistoryRequestPacket{Count: uint16(min(e.cfg.JoinHistory, 65535))})
@@ -108,7 +114,7 @@ func (s *syncState) notePrev(e *Engine, origin identity.PublicKey, prev uint32, 
 }
 
 func (s *syncState) deadlines(e *Engine, d *deadline) {
-	if s.awaitFloor {
+	if s.awaitFloor || s.selfSync {
 		d.add(s.floorsBy)
 	}
 	if s.reevaluate {
@@ -137,8 +143,9 @@ func (s *syncState) deadlines(e *Engine, d *deadline) {
 // syncTick runs due gap fetches, summaries, request timeouts and pacing.
 func (e *Engine) syncTick() {
 	s := &e.sync
-	if s.awaitFloor && !e.now.Before(s.floorsBy) {
+	if (s.awaitFloor || s.selfSync) && !e.now.Before(s.floorsBy) {
 		s.awaitFloor = false
+		e.endSelfSync()
 		e.evaluateAll()
 	}
 	if s.reevaluate {
@@ -286,7 +293,7 @@ func (e *Engine) request(l *syncLink, origin identity.PublicKey, from, to uint32
 // evaluate compares link l's last summary with ours and requests what we
 // miss, one origin at a time per conference.
 func (e *Engine) evaluate(l *syncLink) {
-	if e.sync.awaitFloor || (!e.stableLink(l.key) && e.hasStableLink()) {
+	if e.sync.awaitFloor || e.sync.selfSync || (!e.stableLink(l.key) && e.hasStableLink()) {
 		return
 	}
 	for _, origin := range sortedKeys(l.remote) {

@@ -57,7 +57,9 @@ func (e *Engine) serveRequest(l *syncLink, p *RequestPacket) {
 // handleBatch stores fetched records. They are verified, never relayed,
 // and shown as Late. A record failing its signature is dropped.
 func (e *Engine) handleBatch(l *syncLink, p *BatchPacket) error {
-	if len(l.inflight) > 0 {
+	if e.sync.selfSync && !e.sync.awaitFloor {
+		defer e.historyBatchDone()
+	} else if len(l.inflight) > 0 {
 		in := l.inflight[0]
 		l.inflight = l.inflight[1:]
 		if e.sync.pending[in.origin] == l.key {
@@ -87,6 +89,12 @@ func (e *Engine) handleFloors(p *FloorsPacket) {
 		return
 	}
 	e.sync.awaitFloor = false
+	e.sync.batchesLeft = int(p.Batches)
+	defer func() {
+		if e.sync.batchesLeft == 0 {
+			e.endSelfSync()
+		}
+	}()
 	for _, en := range p.Entries {
 		o := e.store.origin(en.Origin)
 		o.floor, o.fixed, o.dirty = max(en.Floor, 1), true, true
@@ -118,8 +126,11 @@ func (e *Engine) serveHistory(l *syncLink, count int) {
 	if r, ok := e.title.record(); ok {
 		extra(r)
 	}
-	e.enqueueDirect(l, &FloorsPacket{Entries: floors})
-	e.enqueueRecords(l, recs)
+	batches := chunkRecords(recs)
+	e.enqueueDirect(l, &FloorsPacket{Batches: uint16(len(batches)), Entries: floors})
+	for _, b := range batches {
+		e.enqueueBatch(l, &BatchPacket{Records: b})
+	}
 }
 
 func (e *Engine) joinerFloors(recs []Record) []FloorEntry {
@@ -140,7 +151,9 @@ func (e *Engine) joinerFloors(recs []Record) []FloorEntry {
 	return out
 }
 
-func (e *Engine) enqueueRecords(l *syncLink, recs []Record) {
+// chunkRecords sorts records by (origin, number) and splits them into
+// BATCH-sized groups.
+func chunkRecords(recs []Record) [][]Record {
 	slices.SortStableFunc(recs, func(a, b Record) int {
 		if a.Origin != b.Origin {
 			if a.Origin.Less(b.Origin) {
@@ -150,19 +163,21 @@ func (e *Engine) enqueueRecords(l *syncLink, recs []Record) {
 		}
 		return int(int64(a.Number) - int64(b.Number))
 	})
+	var out [][]Record
 	var cur []Record
 	size := 0
 	for _, r := range recs {
 		if size+103+len(r.Body) > maxBatchBytes && len(cur) > 0 {
-			e.enqueueBatch(l, &BatchPacket{Records: cur})
+			out = append(out, cur)
 			cur, size = nil, 0
 		}
 		cur = append(cur, r)
 		size += 103 + len(r.Body)
 	}
 	if len(cur) > 0 {
-		e.enqueueBatch(l, &BatchPacket{Records: cur})
+		out = append(out, cur)
 	}
+	return out
 }
 
 func (e *Engine) enqueueBatch(l *syncLink, b *BatchPacket) { e.enqueueDirect(l, b) }
@@ -208,4 +223,40 @@ func (e *Engine) pacingReady(l *syncLink) time.Time {
 	}
 	wait := time.Duration(math.Ceil(need / float64(e.cfg.HistoryRate) * float64(time.Second)))
 	return l.refilled.Add(wait + time.Microsecond)
+}
+
+// queuedOwn is a user action held back during self-sync.
+type queuedOwn struct {
+	kind byte
+	text string
+}
+
+func (e *Engine) historyBatchDone() {
+	e.sync.batchesLeft--
+	if e.sync.batchesLeft <= 0 {
+		e.endSelfSync()
+	}
+}
+
+// endSelfSync releases what a new member held back: its self announcement,
+// its NAME and any queued messages, numbered after everything of ours the
+// history showed.
+func (e *Engine) endSelfSync() {
+	if !e.sync.selfSync {
+		return
+	}
+	e.sync.selfSync = false
+	e.flushNameAndAnnounce()
+	for _, q := range e.sync.queued {
+		if q.kind == KindTitle {
+			if q.text != e.title.text {
+				e.originate(KindTitle, append(putU64(nil, e.title.stamp+1), q.text...))
+			}
+			continue
+		}
+		e.originate(q.kind, []byte(q.text))
+	}
+	e.sync.queued = nil
+	e.maybePing()
+	e.evaluateAll()
 }

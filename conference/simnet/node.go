@@ -267,6 +267,16 @@ func (x *Node) Kill() {
 	x.net.settle()
 }
 
+// Wipe loses the node's database (the key is kept): it can only come back
+// by joining again.
+func (x *Node) Wipe() {
+	x.DB = NewDB()
+	x.alive = true
+	x.Engine = nil
+	x.net.refreshNode(x)
+	x.net.settle()
+}
+
 // Restart brings a killed node back from its persisted rows only.
 func (x *Node) Restart() error { return x.RestartFrom(x.DB.State()) }
 
