@@ -59,7 +59,8 @@ type Config struct {
 
 	// Accept, when set, is asked before a peer gets a session: for inbound
 	// connections before the handshake reply, and for Open. Returning false
-	// refuses the peer with ReasonRefused.
+	// refuses the peer with ReasonRefused. It is called from many
+	// goroutines at once, must be quick, and must not call the Endpoint.
 	Accept func(peer identity.PublicKey) bool
 
 	// Backoff paces redials after a lost or failed connection.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -92,6 +93,24 @@ func newNode(t testing.TB, kp *identity.KeyPair, mutate func(*Config)) *node {
 func (n *node) close() {
 	n.ep.terminate()
 	n.rec.wait()
+	n.checkTransitions()
+}
+
+// checkTransitions fails the test if any session hit an illegal state
+// transition or reported a transition that canGo does not allow.
+func (n *node) checkTransitions() {
+	for _, ev := range n.rec.all() {
+		c, ok := ev.(SessionStateChanged)
+		if !ok {
+			continue
+		}
+		if errors.Is(c.Reason, errIllegalTransition) {
+			n.t.Errorf("%s: %v", n.pub().Short(), c.Reason)
+		}
+		if c.From < Closing && c.To < Closing && !c.From.canGo(c.To) {
+			n.t.Errorf("%s: reported %v -> %v", n.pub().Short(), c.From, c.To)
+		}
+	}
 }
 
 // crash stops the endpoint abruptly, as a killed process would.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"confchat/identity"
 )
 
 // Anchors 1 and 6: frames sent while disconnected are buffered with
@@ -54,9 +56,14 @@ func TestBufferWhileDisconnected(t *testing.T) {
 // as a mismatch (never taken for a new session), the dialer reports a
 // reset listing those frames, they are not replayed, and traffic resumes.
 func TestPeerRestart(t *testing.T) {
+	lo, hi := keyPair(t)
+	t.Run("dialer lower", func(t *testing.T) { peerRestart(t, lo, hi) })
+	t.Run("dialer higher", func(t *testing.T) { peerRestart(t, hi, lo) })
+}
+
+func peerRestart(t *testing.T, ka, kb *identity.KeyPair) {
 	leakCheck(t)
-	kb := newKey(t)
-	a, b := newNode(t, newKey(t), nil), newNode(t, kb, nil)
+	a, b := newNode(t, ka, nil), newNode(t, kb, nil)
 	p := newProxy(t, b.addr())
 	sa := a.open(b, p.addr())
 	a.waitState(b, Connected)
@@ -103,9 +110,14 @@ func TestPeerRestart(t *testing.T) {
 // The dialer restarts: the listener sees a fresh HELLO for an established
 // session and reports a reset too.
 func TestDialerRestart(t *testing.T) {
+	lo, hi := keyPair(t)
+	t.Run("dialer lower", func(t *testing.T) { dialerRestart(t, lo, hi) })
+	t.Run("dialer higher", func(t *testing.T) { dialerRestart(t, hi, lo) })
+}
+
+func dialerRestart(t *testing.T, ka, kb *identity.KeyPair) {
 	leakCheck(t)
-	ka := newKey(t)
-	a, b := newNode(t, ka, nil), newNode(t, newKey(t), nil)
+	a, b := newNode(t, ka, nil), newNode(t, kb, nil)
 	a.open(b)
 	sb := b.waitState(a, Connected)
 	sendN(t, sb, 3, 16)

@@ -1,6 +1,9 @@
 package netlayer
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // State is a session's state.
 //
@@ -81,10 +84,14 @@ func (s State) canGo(to State) bool {
 	return false
 }
 
+// errIllegalTransition marks a bug in the state machine: the session ends
+// with a *FatalError wrapping it rather than carry on in a wrong state.
+var errIllegalTransition = errors.New("state machine: illegal transition")
+
 // checkTransition returns an error for a transition canGo does not allow.
 func checkTransition(from, to State) error {
 	if !from.canGo(to) {
-		return fatal(ReasonProtocol, fmt.Errorf("state machine: illegal transition %v -> %v", from, to))
+		return fatal(ReasonProtocol, fmt.Errorf("%w %v -> %v", errIllegalTransition, from, to))
 	}
 	return nil
 }
