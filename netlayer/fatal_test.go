@@ -78,6 +78,18 @@ func fatalEnd(t *testing.T, s *Session, want Reason, listener *node, match func(
 	if after := listener.rec.count(isRejected); after != before || after > 1 {
 		t.Fatalf("listener saw %d then %d rejected connections: the dialer retried", before, after)
 	}
+	stillServes(t, listener)
+}
+
+// stillServes checks that a fresh peer can still connect to n.
+func stillServes(t *testing.T, n *node) {
+	t.Helper()
+	if n.ep.cfg.Accept != nil {
+		return // this listener refuses everyone on purpose
+	}
+	c := newNode(t, newKey(t), nil)
+	c.open(n)
+	n.waitState(c, Connected)
 }
 
 // Anchor 21: the dialer names a key the listener does not have.
@@ -138,6 +150,7 @@ func TestMalformedHello(t *testing.T) {
 		t.Fatalf("got %+v, %v; want REJECT malformed", r, err)
 	}
 	rejectedWith(t, b, reasonIs(ReasonProtocol))
+	stillServes(t, b)
 }
 
 // Acceptance: a garbage first message gets a handshake error and an
@@ -174,6 +187,7 @@ func TestOversizedRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 		rejectedWith(t, b, errIs(ErrFrameTooLarge))
+		stillServes(t, b)
 	})
 	t.Run("transport", func(t *testing.T) {
 		kp := newKey(t)
