@@ -75,8 +75,10 @@ func titlesAre(nodes []*simnet.Node, title string) func() bool {
 // everyone reconnects to 16; a message is received exactly 16 times in
 // total; members delete the conference one by one and the rest agree. The
 // name-change check C had to disable runs here.
-func TestConference16(t *testing.T) {
-	net, nodes := buildChain(t, 16, bigN, 10*time.Second)
+func TestConference16(t *testing.T) { conference16(t, 16) }
+
+func conference16(t *testing.T, seed uint64) {
+	net, nodes := buildChain(t, seed, bigN, 10*time.Second)
 	if !net.RunUntil(10*time.Second, titlesAre(nodes, "Gentoo")) {
 		t.Fatal("title not everywhere")
 	}
@@ -86,7 +88,7 @@ func TestConference16(t *testing.T) {
 	for _, x := range nodes {
 		x.Engine.SetMaxFrozen(4)
 	}
-	rng := rand.New(rand.NewPCG(16, 61))
+	rng := rand.New(rand.NewPCG(seed, 61))
 	perm := rng.Perm(bigN)
 	var stay, gone, restart []*simnet.Node
 	for i, idx := range perm {
