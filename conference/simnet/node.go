@@ -343,3 +343,20 @@ func (x *Node) GroupNumber() uint16 { return x.cfg.GroupNumber }
 
 // KeyPair returns the node's key pair (tests forge with it).
 func (x *Node) KeyPair() *identity.KeyPair { return x.kp }
+
+// SetAddresses changes the addresses the node announces.
+func (x *Node) SetAddresses(addrs []string) {
+	x.cfg.Addresses = addrs
+	if x.Engine == nil {
+		return
+	}
+	x.Engine.SetAddresses(x.net.now, addrs)
+	x.drain(1)
+	x.net.settle()
+}
+
+// Addresses returns the addresses the node announces.
+func (x *Node) Addresses() []string { return x.cfg.Addresses }
+
+// Net returns the network the node belongs to.
+func (x *Node) Net() *Net { return x.net }
