@@ -270,9 +270,8 @@ func (e *Engine) SessionUp(now time.Time, key identity.PublicKey) {
 	}
 	e.sessions[key] = true
 	if p := e.peers.byKey[key]; p != nil && p.frozen {
-		e.trySendRejoin(p)
-	}
-	if c := e.conn(key); c != nil && !c.online {
+		e.trySendRejoin(p) // Rejoin, then Online on the INTRODUCER connection
+	} else if c := e.conn(key); c != nil && !c.online {
 		e.sendOnline(c)
 	}
 	if e.status == statusJoining && key == e.joinInviter {
