@@ -13,13 +13,12 @@ import (
 // a writer goroutine. The owner goroutine creates it, writes to it through
 // out, and ends it with kill (abrupt) or finish (flush, half-close, linger).
 type link struct {
-	sc        *secureConn
-	gen       uint64
-	out       chan record // records to write; closed by finish
-	done      chan struct{}
-	killOnce  sync.Once
-	stopAfter func() bool // cancels the context.AfterFunc that kills on abort
-	onKill    func()
+	sc       *secureConn
+	gen      uint64
+	out      chan record // records to write; closed by finish
+	done     chan struct{}
+	killOnce sync.Once
+	onKill   func()
 }
 
 // linkEvent is a record read from, or the error that ended, link gen.
@@ -42,11 +41,11 @@ func (s *Session) newLink(sc *secureConn) *link {
 	}
 	s.ep.liveConns.Add(1)
 	l.onKill = func() { s.ep.liveConns.Add(-1) }
-	l.stopAfter = context.AfterFunc(s.ctx, l.kill)
 	limit := recordLimit(s.ep.cfg.MaxFrameSize)
 	writeTimeout := s.ep.cfg.deadAfter()
 	s.wg.Go(func() { l.readLoop(s.inbox, limit) })
 	s.wg.Go(func() { l.writeLoop(s.inbox, writeTimeout) })
+	s.wg.Go(func() { l.killOnAbort(s.ctx) })
 	return l
 }
 
@@ -56,10 +55,17 @@ func (l *link) kill() {
 		close(l.done)
 		_ = l.sc.conn.Close()
 		l.onKill()
-		if l.stopAfter != nil {
-			l.stopAfter()
-		}
 	})
+}
+
+// killOnAbort kills the link when the session is aborted or the endpoint
+// terminates, so that no read or write outlives them.
+func (l *link) killOnAbort(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		l.kill()
+	case <-l.done:
+	}
 }
 
 // finish lets the writer flush what is queued and half-close, then gives
