@@ -25,6 +25,7 @@ type conn struct {
 	reasons         uint8
 	remoteGroup     uint16
 	lastOnlineSent  time.Time
+	onlineTries     int // unanswered Online resends, for backoff
 	lastOnlineReply time.Time
 }
 
@@ -79,13 +80,24 @@ func (e *Engine) sendOnline(c *conn) {
 }
 
 // resendOnlines repeats the Online of connecting connections whose session
-// is up (extension: recovers a lost Online).
+// is up (extension: recovers a lost Online). The interval doubles from 1 s
+// up to the ping interval: a peer that does not want the connection (Tox's
+// closest rule is not symmetric) ignores it, so it is not worth more.
 func (e *Engine) resendOnlines() {
 	for _, c := range e.conns {
-		if !c.online && e.sessions[c.key] && !e.now.Before(c.lastOnlineSent.Add(defaultHandshakeResend)) {
+		if !c.online && e.sessions[c.key] && !e.now.Before(e.nextOnlineResend(c)) {
+			c.onlineTries++
 			e.sendOnline(c)
 		}
 	}
+}
+
+func (e *Engine) nextOnlineResend(c *conn) time.Time {
+	wait := defaultHandshakeResend << min(c.onlineTries, 16)
+	if limit := max(e.cfg.pingInterval(), defaultHandshakeResend); wait > limit {
+		wait = limit
+	}
+	return c.lastOnlineSent.Add(wait)
 }
 
 // handleOnline runs Tox §3.1. Deviation: an Online for an already-online
@@ -108,7 +120,7 @@ func (e *Engine) handleOnline(from identity.PublicKey, p *OnlinePacket) error {
 		return nil
 	}
 	query := e.onlineCount() == 0 || c.reasons&reasonIntroducer != 0
-	c.remoteGroup, c.online = p.SenderGroup, true
+	c.remoteGroup, c.online, c.onlineTries = p.SenderGroup, true, 0
 	c.lastOnlineReply = e.now
 	e.sendOnline(c)
 	if query {

@@ -269,6 +269,9 @@ func (e *Engine) SessionUp(now time.Time, key identity.PublicKey) {
 		return
 	}
 	e.sessions[key] = true
+	if c := e.conn(key); c != nil {
+		c.onlineTries = 0
+	}
 	if p := e.peers.byKey[key]; p != nil && p.frozen {
 		e.trySendRejoin(p) // Rejoin, then Online on the INTRODUCER connection
 	} else if c := e.conn(key); c != nil && !c.online {
@@ -318,7 +321,7 @@ func (e *Engine) NextDeadline() time.Time {
 	}
 	for _, c := range e.conns {
 		if !c.online && e.sessions[c.key] {
-			d.add(c.lastOnlineSent.Add(defaultHandshakeResend))
+			d.add(e.nextOnlineResend(c))
 		}
 	}
 	e.sync.deadlines(e, &d)
