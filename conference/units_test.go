@@ -188,3 +188,19 @@ func TestStoreSummary(t *testing.T) {
 		t.Fatalf("window cap: %d records", len(r))
 	}
 }
+
+func TestMessageText(t *testing.T) {
+	body := append(putU32(nil, 7), "hello"...)
+	if text, action, ok := MessageText(KindAction, body); !ok || !action || text != "hello" {
+		t.Fatalf("action: %q %v %v", text, action, ok)
+	}
+	if text, action, ok := MessageText(KindMessage, body); !ok || action || text != "hello" {
+		t.Fatalf("message: %q %v %v", text, action, ok)
+	}
+	if _, _, ok := MessageText(KindName, body); ok {
+		t.Fatal("a NAME has no chat text")
+	}
+	if text, _, ok := MessageText(KindMessage, []byte{1}); !ok || text != "" {
+		t.Fatal("short body must not panic and has no text")
+	}
+}
