@@ -102,14 +102,19 @@ func TestCloseOneSide(t *testing.T) {
 func TestSendAfterPeerClosing(t *testing.T) {
 	leakCheck(t)
 	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
-	sa := a.open(b)
+	p := newProxy(t, b.addr())
+	a.open(b, p.addr())
 	a.waitState(b, Connected)
 	sb := b.waitState(a, Connected)
+	p.stall()                                  // the close cannot complete while we look
 	sb.onLoop(func() { sb.startClose(false) }) // as if A's CLOSING had just arrived
 	if err := sb.Send(context.Background(), []byte("late")); !errors.Is(err, ErrClosing) {
 		t.Fatalf("Send while closing: %v", err)
 	}
-	_ = sa
+	if sb.State() != Closing {
+		t.Fatalf("state %v, want Closing", sb.State())
+	}
+	p.cut()
 }
 
 // Anchor 35: a peer that never answers CLOSING: Close returns

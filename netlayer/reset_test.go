@@ -34,9 +34,12 @@ func TestBufferWhileDisconnected(t *testing.T) {
 	}
 	var seq uint64
 	var buffered int
-	sa.onLoop(func() { seq, buffered = sa.seq, len(sa.buf) })
-	if seq != 110 || buffered < 100 {
-		t.Fatalf("seq %d with %d buffered, want 110 and >= 100", seq, buffered)
+	waitFor(t, "110 frames numbered", func() bool {
+		sa.onLoop(func() { seq, buffered = sa.seq, len(sa.buf) })
+		return seq == 110
+	})
+	if buffered < 100 {
+		t.Fatalf("%d frames buffered, want >= 100", buffered)
 	}
 	p.setRefuse(false)
 	waitFor(t, "all 110 frames", func() bool { return len(b.rec.frames(a.pub())) == 110 })
