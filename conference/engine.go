@@ -119,6 +119,7 @@ type Engine struct {
 	joinSent    time.Time
 
 	wanted       map[identity.PublicKey]bool // sessions we asked for
+	held         map[msgRef]time.Time        // messages waiting for a predecessor
 	forcedNumber *uint16                     // tests: the next peer number to hand out
 	out          Ready
 }
@@ -177,6 +178,7 @@ func newEngine(cfg Config, id ID, now time.Time) *Engine {
 		sessions:   map[identity.PublicKey]bool{},
 		friends:    map[identity.PublicKey]bool{},
 		wanted:     map[identity.PublicKey]bool{},
+		held:       map[msgRef]time.Time{},
 		store:      newStore(),
 		now:        now,
 	}
@@ -325,6 +327,7 @@ func (e *Engine) NextDeadline() time.Time {
 		}
 	}
 	e.sync.deadlines(e, &d)
+	e.heldDeadline(&d)
 	return d.t
 }
 
@@ -359,5 +362,6 @@ func (e *Engine) Tick(now time.Time) {
 	e.flushNameAndAnnounce()
 	e.resendOnlines()
 	e.syncTick()
+	e.releaseHeld()
 	e.pruneByAge()
 }

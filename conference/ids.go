@@ -46,6 +46,6 @@ const (
 	DefaultHistoryBurst    = 64 * 1024
 	DefaultSyncInterval    = 3 * time.Minute
 	defaultGapWait         = 150 * time.Millisecond
-	defaultRequestTimeout  = 3 * time.Second
+	defaultRequestTimeout  = 2 * time.Second
 	defaultHandshakeResend = time.Second
 )

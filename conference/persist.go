@@ -73,12 +73,12 @@ func (e *Engine) restoreMessages(st State) {
 	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].Received.Before(msgs[j].Received) })
 	for _, m := range msgs {
 		rec := m.Record()
-		st := &stored{rec: rec, hash: rec.Hash(e.id), received: m.Received}
+		st := &stored{rec: rec, hash: rec.Hash(e.id), received: m.Received, shown: true}
 		e.store.insert(st)
 		if m.Forked {
 			e.store.origin(rec.Origin).forked = true
 		}
-		e.applyRecord(rec, true)
+		e.applyRecord(rec)
 		if rec.Origin == e.self {
 			e.lastStored = max(e.lastStored, rec.Number)
 			e.nextNumber = max(e.nextNumber, rec.Number+1)

@@ -36,10 +36,11 @@ func (e *Engine) acceptRecord(rec Record, late bool) bool {
 	if old := e.store.get(rec.Origin, rec.Number); old != nil {
 		return e.resolveFork(o, old, rec, h)
 	}
-	st := &stored{rec: rec, hash: h, received: e.now}
+	st := &stored{rec: rec, hash: h, received: e.now, late: late}
 	e.store.insert(st)
 	e.persistRecord(st, o.forked)
-	e.applyRecord(rec, late)
+	e.applyRecord(rec)
+	e.showInOrder(st)
 	e.noteOwnNumber(rec)
 	e.pruneByCount()
 	return true
@@ -79,10 +80,11 @@ func (e *Engine) resolveFork(o *originStore, old *stored, rec Record, h [32]byte
 	if !hashLess(h, old.hash) {
 		return false
 	}
-	st := &stored{rec: rec, hash: h, received: e.now}
+	st := &stored{rec: rec, hash: h, received: e.now, late: true}
 	e.store.insert(st)
 	e.persistRecord(st, true)
-	e.applyRecord(rec, true)
+	e.applyRecord(rec)
+	e.showInOrder(st)
 	return true
 }
 
@@ -108,14 +110,10 @@ func (e *Engine) noteOwnNumber(rec Record) {
 	}
 }
 
-// applyRecord updates names, title and shows messages.
-func (e *Engine) applyRecord(rec Record, late bool) {
+// applyRecord updates names and the title (messages are shown in order by
+// showInOrder).
+func (e *Engine) applyRecord(rec Record) {
 	switch rec.Kind {
-	case KindMessage, KindAction:
-		e.emit(MessageReceived{
-			Origin: rec.Origin, Number: rec.Number, Action: rec.Kind == KindAction,
-			Text: textOf(rec.Body), Own: rec.Origin == e.self, Late: late,
-		})
 	case KindName:
 		e.applyName(rec)
 	case KindTitle:

@@ -15,6 +15,8 @@ type stored struct {
 	rec      Record
 	hash     [32]byte
 	received time.Time
+	late     bool // arrived through history sync
+	shown    bool // its place in the origin's chain was reached (see order.go)
 }
 
 // originStore holds one origin's messages, its floor and a cached summary.

@@ -35,9 +35,10 @@ type syncState struct {
 }
 
 type gap struct {
-	upTo uint32
-	due  time.Time
-	via  identity.PublicKey
+	upTo  uint32
+	due   time.Time
+	via   identity.PublicKey
+	since time.Time // given up after holdTimeout (periodic summaries remain)
 }
 
 type syncLink struct {
@@ -103,14 +104,14 @@ func (s *syncState) joined(e *Engine) {
 // a fetch is scheduled after a short wait for reordering.
 func (s *syncState) notePrev(e *Engine, origin identity.PublicKey, prev uint32, via identity.PublicKey) {
 	o := e.store.origin(origin)
-	if prev == 0 || prev < o.floor || e.store.has(origin, prev) {
+	if prev == 0 || prev < o.floor || e.store.entry(origin).HWM >= prev {
 		return
 	}
 	if g := s.gaps[origin]; g != nil {
 		g.upTo = max(g.upTo, prev)
 		return
 	}
-	s.gaps[origin] = &gap{upTo: prev, due: e.now.Add(defaultGapWait), via: via}
+	s.gaps[origin] = &gap{upTo: prev, due: e.now.Add(defaultGapWait), via: via, since: e.now}
 }
 
 func (s *syncState) deadlines(e *Engine, d *deadline) {
@@ -193,16 +194,17 @@ func (e *Engine) fetchDueGaps() {
 		if e.now.Before(g.due) {
 			continue
 		}
-		delete(e.sync.gaps, origin)
-		if e.store.has(origin, g.upTo) {
+		ours := e.store.entry(origin)
+		if ours.HWM >= g.upTo || e.store.origin(origin).floor > g.upTo || !e.now.Before(g.since.Add(holdTimeout)) {
+			delete(e.sync.gaps, origin) // filled, or given up
 			continue
 		}
+		g.due = e.now.Add(defaultRequestTimeout) // retry until filled
 		l := e.sync.links[g.via]
 		if l == nil || (!e.stableLink(g.via) && e.hasStableLink()) {
 			l = e.anyLink()
 		}
-		ours := e.store.entry(origin)
-		if l != nil && ours.HWM < g.upTo {
+		if l != nil {
 			e.request(l, origin, max(ours.HWM+1, ours.Floor), g.upTo)
 		}
 	}
