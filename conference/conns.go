@@ -60,8 +60,20 @@ func (e *Engine) removeReason(key identity.PublicKey, reason uint8) {
 }
 
 func (e *Engine) removeConn(key identity.PublicKey) {
+	if e.conn(key) != nil && e.status == statusConnected {
+		e.linger[key] = e.now.Add(e.cfg.pingInterval())
+	}
 	e.conns = slices.DeleteFunc(e.conns, func(c *conn) bool { return c.key == key })
 	e.sync.linkDown(key)
+}
+
+// expireLinger forgets sessions kept after their connection went away.
+func (e *Engine) expireLinger() {
+	for k, until := range e.linger {
+		if !e.now.Before(until) {
+			delete(e.linger, k)
+		}
+	}
 }
 
 func (e *Engine) onlineCount() int {
@@ -214,7 +226,8 @@ func (e *Engine) pickConnVictim() *conn {
 	return e.conns[len(e.conns)-1]
 }
 
-// wantedSessions is every key we hold a connection for, plus up to two
+// wantedSessions is every key we hold a connection for, keys whose
+// connection went away less than a ping interval ago, plus up to two
 // recently active frozen peers (extension: a split heals without waiting for
 // a friend link, and a restarted member finds its group).
 func (e *Engine) wantedSessions() map[identity.PublicKey][]string {
@@ -227,6 +240,9 @@ func (e *Engine) wantedSessions() map[identity.PublicKey][]string {
 	}
 	if e.status != statusConnected {
 		return want
+	}
+	for k := range e.linger { // ring churn should not make the node redial
+		want[k] = e.addrsOf(k)
 	}
 	fr := slices.Clone(e.peers.frozen)
 	sort.SliceStable(fr, func(i, j int) bool { return fr[i].lastActive.After(fr[j].lastActive) })

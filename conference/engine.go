@@ -118,9 +118,10 @@ type Engine struct {
 	joinCookie  *InvitePacket
 	joinSent    time.Time
 
-	wanted       map[identity.PublicKey]bool // sessions we asked for
-	held         map[msgRef]time.Time        // messages waiting for a predecessor
-	forcedNumber *uint16                     // tests: the next peer number to hand out
+	wanted       map[identity.PublicKey]bool      // sessions we asked for
+	held         map[msgRef]time.Time             // messages waiting for a predecessor
+	linger       map[identity.PublicKey]time.Time // sessions kept a while after their connection
+	forcedNumber *uint16                          // tests: the next peer number to hand out
 	out          Ready
 }
 
@@ -179,6 +180,7 @@ func newEngine(cfg Config, id ID, now time.Time) *Engine {
 		friends:    map[identity.PublicKey]bool{},
 		wanted:     map[identity.PublicKey]bool{},
 		held:       map[msgRef]time.Time{},
+		linger:     map[identity.PublicKey]time.Time{},
 		store:      newStore(),
 		now:        now,
 	}
@@ -328,6 +330,9 @@ func (e *Engine) NextDeadline() time.Time {
 	}
 	e.sync.deadlines(e, &d)
 	e.heldDeadline(&d)
+	for _, until := range e.linger {
+		d.add(until)
+	}
 	return d.t
 }
 
@@ -363,5 +368,6 @@ func (e *Engine) Tick(now time.Time) {
 	e.resendOnlines()
 	e.syncTick()
 	e.releaseHeld()
+	e.expireLinger()
 	e.pruneByAge()
 }
