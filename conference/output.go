@@ -130,8 +130,10 @@ type PeerUnfrozen struct{ Key identity.PublicKey }
 // PeerLeft: a member left for good (signed KILL).
 type PeerLeft struct{ Key identity.PublicKey }
 
-// MessageReceived: a MESSAGE or ACTION to show. Own is set for our own
-// messages (shown immediately), Late for messages fetched by history sync.
+// MessageReceived: a MESSAGE or ACTION to show, exactly once per (Origin,
+// Number) and, per origin, in number order (a message waits up to 15 s for
+// a missing predecessor). Own is set for our own messages (shown at once),
+// Late for messages fetched by history sync.
 type MessageReceived struct {
 	Origin identity.PublicKey
 	Number uint32
