@@ -24,7 +24,6 @@ type syncState struct {
 	gaps       map[identity.PublicKey]*gap
 	awaitFloor bool
 	floorsBy   time.Time
-	changed    bool // holdings changed by fetched records since the last summaries
 	reevaluate bool // a fetch was abandoned; retry from other links
 	// selfSync: a new member holds back its own numbered messages until the
 	// inviter's recent history (which may hold messages of ours from a lost
@@ -50,6 +49,7 @@ type syncLink struct {
 	refilled    time.Time
 	nextSummary time.Time
 	lastSummary time.Time
+	dirty       bool // our holdings changed by fetched records since the last summary
 }
 
 type inflight struct {
@@ -135,7 +135,7 @@ func (s *syncState) deadlines(e *Engine, d *deadline) {
 		if len(l.queue) > 0 {
 			d.add(e.pacingReady(l))
 		}
-		if s.changed {
+		if l.dirty {
 			d.add(l.lastSummary.Add(summaryCoalesce))
 		}
 	}
@@ -154,7 +154,6 @@ func (e *Engine) syncTick() {
 		e.evaluateAll()
 	}
 	e.fetchDueGaps()
-	allSent := true
 	for _, k := range e.sortedLinks() {
 		l := s.links[k]
 		c := e.conn(k)
@@ -163,18 +162,20 @@ func (e *Engine) syncTick() {
 		}
 		e.expireRequests(l)
 		due := !e.now.Before(l.nextSummary)
-		if s.changed && !e.now.Before(l.lastSummary.Add(summaryCoalesce)) {
+		if l.dirty && !e.now.Before(l.lastSummary.Add(summaryCoalesce)) {
 			due = true
 		}
 		if due {
 			e.sendSummary(c, l)
-		} else if s.changed {
-			allSent = false
 		}
 		e.flushPaced(l)
 	}
-	if allSent {
-		s.changed = false
+}
+
+// holdingsChanged marks every link for a (coalesced) summary.
+func (e *Engine) holdingsChanged() {
+	for _, l := range e.sync.links {
+		l.dirty = true
 	}
 }
 
@@ -273,7 +274,7 @@ func (e *Engine) sendSummary(c *conn, l *syncLink) {
 		e.sendDirect(c, &SummaryPacket{Entries: entries[:n]})
 		entries = entries[n:]
 	}
-	l.lastSummary = e.now
+	l.lastSummary, l.dirty = e.now, false
 	jitter := 1 + periodicJitterRange*(2*e.cfg.Rand.Float64()-1)
 	l.nextSummary = e.now.Add(time.Duration(float64(e.cfg.SyncInterval) * jitter))
 }

@@ -73,7 +73,7 @@ func (e *Engine) handleBatch(l *syncLink, p *BatchPacket) error {
 			continue
 		}
 		if e.acceptRecord(rec, true) {
-			e.sync.changed = true
+			e.holdingsChanged()
 		}
 	}
 	e.evaluateAll()
