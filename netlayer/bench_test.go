@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -136,7 +137,7 @@ func sessionThroughput(b *testing.B, size int) {
 func reportRate(b *testing.B, kind string, size int) {
 	mbps := float64(b.N) * float64(size) / b.Elapsed().Seconds() / 1e6
 	b.ReportMetric(mbps, "MB/s")
-	fmt.Printf("metric throughput_%s_%dKiB %.1f MB/s\n", kind, size>>10, mbps)
+	benchMetrics.set(fmt.Sprintf("throughput_%s_%dKiB", kind, size>>10), mbps, "MB/s")
 }
 
 // BenchmarkLatency measures the one-way latency of a 64-byte frame sent
@@ -183,5 +184,48 @@ func reportMedian(b *testing.B, kind string, lat []time.Duration) {
 	slices.Sort(lat)
 	med := lat[len(lat)/2]
 	b.ReportMetric(float64(med.Nanoseconds())/1e3, "µs-median")
-	fmt.Printf("metric latency_median_%s %.1f µs\n", kind, float64(med.Nanoseconds())/1e3)
+	benchMetrics.set("latency_median_"+kind, float64(med.Nanoseconds())/1e3, "µs")
+}
+
+// metrics keeps the last value of each benchmark metric (the benchmark
+// framework calls a benchmark several times with growing b.N; the last
+// call is the measured one) and prints them as "metric <name> <value>
+// <unit>" lines after the run.
+type metrics struct {
+	mu     sync.Mutex
+	order  []string
+	values map[string]string
+}
+
+func (m *metrics) set(name string, v float64, unit string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.values == nil {
+		m.values = map[string]string{}
+	}
+	if _, ok := m.values[name]; !ok {
+		m.order = append(m.order, name)
+	}
+	m.values[name] = fmt.Sprintf("%.1f %s", v, unit)
+}
+
+func (m *metrics) print() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, name := range m.order {
+		fmt.Printf("metric %s %s\n", name, m.values[name])
+	}
+}
+
+// benchMetrics is test-binary state only: benchmarks write it, TestMain
+// prints it once everything ran.
+var benchMetrics metrics
+
+// runPrintingMetrics runs the tests and benchmarks, then prints metrics.
+type runPrintingMetrics struct{ m *testing.M }
+
+func (r runPrintingMetrics) Run() int {
+	code := r.m.Run()
+	benchMetrics.print()
+	return code
 }

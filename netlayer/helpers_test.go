@@ -273,4 +273,4 @@ func sessionID(s *Session) (id SessionID) {
 	return id
 }
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(runPrintingMetrics{m}) }
