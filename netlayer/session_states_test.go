@@ -215,3 +215,37 @@ func TestConcurrentOpen(t *testing.T) {
 		t.Fatalf("%d connections for one session", n)
 	}
 }
+
+// Anchor 1 (stale handles): a Session that reached Closed is a consumed
+// handle: every call returns an error or does nothing, and Open gives a
+// new session instead of reviving it.
+func TestCallsOnClosedSession(t *testing.T) {
+	leakCheck(t)
+	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
+	s := a.open(b)
+	a.waitState(b, Connected)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(context.Background(), []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send: %v", err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	s.SetAddrs([]string{b.addr()})
+	if s.onLoop(func() {}) {
+		t.Fatal("the owner of a closed session still runs")
+	}
+	if s.State() != Closed || s.Route() != RouteNone {
+		t.Fatalf("state %v route %v", s.State(), s.Route())
+	}
+	s2 := a.open(b)
+	if s2 == s {
+		t.Fatal("Open revived a closed session")
+	}
+	a.waitState(b, Connected)
+	if s2.Route() != RouteDirect {
+		t.Fatalf("route %v", s2.Route())
+	}
+}
