@@ -76,9 +76,6 @@ func measureFlood(tb testing.TB, net *simnet.Net, nodes []*simnet.Node, origins 
 
 // The long links keep a 64-member flood within 2*log2(N) hops.
 func TestFloodHops64(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a 64-member conference")
-	}
 	net, nodes := buildStar(t, 64, 64)
 	st := measureFlood(t, net, nodes, 4)
 	limit := int(2 * math.Log2(64))
