@@ -100,7 +100,8 @@ func (e *Endpoint) Addr() net.Addr {
 
 // Open returns the session with peer, creating it if needed, and sets the
 // addresses it dials (nil keeps an existing session's addresses; a new
-// session without addresses waits for the peer to connect).
+// session without addresses waits for the peer to connect). A session
+// that is Closing is returned as is: wait for its Done, then Open again.
 func (e *Endpoint) Open(peer identity.PublicKey, addrs []string) (*Session, error) {
 	if peer == e.self {
 		return nil, errors.New("open: cannot open a session to ourselves")

@@ -37,7 +37,10 @@ func (e *Endpoint) rejected(conn net.Conn, sc *secureConn, err error) {
 		ev.Peer = sc.peer
 	}
 	e.log.Debug("inbound rejected", "addr", ev.Addr, "err", err)
-	e.emit(e.ctx, ev)
+	select { // diagnostics only: never let a port scanner stall the listener
+	case e.events <- ev:
+	default:
+	}
 }
 
 // serveInbound runs the listener side of a handshake and hands the

@@ -47,6 +47,7 @@ type SessionReset struct {
 // InboundRejected reports an inbound connection dropped before it reached a
 // session: a failed or timed-out handshake, a refused peer, too many
 // half-open handshakes. Peer is zero when the peer was not authenticated.
+// It is diagnostic and dropped when the Events channel is full.
 type InboundRejected struct {
 	Addr string
 	Peer identity.PublicKey
