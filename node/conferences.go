@@ -66,7 +66,19 @@ func (n *Node) addConf(now time.Time, e *conference.Engine, group uint16) *conf 
 			e.SessionUp(now, key)
 		}
 	}
+	for _, f := range n.book.Friends() {
+		e.SetFriend(f.Key, f.Confirmed)
+	}
 	return c
+}
+
+// friendChanged tells every engine whether key is a confirmed friend
+// (friends are kept first when a frozen list is pruned).
+func (n *Node) friendChanged(key identity.PublicKey) {
+	f, ok := n.book.Friend(key)
+	for _, c := range n.confs {
+		c.engine.SetFriend(key, ok && f.Confirmed)
+	}
 }
 
 // loadConferences restores every stored conference (all peers frozen) and

@@ -194,6 +194,7 @@ func (n *Node) friendConfirmed(now time.Time, key identity.PublicKey) error {
 		s.strangerUntil = time.Time{}
 	}
 	err := n.saveFriend(key)
+	n.friendChanged(key)
 	f, _ := n.book.Friend(key)
 	n.emit(FriendAccepted{Friend: key, Name: f.Name})
 	if n.connected(key) && n.book.SetOnline(key, true, n.sessions[key].route) {
@@ -219,6 +220,7 @@ func (n *Node) forgetFriend(key identity.PublicKey) {
 		n.log.Error("delete friend", "err", err)
 	}
 	n.db.SetSetting(ctx, requestMessageKey(key), "")
+	n.friendChanged(key)
 	n.wants.Remove(key, peers.Want{Kind: peers.WantFriend})
 	n.wants.Remove(key, peers.Want{Kind: peers.WantRequest})
 	if n.book.SetOnline(key, false, peers.RouteNone) {
