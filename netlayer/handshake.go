@@ -284,4 +284,4 @@ func checkClaim(claimed identity.PublicKey, static []byte) error {
 
 // readBufSize is the read buffer of a connection: several records per
 // system call under load.
-const readBufSize = 64 << 10
+const readBufSize = 16 << 10

@@ -118,7 +118,7 @@ func (l *link) readLoop(inbox chan<- linkEvent, limit int) {
 // writeLoop encrypts and writes queued records, flushing whenever the queue
 // runs dry. When finish closes the queue it flushes and half-closes.
 func (l *link) writeLoop(inbox chan<- linkEvent, timeout time.Duration) {
-	bw := bufio.NewWriterSize(l.sc.conn, 64<<10)
+	bw := bufio.NewWriterSize(l.sc.conn, 16<<10) // larger records bypass it
 	var scratch []byte
 	for {
 		select {
