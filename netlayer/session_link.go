@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/flynn/noise"
 )
 
 // link is one authenticated connection under a session, with a reader and
@@ -106,13 +108,27 @@ func (l *link) readLoop(inbox chan<- linkEvent, limit int) {
 			return
 		}
 		buf = ct
-		rec, err := openRecord(l.sc.recv, ct)
+		rec, err := openInPlace(l.sc.recv, ct)
 		if err != nil {
 			l.report(inbox, linkEvent{gen: l.gen, err: fmt.Errorf("connection: %w", err)})
 			return
 		}
 		l.report(inbox, linkEvent{gen: l.gen, rec: rec})
 	}
+}
+
+// openInPlace decrypts ct over itself and decodes it; the payload is
+// copied out (without zeroing a new buffer first) because ct is reused.
+func openInPlace(cs *noise.CipherState, ct []byte) (record, error) {
+	pt, err := cs.Decrypt(ct[:0], nil, ct)
+	if err != nil {
+		return record{}, fmt.Errorf("decrypt record: %w: %w", ErrDecrypt, err)
+	}
+	r, err := decodeRecord(pt)
+	if len(r.Payload) > 0 {
+		r.Payload = append([]byte(nil), r.Payload...)
+	}
+	return r, err
 }
 
 // writeLoop encrypts and writes queued records, flushing whenever the queue
