@@ -27,6 +27,20 @@
 // bytes from the network. Its only outputs are method results and the
 // Events channel.
 //
+// # Using it
+//
+// New(Config) makes an Endpoint; Listen binds it; Events must be read until
+// it is closed. Open(peer, addrs) returns the Session with a peer (creating
+// it and dialing addrs); SetAddrs replaces the addresses at any time.
+// Session.Send queues a frame (blocking while SendBuffer frames are
+// unacknowledged) and the peer receives it once, in order, as
+// FrameReceived. An inbound connection from a peer that Config.Accept
+// allows creates a session and a SessionOpened event. SessionStateChanged
+// reports every transition with its reason, SessionReset a session that
+// one side lost (with the frames the peer never acknowledged), and a
+// *FatalError in a Closed transition a peer that must not be retried.
+// Session.Close and Endpoint.Close close gracefully within a context.
+//
 // # Concurrency
 //
 // Each Session's mutable state belongs to its run goroutine ("owned by
