@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"time"
 
 	"confchat/identity"
@@ -57,6 +58,10 @@ type Config struct {
 	// EventBuffer is the capacity of the Events channel.
 	EventBuffer int
 
+	// DialFrom, when set, is the local IP outgoing connections are made
+	// from (a host with several addresses dials from the one it listens
+	// on). Nil lets the system choose.
+	DialFrom net.IP
 	// Accept, when set, is asked before a peer gets a session: for inbound
 	// connections before the handshake reply, and for Open. Returning false
 	// refuses the peer with ReasonRefused. It is called from many
