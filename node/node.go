@@ -156,7 +156,7 @@ func (n *Node) listen(ctx context.Context) error {
 	var lastErr error
 	for _, addr := range candidates {
 		ep, err := netlayer.New(netlayer.Config{
-			Key: n.key, ListenAddr: addr, Logger: n.log,
+			Key: n.key, ListenAddr: addr, Logger: n.log, DialFrom: listenIP(addr),
 			HeartbeatInterval: n.cfg.HeartbeatInterval, HeartbeatMisses: n.cfg.HeartbeatMisses,
 		})
 		if err != nil {
@@ -172,6 +172,21 @@ func (n *Node) listen(ctx context.Context) error {
 		return n.db.SetSetting(ctx, "listen_port", port)
 	}
 	return fmt.Errorf("listen: %w", lastErr)
+}
+
+// listenIP returns the IP of a listen address that names one, so
+// connections we make leave from the address we listen on; nil for "all
+// interfaces" or a host name.
+func listenIP(addr string) net.IP {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() {
+		return nil
+	}
+	return ip
 }
 
 // advertised returns the addresses peers should dial: the configured ones,
