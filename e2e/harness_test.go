@@ -71,6 +71,8 @@ type bot struct {
 	replies map[int]message
 	notes   []message // every notification so far
 	exited  bool
+	// readDone is closed when the current process's reader has stopped.
+	readDone chan struct{}
 
 	// From the ready notification.
 	id        string
@@ -121,14 +123,19 @@ func (b *bot) start() {
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	if b.cond == nil {
+		b.cond = sync.NewCond(&b.mu)
+	}
+	b.mu.Lock()
 	b.replies = map[int]message{}
 	b.notes = nil
 	b.exited = false
-	b.cond = sync.NewCond(&b.mu)
+	b.mu.Unlock()
 	if err := b.cmd.Start(); err != nil {
 		b.t.Fatal(err)
 	}
-	go b.read(out)
+	b.readDone = make(chan struct{})
+	go b.read(out, b.readDone)
 	ready := b.waitNote("ready", 20*time.Second, nil)
 	var r struct {
 		ID        string   `json:"id"`
@@ -141,7 +148,8 @@ func (b *bot) start() {
 	b.id, b.key, b.addresses = r.ID, r.PublicKey, r.Addresses
 }
 
-func (b *bot) read(out io.Reader) {
+func (b *bot) read(out io.Reader, done chan struct{}) {
+	defer close(done)
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
@@ -280,6 +288,7 @@ func (b *bot) kill() {
 	b.cmd.Process.Signal(syscall.SIGCONT)
 	b.cmd.Process.Kill()
 	b.cmd.Wait()
+	<-b.readDone
 }
 
 // stop closes stdin and waits for a clean exit.
