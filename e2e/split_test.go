@@ -114,4 +114,3 @@ func countSplit(set []string) int {
 	}
 	return n
 }
-
