@@ -23,7 +23,7 @@
 // What conference owns: the conference protocol state (peers, frozen peers,
 // group connections, the closest ring, numbering, duplicate detection, the
 // message store used for history sync, titles and names) and the byte
-// layouts of conference packets (see docs/protocol-conference.md).
+// layouts of conference packets (see docs/protocol.md, part 2).
 //
 // What conference must not do: start goroutines, open sockets, touch the disk
 // or a database, read the wall clock (time is always an argument), import
