@@ -134,30 +134,60 @@ func (c *Conn) write(v any) error {
 }
 
 // Serve reads requests one line at a time and answers each in order until
-// the reader ends (nil), ctx is done, or writing fails. Requests run one
-// after another, so a client sees results in the order it asked.
+// the reader ends (nil), ctx is done (nil), or writing fails. Requests run
+// one after another, so a client sees results in the order it asked.
+//
+// Lines are read by a goroutine of Serve's, so ctx ends Serve at once even
+// while a read blocks; that goroutine itself ends when the reader returns
+// an error, so callers close the reader (a socket) to release it, or let
+// the process exit (stdin).
 func (c *Conn) Serve(ctx context.Context) error {
+	lines := make(chan lineRead)
+	go c.readLines(ctx, lines)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case lr, ok := <-lines:
+			if !ok {
+				return c.writeErr()
+			}
+			if lr.tooLong {
+				c.reply(nil, nil, Errorf(CodeParseError, "request line longer than %d bytes", MaxLineBytes))
+			} else if len(bytes.TrimSpace(lr.line)) > 0 {
+				c.handleLine(ctx, lr.line)
+			}
+			if werr := c.writeErr(); werr != nil {
+				return werr
+			}
+			if lr.err != nil && !errors.Is(lr.err, io.EOF) {
+				return lr.err
+			}
+		}
+	}
+}
+
+// lineRead is one line, or the error that ended the input.
+type lineRead struct {
+	line    []byte
+	tooLong bool
+	err     error
+}
+
+// readLines sends every line of c.r, the last one with the error that
+// ended the input, then closes lines.
+func (c *Conn) readLines(ctx context.Context, lines chan<- lineRead) {
+	defer close(lines)
 	br := bufio.NewReaderSize(c.r, 64<<10)
 	for {
 		line, tooLong, err := readLine(br, MaxLineBytes)
-		if len(bytes.TrimSpace(line)) > 0 || tooLong {
-			if tooLong {
-				c.reply(nil, nil, Errorf(CodeParseError, "request line longer than %d bytes", MaxLineBytes))
-			} else {
-				c.handleLine(ctx, line)
-			}
-		}
-		if werr := c.writeErr(); werr != nil {
-			return werr
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
+		select {
+		case lines <- lineRead{line: line, tooLong: tooLong, err: err}:
+		case <-ctx.Done():
+			return
 		}
 		if err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return nil
+			return
 		}
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 type echoParams struct {
@@ -214,4 +216,25 @@ func FuzzConn(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Serve returns when ctx ends even though its read is blocked; closing
+// the reader then releases the reading goroutine.
+func TestServeStopsOnCancelWhileReading(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	c := NewConn(testMux(), pr, io.Discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Serve(ctx) }()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+	pr.Close()
 }

@@ -285,6 +285,10 @@ func (b *bot) kill() {
 	if b.cmd == nil || b.cmd.Process == nil {
 		return
 	}
+	if b.cmd.ProcessState != nil { // already reaped
+		<-b.readDone
+		return
+	}
 	b.cmd.Process.Signal(syscall.SIGCONT)
 	b.cmd.Process.Kill()
 	b.cmd.Wait()

@@ -59,15 +59,36 @@ func TestKillRestartCatchesUp(t *testing.T) {
 	t.Parallel()
 	a, b, c, conf := threeInConference(t)
 	var lastC uint32
-	for i := range 20 {
+	for i := range 10 {
 		var r struct {
 			Number uint32 `json:"number"`
 		}
 		c.call("conference.send", map[string]any{"conference": conf, "text": fmt.Sprintf("c%d", i)}, &r)
 		lastC = r.Number
+	}
+	// Kill carol while she and alice are both sending: carol's numbers
+	// acknowledged before the kill must never be reused.
+	flowing := make(chan uint32)
+	go func() {
+		var last uint32
+		for i := 0; ; i++ {
+			var r struct {
+				Number uint32 `json:"number"`
+			}
+			if err := c.try("conference.send", map[string]any{"conference": conf, "text": fmt.Sprintf("c flow %d", i)}, &r); err != nil {
+				break
+			}
+			last = r.Number
+		}
+		flowing <- last
+	}()
+	for i := range 20 {
 		a.call("conference.send", map[string]any{"conference": conf, "text": fmt.Sprintf("a%d", i)}, nil)
 	}
 	c.kill()
+	if n := <-flowing; n > lastC {
+		lastC = n
+	}
 	for i := range 30 {
 		a.call("conference.send", map[string]any{"conference": conf, "text": fmt.Sprintf("while down a%d", i)}, nil)
 		b.call("conference.send", map[string]any{"conference": conf, "text": fmt.Sprintf("while down b%d", i)}, nil)
