@@ -82,29 +82,26 @@ func (w *Wants) Remove(key identity.PublicKey, r Want) (unwanted bool) {
 // RemoveConference drops every reason that names conference and returns
 // the keys that are no longer wanted at all, sorted.
 func (w *Wants) RemoveConference(conference [33]byte) []identity.PublicKey {
-	var out []identity.PublicKey
-	for key, rs := range w.m {
-		for r := range rs {
-			if (r.Kind == WantConference || r.Kind == WantRejoin) && r.Conference == conference {
-				delete(rs, r)
-			}
-		}
-		if len(rs) == 0 {
-			delete(w.m, key)
-			out = append(out, key)
-		}
-	}
-	sortKeys(out)
-	return out
+	return w.drop(func(r Want, _ time.Time) bool {
+		return (r.Kind == WantConference || r.Kind == WantRejoin) && r.Conference == conference
+	})
 }
 
 // Expire drops reasons whose time has come and returns the keys that are
 // no longer wanted, sorted.
 func (w *Wants) Expire(now time.Time) []identity.PublicKey {
+	return w.drop(func(_ Want, until time.Time) bool {
+		return !until.IsZero() && !now.Before(until)
+	})
+}
+
+// drop removes every reason for which match is true and returns the keys
+// left without any reason, sorted.
+func (w *Wants) drop(match func(Want, time.Time) bool) []identity.PublicKey {
 	var out []identity.PublicKey
 	for key, rs := range w.m {
 		for r, until := range rs {
-			if !until.IsZero() && !now.Before(until) {
+			if match(r, until) {
 				delete(rs, r)
 			}
 		}

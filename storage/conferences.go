@@ -124,20 +124,8 @@ func (q queries) Conference(ctx context.Context, id ConferenceID) (Conference, e
 
 // Conferences returns every stored conference, oldest first.
 func (q queries) Conferences(ctx context.Context) ([]Conference, error) {
-	rows, err := q.ex.QueryContext(ctx, "SELECT "+conferenceCols+" FROM conferences ORDER BY created_at, id")
-	if err != nil {
-		return nil, fmt.Errorf("list conferences: %w", err)
-	}
-	defer rows.Close()
-	var out []Conference
-	for rows.Next() {
-		c, err := scanConference(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list conferences: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "list conferences", scanConference,
+		"SELECT "+conferenceCols+" FROM conferences ORDER BY created_at, id")
 }
 
 // DeleteConference removes a conference with its peers and messages.
@@ -182,32 +170,27 @@ func (q queries) PutPeer(ctx context.Context, p Peer) error {
 
 // Peers returns a conference's stored peers ordered by peer number.
 func (q queries) Peers(ctx context.Context, id ConferenceID) ([]Peer, error) {
-	rows, err := q.ex.QueryContext(ctx, `
-		SELECT public_key, peer_number, name, addresses, frozen, last_active, highest_seen
-		FROM conference_peers WHERE conference = ? ORDER BY peer_number, public_key`, id[:])
-	if err != nil {
-		return nil, fmt.Errorf("list peers: %w", err)
-	}
-	defer rows.Close()
-	var out []Peer
-	for rows.Next() {
+	scan := func(s rowScanner) (Peer, error) {
 		p := Peer{Conference: id}
 		var key []byte
 		var addrs string
 		var active int64
-		if err := rows.Scan(&key, &p.Number, &p.Name, &addrs, &p.Frozen, &active, &p.HighestSeen); err != nil {
-			return nil, fmt.Errorf("list peers: %w", err)
+		if err := s.Scan(&key, &p.Number, &p.Name, &addrs, &p.Frozen, &active, &p.HighestSeen); err != nil {
+			return p, err
 		}
+		var err error
 		if p.Key, err = scanKey(key, "peer key"); err != nil {
-			return nil, fmt.Errorf("list peers: %w", err)
+			return p, err
 		}
 		if p.Addresses, err = decodeAddrs(addrs); err != nil {
-			return nil, fmt.Errorf("list peers: %w", err)
+			return p, err
 		}
 		p.LastActive = fromMillis(active)
-		out = append(out, p)
+		return p, nil
 	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "list peers", scan, `
+		SELECT public_key, peer_number, name, addresses, frozen, last_active, highest_seen
+		FROM conference_peers WHERE conference = ? ORDER BY peer_number, public_key`, id[:])
 }
 
 // DeletePeer removes a peer from a conference (it left).

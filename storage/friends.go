@@ -74,20 +74,8 @@ func (q queries) Friend(ctx context.Context, key identity.PublicKey) (Friend, er
 
 // Friends returns every friend, in the order they were added.
 func (q queries) Friends(ctx context.Context) ([]Friend, error) {
-	rows, err := q.ex.QueryContext(ctx, "SELECT "+friendCols+" FROM friends ORDER BY added_at, public_key")
-	if err != nil {
-		return nil, fmt.Errorf("list friends: %w", err)
-	}
-	defer rows.Close()
-	var out []Friend
-	for rows.Next() {
-		f, err := scanFriend(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list friends: %w", err)
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "list friends", scanFriend,
+		"SELECT "+friendCols+" FROM friends ORDER BY added_at, public_key")
 }
 
 // DeleteFriend removes a friend; removing an unknown key is not an error.
@@ -122,31 +110,27 @@ func (q queries) PutFriendRequest(ctx context.Context, r FriendRequest) error {
 
 // FriendRequests returns the pending requests, oldest first.
 func (q queries) FriendRequests(ctx context.Context) ([]FriendRequest, error) {
-	rows, err := q.ex.QueryContext(ctx,
+	return queryAll(ctx, q, "list friend requests", scanFriendRequest,
 		"SELECT public_key, message, addresses, received_at FROM friend_requests ORDER BY received_at, public_key")
-	if err != nil {
-		return nil, fmt.Errorf("list friend requests: %w", err)
+}
+
+func scanFriendRequest(s rowScanner) (FriendRequest, error) {
+	var r FriendRequest
+	var key []byte
+	var addrs string
+	var at int64
+	if err := s.Scan(&key, &r.Message, &addrs, &at); err != nil {
+		return r, err
 	}
-	defer rows.Close()
-	var out []FriendRequest
-	for rows.Next() {
-		var r FriendRequest
-		var key []byte
-		var addrs string
-		var at int64
-		if err := rows.Scan(&key, &r.Message, &addrs, &at); err != nil {
-			return nil, fmt.Errorf("list friend requests: %w", err)
-		}
-		if r.Key, err = scanKey(key, "request key"); err != nil {
-			return nil, fmt.Errorf("list friend requests: %w", err)
-		}
-		if r.Addresses, err = decodeAddrs(addrs); err != nil {
-			return nil, fmt.Errorf("list friend requests: %w", err)
-		}
-		r.ReceivedAt = fromMillis(at)
-		out = append(out, r)
+	var err error
+	if r.Key, err = scanKey(key, "request key"); err != nil {
+		return r, err
 	}
-	return out, rows.Err()
+	if r.Addresses, err = decodeAddrs(addrs); err != nil {
+		return r, err
+	}
+	r.ReceivedAt = fromMillis(at)
+	return r, nil
 }
 
 // DeleteFriendRequest removes a pending request (accepted or declined).

@@ -62,55 +62,36 @@ func (q queries) Messages(ctx context.Context, id ConferenceID, limit int, befor
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := q.ex.QueryContext(ctx, `
+	return queryAll(ctx, q, "list messages", messageScanner(id), `
 		SELECT * FROM (
 			SELECT `+messageCols+` FROM messages
 			WHERE conference = ? AND seq < ? ORDER BY seq DESC LIMIT ?
 		) ORDER BY seq`, id[:], before, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
-	}
-	return collectMessages(id, rows)
 }
 
 // MessagesFrom returns one origin's messages numbered in [from, to], in
 // number order; history sync serves fetches from it.
 func (q queries) MessagesFrom(ctx context.Context, id ConferenceID, origin identity.PublicKey, from, to uint32) ([]Message, error) {
-	rows, err := q.ex.QueryContext(ctx, `
+	return queryAll(ctx, q, "list messages from "+origin.Short(), messageScanner(id), `
 		SELECT `+messageCols+` FROM messages
 		WHERE conference = ? AND origin = ? AND number BETWEEN ? AND ? ORDER BY number`,
 		id[:], origin[:], from, to)
-	if err != nil {
-		return nil, fmt.Errorf("list messages from %s: %w", origin.Short(), err)
-	}
-	return collectMessages(id, rows)
 }
 
-type rows interface {
-	rowScanner
-	Next() bool
-	Err() error
-	Close() error
-}
-
-func collectMessages(id ConferenceID, rs rows) ([]Message, error) {
-	defer rs.Close()
-	var out []Message
-	for rs.Next() {
+// messageScanner returns a scan function for rows of messageCols.
+func messageScanner(id ConferenceID) func(rowScanner) (Message, error) {
+	return func(s rowScanner) (Message, error) {
 		m := Message{Conference: id}
 		var origin []byte
 		var sent, recv int64
-		if err := rs.Scan(&m.Seq, &origin, &m.Number, &m.Prev, &m.Kind, &m.Body, &m.Signature, &sent, &recv, &m.Forked); err != nil {
-			return nil, fmt.Errorf("scan message: %w", err)
+		if err := s.Scan(&m.Seq, &origin, &m.Number, &m.Prev, &m.Kind, &m.Body, &m.Signature, &sent, &recv, &m.Forked); err != nil {
+			return m, err
 		}
 		var err error
-		if m.Origin, err = scanKey(origin, "message origin"); err != nil {
-			return nil, err
-		}
+		m.Origin, err = scanKey(origin, "message origin")
 		m.SentAt, m.ReceivedAt = fromMillis(sent), fromMillis(recv)
-		out = append(out, m)
+		return m, err
 	}
-	return out, rs.Err()
 }
 
 // PruneMessages applies retention to one conference: it deletes messages
@@ -130,12 +111,8 @@ func (q queries) PruneMessages(ctx context.Context, id ConferenceID, olderThan t
 // ConferenceMessages returns every stored message of a conference in
 // arrival order (what a restarting engine reloads).
 func (q queries) ConferenceMessages(ctx context.Context, id ConferenceID) ([]Message, error) {
-	rows, err := q.ex.QueryContext(ctx,
+	return queryAll(ctx, q, "load messages", messageScanner(id),
 		"SELECT "+messageCols+" FROM messages WHERE conference = ? ORDER BY seq", id[:])
-	if err != nil {
-		return nil, fmt.Errorf("load messages: %w", err)
-	}
-	return collectMessages(id, rows)
 }
 
 // DeleteMessage removes one stored message (pruned, or the losing side of
@@ -171,23 +148,16 @@ func (q queries) PutFloor(ctx context.Context, id ConferenceID, f Floor) error {
 
 // Floors returns a conference's floors.
 func (q queries) Floors(ctx context.Context, id ConferenceID) ([]Floor, error) {
-	rows, err := q.ex.QueryContext(ctx,
-		"SELECT origin, floor, fixed FROM floors WHERE conference = ? ORDER BY origin", id[:])
-	if err != nil {
-		return nil, fmt.Errorf("list floors: %w", err)
-	}
-	defer rows.Close()
-	var out []Floor
-	for rows.Next() {
+	scan := func(s rowScanner) (Floor, error) {
 		var f Floor
 		var origin []byte
-		if err := rows.Scan(&origin, &f.Floor, &f.Fixed); err != nil {
-			return nil, fmt.Errorf("list floors: %w", err)
+		if err := s.Scan(&origin, &f.Floor, &f.Fixed); err != nil {
+			return f, err
 		}
-		if f.Origin, err = scanKey(origin, "floor origin"); err != nil {
-			return nil, fmt.Errorf("list floors: %w", err)
-		}
-		out = append(out, f)
+		var err error
+		f.Origin, err = scanKey(origin, "floor origin")
+		return f, err
 	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "list floors", scan,
+		"SELECT origin, floor, fixed FROM floors WHERE conference = ? ORDER BY origin", id[:])
 }

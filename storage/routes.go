@@ -34,25 +34,18 @@ func (q queries) PutRoute(ctx context.Context, r Route) error {
 
 // Routes returns every stored route.
 func (q queries) Routes(ctx context.Context) ([]Route, error) {
-	rows, err := q.ex.QueryContext(ctx,
-		"SELECT public_key, route, switch_state, address, updated_at FROM routes ORDER BY public_key")
-	if err != nil {
-		return nil, fmt.Errorf("list routes: %w", err)
-	}
-	defer rows.Close()
-	var out []Route
-	for rows.Next() {
+	scan := func(s rowScanner) (Route, error) {
 		var r Route
 		var key []byte
 		var at int64
-		if err := rows.Scan(&key, &r.Route, &r.Switch, &r.Address, &at); err != nil {
-			return nil, fmt.Errorf("list routes: %w", err)
+		if err := s.Scan(&key, &r.Route, &r.Switch, &r.Address, &at); err != nil {
+			return r, err
 		}
-		if r.Key, err = scanKey(key, "route key"); err != nil {
-			return nil, fmt.Errorf("list routes: %w", err)
-		}
+		var err error
+		r.Key, err = scanKey(key, "route key")
 		r.UpdatedAt = fromMillis(at)
-		out = append(out, r)
+		return r, err
 	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "list routes", scan,
+		"SELECT public_key, route, switch_state, address, updated_at FROM routes ORDER BY public_key")
 }
