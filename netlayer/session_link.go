@@ -134,7 +134,7 @@ func openInPlace(cs *noise.CipherState, ct []byte) (record, error) {
 // writeLoop encrypts and writes queued records, flushing whenever the queue
 // runs dry. When finish closes the queue it flushes and half-closes.
 func (l *link) writeLoop(inbox chan<- linkEvent, timeout time.Duration) {
-	bw := bufio.NewWriterSize(l.sc.conn, 16<<10) // larger records bypass it
+	bw := bufio.NewWriterSize(l.sc.conn, writeBufSize)
 	var scratch []byte
 	for {
 		select {
@@ -178,6 +178,12 @@ func (l *link) write(bw *bufio.Writer, scratch []byte, r record, timeout time.Du
 	}
 	return scratch, nil
 }
+
+// writeBufSize is the write buffer of a link. It holds several records of
+// 16 KiB, so a busy link writes several records per system call; records
+// larger than the free space go out directly. (At 16 KiB a 16 KiB frame,
+// being a little larger once sealed, took one system call of its own.)
+const writeBufSize = 64 << 10
 
 func (l *link) closeWrite(bw *bufio.Writer) {
 	if bw.Flush() != nil {
