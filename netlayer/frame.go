@@ -119,18 +119,11 @@ func decodeRecord(b []byte) (record, error) {
 // and returns it. A length over limit fails with ErrFrameTooLarge before
 // anything is allocated; a length under minLen fails with ErrShortFrame.
 func readRecord(r io.Reader, buf []byte, limit, minLen int) ([]byte, error) {
-	var hdr [lenPrefix]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, fmt.Errorf("read length: %w", err)
+	n, err := readRecordLen(r, limit, minLen)
+	if err != nil {
+		return nil, err
 	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if uint64(n) > uint64(limit) {
-		return nil, fmt.Errorf("read record: length %d over %d: %w", n, limit, ErrFrameTooLarge)
-	}
-	if int(n) < minLen {
-		return nil, fmt.Errorf("read record: length %d under %d: %w", n, minLen, ErrShortFrame)
-	}
-	if cap(buf) < int(n) {
+	if cap(buf) < n {
 		buf = make([]byte, n)
 	}
 	buf = buf[:n]
@@ -138,6 +131,23 @@ func readRecord(r io.Reader, buf []byte, limit, minLen int) ([]byte, error) {
 		return nil, fmt.Errorf("read record body: %w", err)
 	}
 	return buf, nil
+}
+
+// readRecordLen reads a record's length prefix and checks it against limit
+// and minLen as readRecord does.
+func readRecordLen(r io.Reader, limit, minLen int) (int, error) {
+	var hdr [lenPrefix]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, fmt.Errorf("read length: %w", err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if uint64(n) > uint64(limit) {
+		return 0, fmt.Errorf("read record: length %d over %d: %w", n, limit, ErrFrameTooLarge)
+	}
+	if int(n) < minLen {
+		return 0, fmt.Errorf("read record: length %d under %d: %w", n, minLen, ErrShortFrame)
+	}
+	return int(n), nil
 }
 
 // appendLenPrefix reserves a length prefix at the start of a new record

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -100,21 +101,53 @@ func (l *link) report(inbox chan<- linkEvent, ev linkEvent) {
 // the link.
 func (l *link) readLoop(inbox chan<- linkEvent, limit int) {
 	defer l.kill()
-	var buf []byte
+	var scratch []byte
 	for {
-		ct, err := readRecord(l.sc.br, buf, limit, tagSize+1)
-		if err != nil {
-			l.report(inbox, linkEvent{gen: l.gen, err: fmt.Errorf("connection: %w", err)})
-			return
-		}
-		buf = ct
-		rec, err := openInPlace(l.sc.recv, ct)
+		rec, err := l.readOne(&scratch, limit)
 		if err != nil {
 			l.report(inbox, linkEvent{gen: l.gen, err: fmt.Errorf("connection: %w", err)})
 			return
 		}
 		l.report(inbox, linkEvent{gen: l.gen, rec: rec})
 	}
+}
+
+// readOne reads and opens one record. A record with room for a payload is
+// opened into a buffer of its own, which the payload then aliases: straight
+// out of the read buffer when the whole record is there, else read into
+// that buffer and opened in place. Smaller records reuse *scratch.
+func (l *link) readOne(scratch *[]byte, limit int) (record, error) {
+	br, cs := l.sc.br, l.sc.recv
+	n, err := readRecordLen(br, limit, tagSize+1)
+	if err != nil {
+		return record{}, err
+	}
+	if n <= seqHeader+tagSize {
+		if cap(*scratch) < n {
+			*scratch = make([]byte, seqHeader+tagSize)
+		}
+		ct := (*scratch)[:n]
+		if _, err := io.ReadFull(br, ct); err != nil {
+			return record{}, fmt.Errorf("read record body: %w", err)
+		}
+		return openInPlace(cs, ct)
+	}
+	var pt []byte
+	if n <= br.Buffered() {
+		ct, _ := br.Peek(n) // cannot fail: n bytes are buffered
+		pt, err = cs.Decrypt(make([]byte, 0, n-tagSize), nil, ct)
+		_, _ = br.Discard(n)
+	} else {
+		ct := make([]byte, n)
+		if _, err := io.ReadFull(br, ct); err != nil {
+			return record{}, fmt.Errorf("read record body: %w", err)
+		}
+		pt, err = cs.Decrypt(ct[:0], nil, ct)
+	}
+	if err != nil {
+		return record{}, fmt.Errorf("decrypt record: %w: %w", ErrDecrypt, err)
+	}
+	return decodeRecord(pt)
 }
 
 // openInPlace decrypts ct over itself and decodes it; the payload is
