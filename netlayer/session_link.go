@@ -1,7 +1,6 @@
 package netlayer
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -167,17 +166,19 @@ func openInPlace(cs *noise.CipherState, ct []byte) (record, error) {
 // writeLoop encrypts and writes queued records, flushing whenever the queue
 // runs dry. When finish closes the queue it flushes and half-closes.
 func (l *link) writeLoop(inbox chan<- linkEvent, timeout time.Duration) {
-	bw := bufio.NewWriterSize(l.sc.conn, writeBufSize)
-	var scratch []byte
+	w := &recordWriter{conn: l.sc.conn, cs: l.sc.send, timeout: timeout}
 	for {
 		select {
 		case r, ok := <-l.out:
 			if !ok {
-				l.closeWrite(bw)
+				l.closeWrite(w)
 				return
 			}
-			var err error
-			if scratch, err = l.write(bw, scratch, r, timeout); err != nil {
+			err := w.seal(r)
+			if err == nil && len(l.out) == 0 {
+				err = w.flush()
+			}
+			if err != nil {
 				l.report(inbox, linkEvent{gen: l.gen, err: fmt.Errorf("connection: %w", err)})
 				l.kill()
 				return
@@ -188,38 +189,62 @@ func (l *link) writeLoop(inbox chan<- linkEvent, timeout time.Duration) {
 	}
 }
 
-// write seals r in place in scratch (grown as needed and returned for
-// reuse) and writes it, flushing when the queue is empty.
-func (l *link) write(bw *bufio.Writer, scratch []byte, r record, timeout time.Duration) ([]byte, error) {
-	n := r.size()
-	if need := lenPrefix + n + tagSize; cap(scratch) < need {
-		scratch = make([]byte, 0, max(need, 2*cap(scratch)))
-	}
-	pt := appendRecord(scratch[lenPrefix:lenPrefix], r)
-	b, err := l.sc.send.Encrypt(scratch[:lenPrefix], nil, pt)
-	if err != nil {
-		return scratch, fmt.Errorf("encrypt: %w", err)
-	}
-	_ = l.sc.conn.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := bw.Write(finishRecord(b)); err != nil {
-		return scratch, fmt.Errorf("write: %w", err)
-	}
-	if len(l.out) == 0 {
-		if err := bw.Flush(); err != nil {
-			return scratch, fmt.Errorf("flush: %w", err)
-		}
-	}
-	return scratch, nil
-}
-
 // writeBufSize is the write buffer of a link. It holds several records of
-// 16 KiB, so a busy link writes several records per system call; records
-// larger than the free space go out directly. (At 16 KiB a 16 KiB frame,
-// being a little larger once sealed, took one system call of its own.)
+// 16 KiB, so a busy link writes several records per system call. (At 16 KiB
+// a 16 KiB frame, being a little larger once sealed, took one system call
+// of its own.)
 const writeBufSize = 64 << 10
 
-func (l *link) closeWrite(bw *bufio.Writer) {
-	if bw.Flush() != nil {
+// recordWriter seals records straight into its buffer, each behind its
+// length prefix, and writes the buffer with one system call per flush.
+// Owned by the link's writer.
+type recordWriter struct {
+	conn    net.Conn
+	cs      *noise.CipherState
+	timeout time.Duration
+	buf     []byte // sealed records not yet written
+}
+
+// seal appends r as a sealed record, flushing first when it does not fit.
+// The buffer grows to hold a record larger than writeBufSize.
+func (w *recordWriter) seal(r record) error {
+	need := lenPrefix + r.size() + tagSize
+	if cap(w.buf)-len(w.buf) < need {
+		if err := w.flush(); err != nil {
+			return err
+		}
+		if cap(w.buf) < need {
+			w.buf = make([]byte, 0, max(need, writeBufSize))
+		}
+	}
+	start := len(w.buf)
+	b := w.buf[:start+lenPrefix]
+	pt := appendRecord(b[len(b):], r)
+	b, err := w.cs.Encrypt(b, nil, pt) // in place
+	if err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	finishRecord(b[start:])
+	w.buf = b
+	return nil
+}
+
+// flush writes the buffered records.
+func (w *recordWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	_, err := w.conn.Write(w.buf)
+	w.buf = w.buf[:0]
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+func (l *link) closeWrite(w *recordWriter) {
+	if w.flush() != nil {
 		l.kill()
 		return
 	}
