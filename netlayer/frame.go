@@ -55,6 +55,12 @@ type record struct {
 	Seq     uint64 // sequenced types only
 	Ack     uint64 // every type except HELLO, WELCOME, REJECT
 	Payload []byte // DATA payload, or the body of HELLO/WELCOME/REJECT
+
+	// room, when set, is Payload with seqHeader bytes in front, so a link's
+	// writer can put the header there and seal straight from it without
+	// copying the payload. Writers of the session's links take turns on it
+	// under Session.sealMu; nothing else touches those header bytes.
+	room []byte
 }
 
 // encodeRecord returns the plaintext of r.

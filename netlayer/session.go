@@ -56,6 +56,8 @@ type Session struct {
 	backoffT     *time.Timer
 	graceT       *time.Timer
 	hb           heartbeat
+
+	sealMu sync.Mutex // serialises the links' writers on outFrame.room
 }
 
 // outFrame is one sequenced record waiting for the peer's ack.
@@ -63,6 +65,7 @@ type outFrame struct {
 	seq  uint64
 	typ  recordType
 	data []byte
+	room []byte // nil, or data with seqHeader bytes in front (see record)
 }
 
 type closeReq struct{}
@@ -261,8 +264,8 @@ func (s *Session) handleRequest(r any) {
 
 // pushFrame assigns the next seq, buffers the frame and writes it if
 // connected.
-func (s *Session) pushFrame(t recordType, data []byte) {
-	f := outFrame{seq: s.seq, typ: t, data: data}
+func (s *Session) pushFrame(t recordType, data, room []byte) {
+	f := outFrame{seq: s.seq, typ: t, data: data, room: room}
 	s.seq++
 	s.buf = append(s.buf, f)
 	s.writeFrame(f)
@@ -373,7 +376,10 @@ func (s *Session) shutdown() {
 	s.ep.forget(s)
 	s.err = s.finishErr // before shut: Send reads it after seeing shutdown
 	s.sendQ.shut()
-	unacked := append(s.unackedData(), s.sendQ.take()...)
+	unacked := s.unackedData()
+	for _, b := range s.sendQ.take() {
+		unacked = append(unacked, b[seqHeader:])
+	}
 	from := s.phase
 	if s.closing != nil {
 		from = Closing

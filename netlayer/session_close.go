@@ -33,7 +33,7 @@ func (s *Session) startClose(local bool) {
 	if !local {
 		marker = recClosed
 	}
-	s.pushFrame(marker, nil)
+	s.pushFrame(marker, nil, nil)
 }
 
 // onPeerClose handles the peer's CLOSING or CLOSED, which arrive after all

@@ -21,6 +21,7 @@ type link struct {
 	done     chan struct{}
 	killOnce sync.Once
 	onKill   func()
+	roomMu   *sync.Mutex // the session's sealMu
 }
 
 // linkEvent is a record read from, or the error that ended, link gen.
@@ -36,10 +37,11 @@ type linkEvent struct {
 func (s *Session) newLink(sc *secureConn) *link {
 	s.linkGen++
 	l := &link{
-		sc:   sc,
-		gen:  s.linkGen,
-		out:  make(chan record, s.ep.cfg.SendBuffer+64),
-		done: make(chan struct{}),
+		sc:     sc,
+		gen:    s.linkGen,
+		out:    make(chan record, s.ep.cfg.SendBuffer+64),
+		done:   make(chan struct{}),
+		roomMu: &s.sealMu,
 	}
 	s.ep.liveConns.Add(1)
 	l.onKill = func() { s.ep.liveConns.Add(-1) }
@@ -166,7 +168,7 @@ func openInPlace(cs *noise.CipherState, ct []byte) (record, error) {
 // writeLoop encrypts and writes queued records, flushing whenever the queue
 // runs dry. When finish closes the queue it flushes and half-closes.
 func (l *link) writeLoop(inbox chan<- linkEvent, timeout time.Duration) {
-	w := &recordWriter{conn: l.sc.conn, cs: l.sc.send, timeout: timeout}
+	w := &recordWriter{conn: l.sc.conn, cs: l.sc.send, timeout: timeout, roomMu: l.roomMu}
 	for {
 		select {
 		case r, ok := <-l.out:
@@ -202,7 +204,8 @@ type recordWriter struct {
 	conn    net.Conn
 	cs      *noise.CipherState
 	timeout time.Duration
-	buf     []byte // sealed records not yet written
+	roomMu  *sync.Mutex // guards the header bytes of record.room
+	buf     []byte      // sealed records not yet written
 }
 
 // seal appends r as a sealed record, flushing first when it does not fit.
@@ -219,8 +222,16 @@ func (w *recordWriter) seal(r record) error {
 	}
 	start := len(w.buf)
 	b := w.buf[:start+lenPrefix]
-	pt := appendRecord(b[len(b):], r)
-	b, err := w.cs.Encrypt(b, nil, pt) // in place
+	var err error
+	if r.room != nil {
+		w.roomMu.Lock()
+		appendRecord(r.room[:0], record{Type: r.Type, Seq: r.Seq, Ack: r.Ack})
+		b, err = w.cs.Encrypt(b, nil, r.room)
+		w.roomMu.Unlock()
+	} else {
+		pt := appendRecord(b[len(b):], r)
+		b, err = w.cs.Encrypt(b, nil, pt) // in place
+	}
 	if err != nil {
 		return fmt.Errorf("encrypt: %w", err)
 	}

@@ -100,7 +100,7 @@ func (s *Session) writeFrame(f outFrame) {
 	if s.link == nil {
 		return
 	}
-	if !s.link.send(record{Type: f.typ, Seq: f.seq, Ack: s.ack, Payload: f.data}) {
+	if !s.link.send(record{Type: f.typ, Seq: f.seq, Ack: s.ack, Payload: f.data, room: f.room}) {
 		s.dropLink(fmt.Errorf("connection: write queue full"))
 		return
 	}

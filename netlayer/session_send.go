@@ -13,9 +13,9 @@ type sendQueue struct {
 	wake chan struct{} // capacity 1
 
 	mu       sync.Mutex
-	frames   [][]byte
-	stopped  bool // closing: Send fails with ErrClosing
-	shutdown bool // closed: Send fails with ErrClosed
+	frames   [][]byte // each with seqHeader bytes of room before the data
+	stopped  bool     // closing: Send fails with ErrClosing
+	shutdown bool     // closed: Send fails with ErrClosed
 }
 
 // put appends data unless the queue is stopped.
@@ -83,7 +83,8 @@ func (s *Session) Send(ctx context.Context, data []byte) error {
 	case <-s.done:
 		return s.closedErr("send")
 	}
-	if err := s.sendQ.put(append([]byte(nil), data...)); err != nil {
+	// The copy leaves room in front for the record header: see record.room.
+	if err := s.sendQ.put(append(make([]byte, seqHeader, seqHeader), data...)); err != nil {
 		<-s.credits
 		if err == ErrClosed {
 			return s.closedErr("send")
@@ -95,7 +96,7 @@ func (s *Session) Send(ctx context.Context, data []byte) error {
 
 // takeSends moves the queued frames into the session, in order.
 func (s *Session) takeSends() {
-	for _, data := range s.sendQ.take() {
-		s.pushFrame(recData, data)
+	for _, b := range s.sendQ.take() {
+		s.pushFrame(recData, b[seqHeader:], b)
 	}
 }
