@@ -25,10 +25,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = filepath.Join(dir, "confchat")
-	build := exec.Command("go", "build", "-race", "-o", bin, "confchat/cmd/confchat")
-	if os.Getenv("CONFCHAT_E2E_NORACE") != "" {
-		build = exec.Command("go", "build", "-o", bin, "confchat/cmd/confchat")
+	args := []string{"build", "-o", bin}
+	if raceBuild {
+		args = append(args, "-race")
 	}
+	build := exec.Command("go", append(args, "confchat/cmd/confchat")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build:", err)

@@ -13,7 +13,7 @@ import (
 // have emitted the conference.message notification. It reports the
 // median and the 90th percentile, and prints metric lines.
 //
-//	CONFCHAT_E2E_NORACE=1 go test ./e2e -run '^$' -bench SendLatency10 -benchtime 200x
+//	go test ./e2e -run '^$' -bench SendLatency10 -benchtime 200x
 func BenchmarkSendLatency10(b *testing.B) {
 	const members = 10
 	bots := make([]*bot, members)
