@@ -107,6 +107,13 @@ func TestKillRestartCatchesUp(t *testing.T) {
 		t.Fatalf("after restart conference.list = %+v", list.Conferences)
 	}
 	waitActive(t, conf, 15*time.Second, a, b, c)
+	// It came back with its peers frozen: either the first listing showed
+	// them frozen, or they were unfrozen (rejoined) after it started.
+	if list.Conferences[0].FrozenCount != 2 {
+		for _, p := range []*bot{a, b} {
+			c.waitNote("conference.peer_unfrozen", 5*time.Second, hasKey(p.key))
+		}
+	}
 	want := messageSet(a.history(conf))
 	eventually(t, 15*time.Second, "carol catches up", func() error {
 		got := messageSet(c.history(conf))
