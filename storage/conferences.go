@@ -179,14 +179,9 @@ func (q queries) Peers(ctx context.Context, id ConferenceID) ([]Peer, error) {
 			return p, err
 		}
 		var err error
-		if p.Key, err = scanKey(key, "peer key"); err != nil {
-			return p, err
-		}
-		if p.Addresses, err = decodeAddrs(addrs); err != nil {
-			return p, err
-		}
+		p.Key, p.Addresses, err = scanKeyAddrs(key, addrs, "peer key")
 		p.LastActive = fromMillis(active)
-		return p, nil
+		return p, err
 	}
 	return queryAll(ctx, q, "list peers", scan, `
 		SELECT public_key, peer_number, name, addresses, frozen, last_active, highest_seen

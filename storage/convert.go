@@ -60,6 +60,16 @@ func scanConfID(b []byte) (ConferenceID, error) {
 	return id, nil
 }
 
+// scanKeyAddrs decodes the key and address-list columns most rows share.
+func scanKeyAddrs(key []byte, addrs, what string) (identity.PublicKey, []string, error) {
+	k, err := scanKey(key, what)
+	if err != nil {
+		return k, nil, err
+	}
+	a, err := decodeAddrs(addrs)
+	return k, a, err
+}
+
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 

@@ -49,14 +49,9 @@ func scanFriend(s rowScanner) (Friend, error) {
 		return f, err
 	}
 	var err error
-	if f.Key, err = scanKey(key, "friend key"); err != nil {
-		return f, err
-	}
-	if f.Addresses, err = decodeAddrs(addrs); err != nil {
-		return f, err
-	}
+	f.Key, f.Addresses, err = scanKeyAddrs(key, addrs, "friend key")
 	f.AddedAt, f.LastSeen = fromMillis(added), fromMillis(seen)
-	return f, nil
+	return f, err
 }
 
 // Friend returns one friend, or ErrNotFound.
@@ -123,14 +118,9 @@ func scanFriendRequest(s rowScanner) (FriendRequest, error) {
 		return r, err
 	}
 	var err error
-	if r.Key, err = scanKey(key, "request key"); err != nil {
-		return r, err
-	}
-	if r.Addresses, err = decodeAddrs(addrs); err != nil {
-		return r, err
-	}
+	r.Key, r.Addresses, err = scanKeyAddrs(key, addrs, "request key")
 	r.ReceivedAt = fromMillis(at)
-	return r, nil
+	return r, err
 }
 
 // DeleteFriendRequest removes a pending request (accepted or declined).
