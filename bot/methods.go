@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"confchat/identity"
+	"confchat/netlayer"
 	"confchat/node"
 )
 
@@ -28,7 +29,7 @@ func parseKey(s string) (identity.PublicKey, error) {
 }
 
 func parseConf(s string) (node.ConferenceID, error) {
-	c, err := node.ParseConferenceID(s)
+	c, err := identity.ParseConferenceID(s)
 	if err != nil {
 		return c, Errorf(CodeInvalidParams, "invalid params: conference: %v", err)
 	}
@@ -131,11 +132,11 @@ func (s *Server) friendRemove(ctx context.Context, p keyParam) (any, error) {
 }
 
 type friendJSON struct {
-	PublicKey string `json:"public_key"`
-	Name      string `json:"name"`
-	Online    bool   `json:"online"`
-	Route     string `json:"route"`
-	Confirmed bool   `json:"confirmed"`
+	PublicKey string         `json:"public_key"`
+	Name      string         `json:"name"`
+	Online    bool           `json:"online"`
+	Route     netlayer.Route `json:"route"`
+	Confirmed bool           `json:"confirmed"`
 }
 
 func (s *Server) friendList(ctx context.Context, _ empty) (any, error) {

@@ -35,7 +35,7 @@ func notificationFor(ev node.Event) (string, any) {
 	case node.FriendAccepted:
 		return "friend.accepted", map[string]string{"public_key": ev.Friend.String(), "name": ev.Name}
 	case node.RouteChanged:
-		return "connection.route", map[string]string{"public_key": ev.Peer.String(), "route": ev.Route,
+		return "connection.route", map[string]any{"public_key": ev.Peer.String(), "route": ev.Route,
 			"switch": ev.Switch}
 	case node.ConferenceInvited:
 		return "conference.invited", map[string]string{"conference": ev.Conference.String(),

@@ -1,24 +1,19 @@
 package conference
 
 import (
-	"encoding/hex"
 	"time"
+
+	"confchat/identity"
 )
 
 // IDSize is the length of a conference identifier: type byte + 32 random bytes.
-const IDSize = 33
+const IDSize = identity.ConferenceIDSize
 
 // TypeText is the conference type of a text conference (Tox GROUPCHAT_TYPE_TEXT).
 const TypeText byte = 0
 
 // ID identifies a conference: byte 0 is the type, bytes 1..32 are random.
-type ID [IDSize]byte
-
-// Type returns the conference type byte.
-func (id ID) Type() byte { return id[0] }
-
-// String returns the ID as hex.
-func (id ID) String() string { return hex.EncodeToString(id[:]) }
+type ID = identity.ConferenceID
 
 // Limits and protocol constants (Tox values unless noted).
 const (

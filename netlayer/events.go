@@ -1,6 +1,10 @@
 package netlayer
 
-import "confchat/identity"
+import (
+	"fmt"
+
+	"confchat/identity"
+)
 
 // Event is one fact the endpoint reports on its Events channel. The
 // concrete types are FrameReceived, SessionOpened, SessionStateChanged,
@@ -60,13 +64,15 @@ func (SessionStateChanged) isEvent() {}
 func (SessionReset) isEvent()        {}
 func (InboundRejected) isEvent()     {}
 
-// Route is the path a connected session uses. Only RouteDirect exists
-// today; relayed routes and migration between routes come later.
+// Route is the path a connected session uses. It is the one route type of
+// the code base: peers, node and the front ends use it; storage keeps its
+// text form (MarshalText).
 type Route int
 
 const (
 	RouteNone   Route = iota // no connection
 	RouteDirect              // a TCP connection between the two peers
+	RouteRelay               // spliced through a relay (the relay issue)
 )
 
 func (r Route) String() string {
@@ -75,6 +81,35 @@ func (r Route) String() string {
 		return "none"
 	case RouteDirect:
 		return "direct"
+	case RouteRelay:
+		return "relay"
 	}
 	return "route(?)"
+}
+
+// MarshalText returns the route's public name: "direct", "relay", or ""
+// for no route (the form the bot API and the database use).
+func (r Route) MarshalText() ([]byte, error) {
+	if r == RouteNone {
+		return []byte{}, nil
+	}
+	if r < RouteNone || r > RouteRelay {
+		return nil, fmt.Errorf("netlayer: unknown route %d", int(r))
+	}
+	return []byte(r.String()), nil
+}
+
+// UnmarshalText parses what MarshalText returns ("none" is accepted too).
+func (r *Route) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "", "none":
+		*r = RouteNone
+	case "direct":
+		*r = RouteDirect
+	case "relay":
+		*r = RouteRelay
+	default:
+		return fmt.Errorf("netlayer: unknown route %q", b)
+	}
+	return nil
 }

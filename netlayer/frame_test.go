@@ -74,3 +74,26 @@ func TestReadRecordBounds(t *testing.T) {
 		t.Fatalf("truncated length: %v", err)
 	}
 }
+
+func TestRouteText(t *testing.T) {
+	for _, r := range []Route{RouteNone, RouteDirect, RouteRelay} {
+		b, err := r.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Route
+		if err := back.UnmarshalText(b); err != nil || back != r {
+			t.Errorf("%v: text %q parsed back as %v, %v", r, b, back, err)
+		}
+	}
+	if b, _ := RouteNone.MarshalText(); len(b) != 0 {
+		t.Errorf("RouteNone text = %q, want empty", b)
+	}
+	var r Route
+	if err := r.UnmarshalText([]byte("carrier pigeon")); err == nil {
+		t.Error("unknown route text accepted")
+	}
+	if _, err := Route(9).MarshalText(); err == nil {
+		t.Error("unknown route marshalled")
+	}
+}

@@ -62,7 +62,7 @@ func nonEmpty(a []string) []string {
 // persist writes engine rows in order.
 func (n *Node) persist(tx *storage.Tx, now time.Time, c *conf, rows []conference.Row) error {
 	ctx := context.Background()
-	id := storage.ConferenceID(c.id)
+	id := c.id
 	for _, row := range rows {
 		var err error
 		switch row := row.(type) {

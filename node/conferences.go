@@ -58,7 +58,7 @@ func (n *Node) freeGroup() (uint16, error) {
 
 // addConf registers an engine and tells it which sessions are already up.
 func (n *Node) addConf(now time.Time, e *conference.Engine, group uint16) *conf {
-	c := &conf{id: ConferenceID(e.ID()), group: group, engine: e, names: map[identity.PublicKey]string{}}
+	c := &conf{id: e.ID(), group: group, engine: e, names: map[identity.PublicKey]string{}}
 	n.confs[c.id] = c
 	n.byGroup[group] = c
 	for key, s := range n.sessions {
@@ -91,7 +91,7 @@ func (n *Node) loadConferences(ctx context.Context, now time.Time) error {
 	for _, sc := range stored {
 		switch sc.State {
 		case storage.ConferenceInvited:
-			n.invites[ConferenceID(sc.ID)] = &invite{from: sc.InvitedBy, cookie: sc.InviteCookie}
+			n.invites[sc.ID] = &invite{from: sc.InvitedBy, cookie: sc.InviteCookie}
 		case storage.ConferenceLeft:
 			if err := n.db.DeleteConference(ctx, sc.ID); err != nil {
 				return err
@@ -256,7 +256,7 @@ func (n *Node) Leave(ctx context.Context, id ConferenceID) error {
 	return n.do(ctx, func(now time.Time) error {
 		if _, ok := n.invites[id]; ok {
 			delete(n.invites, id)
-			return n.db.DeleteConference(ctx, storage.ConferenceID(id))
+			return n.db.DeleteConference(ctx, id)
 		}
 		c, ok := n.confs[id]
 		if !ok {
@@ -269,7 +269,7 @@ func (n *Node) Leave(ctx context.Context, id ConferenceID) error {
 		for _, key := range n.wants.RemoveConference(id) {
 			n.releaseSession(key)
 		}
-		if derr := n.db.DeleteConference(ctx, storage.ConferenceID(id)); err == nil {
+		if derr := n.db.DeleteConference(ctx, id); err == nil {
 			err = derr
 		}
 		return err
@@ -305,7 +305,7 @@ func (n *Node) handleConferencePacket(now time.Time, from identity.PublicKey, da
 		c = n.byGroup[route.GroupNumber]
 	}
 	if c == nil && route.HasID {
-		c = n.confs[ConferenceID(route.ID)]
+		c = n.confs[route.ID]
 	}
 	if c == nil {
 		if route.Invite && route.HasID {
@@ -333,9 +333,9 @@ func (n *Node) invited(now time.Time, from identity.PublicKey, data []byte) {
 		n.log.Debug("bad invite", "peer", from.Short(), "err", err)
 		return
 	}
-	id := ConferenceID(inv.ID)
+	id := inv.ID
 	n.invites[id] = &invite{from: from, cookie: inv.Cookie}
-	err = n.db.PutConference(context.Background(), storage.Conference{ID: storage.ConferenceID(id),
+	err = n.db.PutConference(context.Background(), storage.Conference{ID: id,
 		State: storage.ConferenceInvited, InvitedBy: from, InviteCookie: inv.Cookie, CreatedAt: now})
 	if err != nil {
 		n.log.Error("store invite", "err", err)

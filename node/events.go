@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"confchat/identity"
+	"confchat/netlayer"
 )
 
 // Event is a fact the node reports to its front ends. The set is closed:
@@ -24,7 +25,7 @@ type FriendRequestReceived struct {
 // FriendOnline: a session to a confirmed friend came up.
 type FriendOnline struct {
 	Friend identity.PublicKey
-	Route  string
+	Route  netlayer.Route
 }
 
 // FriendOffline: the session to a friend went down.
@@ -40,7 +41,7 @@ type FriendAccepted struct {
 // between paths started or ended.
 type RouteChanged struct {
 	Peer   identity.PublicKey
-	Route  string
+	Route  netlayer.Route
 	Switch string
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"confchat/identity"
+	"confchat/netlayer"
 	"confchat/peers"
 	"confchat/storage"
 )
@@ -223,7 +224,7 @@ func (n *Node) forgetFriend(key identity.PublicKey) {
 	n.friendChanged(key)
 	n.wants.Remove(key, peers.Want{Kind: peers.WantFriend})
 	n.wants.Remove(key, peers.Want{Kind: peers.WantRequest})
-	if n.book.SetOnline(key, false, peers.RouteNone) {
+	if n.book.SetOnline(key, false, netlayer.RouteNone) {
 		n.emit(FriendOffline{Friend: key})
 	}
 	n.releaseSession(key)
@@ -309,7 +310,7 @@ type FriendInfo struct {
 	Name      string
 	Confirmed bool
 	Online    bool
-	Route     string
+	Route     netlayer.Route
 	Addresses []string
 }
 

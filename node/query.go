@@ -6,7 +6,6 @@ import (
 
 	"confchat/conference"
 	"confchat/identity"
-	"confchat/storage"
 )
 
 // SelfInfo describes this profile.
@@ -90,7 +89,7 @@ func (n *Node) History(ctx context.Context, id ConferenceID, limit int, before i
 		}
 		// Names and titles are stored too; page until limit texts are found.
 		for len(out) < limit {
-			ms, err := n.db.Messages(ctx, storage.ConferenceID(id), 4*limit, before)
+			ms, err := n.db.Messages(ctx, id, 4*limit, before)
 			if err != nil {
 				return err
 			}

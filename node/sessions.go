@@ -7,7 +7,6 @@ import (
 
 	"confchat/identity"
 	"confchat/netlayer"
-	"confchat/peers"
 	"confchat/storage"
 )
 
@@ -16,7 +15,7 @@ type session struct {
 	sess      *netlayer.Session
 	pump      *pump
 	connected bool
-	route     string
+	route     netlayer.Route
 	// strangerUntil is set for a session nobody wants: it is closed then
 	// unless something comes to want it.
 	strangerUntil time.Time
@@ -65,11 +64,11 @@ func (n *Node) sessionChanged(now time.Time, ev netlayer.SessionStateChanged) {
 	switch {
 	case ev.To == netlayer.Connected:
 		s.connected = true
-		n.setRoute(ev.Peer, s, routeName(ev.Route))
+		n.setRoute(ev.Peer, s, ev.Route)
 		n.sessionUp(now, ev.Peer)
 	case ev.From == netlayer.Connected:
 		s.connected = false
-		n.setRoute(ev.Peer, s, peers.RouteNone)
+		n.setRoute(ev.Peer, s, netlayer.RouteNone)
 		n.sessionDown(now, ev.Peer)
 	}
 	if ev.To == netlayer.Closed {
@@ -97,21 +96,14 @@ func (n *Node) sessionReset(now time.Time, ev netlayer.SessionReset) {
 	}
 }
 
-func routeName(r netlayer.Route) string {
-	if r == netlayer.RouteDirect {
-		return peers.RouteDirect
-	}
-	return peers.RouteNone
-}
-
 // setRoute records a session's path, in memory and in the database (so
 // the front ends can show it after a restart), and reports a change.
-func (n *Node) setRoute(key identity.PublicKey, s *session, route string) {
+func (n *Node) setRoute(key identity.PublicKey, s *session, route netlayer.Route) {
 	if s.route == route {
 		return
 	}
 	s.route = route
-	err := n.db.PutRoute(context.Background(), storage.Route{Key: key, Route: route, UpdatedAt: time.Now()})
+	err := n.db.PutRoute(context.Background(), storage.Route{Key: key, Route: routeText(route), UpdatedAt: time.Now()})
 	if err != nil {
 		n.log.Warn("store route", "peer", key.Short(), "err", err)
 	}
@@ -140,7 +132,7 @@ func (n *Node) sessionUp(now time.Time, key identity.PublicKey) {
 }
 
 func (n *Node) sessionDown(now time.Time, key identity.PublicKey) {
-	if n.book.SetOnline(key, false, peers.RouteNone) {
+	if n.book.SetOnline(key, false, netlayer.RouteNone) {
 		n.emit(FriendOffline{Friend: key})
 	}
 	for _, c := range n.confs {
@@ -244,4 +236,10 @@ func (n *Node) send(key identity.PublicKey, frame []byte) bool {
 func (n *Node) connected(key identity.PublicKey) bool {
 	s, ok := n.sessions[key]
 	return ok && s.connected
+}
+
+// routeText is the stored form of a route.
+func routeText(r netlayer.Route) string {
+	b, _ := r.MarshalText() // every route the node holds has a text form
+	return string(b)
 }

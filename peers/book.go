@@ -5,13 +5,7 @@ import (
 	"time"
 
 	"confchat/identity"
-)
-
-// Route names how a session reaches a friend.
-const (
-	RouteNone   = ""
-	RouteDirect = "direct"
-	RouteRelay  = "relay"
+	"confchat/netlayer"
 )
 
 // Friend is one friend as the front ends see it. Confirmed is false while
@@ -23,7 +17,7 @@ type Friend struct {
 	Nospam    uint32 // the nospam of the ID we added them by
 	Confirmed bool
 	Online    bool
-	Route     string
+	Route     netlayer.Route
 	AddedAt   time.Time
 }
 
@@ -63,7 +57,7 @@ func NewBook(friends []Friend, requests []PendingRequest, limiter *Limiter) *Boo
 		limiter:  limiter,
 	}
 	for _, f := range friends {
-		f.Online, f.Route = false, RouteNone
+		f.Online, f.Route = false, netlayer.RouteNone
 		b.friends[f.Key] = &f
 	}
 	for _, r := range requests {
@@ -229,14 +223,14 @@ func (b *Book) learn(f *Friend, h Hello) bool {
 
 // SetOnline records whether a session to a confirmed friend is up, and
 // reports whether that changed what the friend list shows.
-func (b *Book) SetOnline(key identity.PublicKey, online bool, route string) bool {
+func (b *Book) SetOnline(key identity.PublicKey, online bool, route netlayer.Route) bool {
 	f, ok := b.friends[key]
 	if !ok {
 		return false
 	}
 	online = online && f.Confirmed
 	if !online {
-		route = RouteNone
+		route = netlayer.RouteNone
 	}
 	changed := f.Online != online || f.Route != route
 	f.Online, f.Route = online, route

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"confchat/identity"
+	"confchat/netlayer"
 )
 
 var t0 = time.Unix(1_700_000_000, 0)
@@ -130,7 +131,7 @@ func TestBookOnlineAndCopies(t *testing.T) {
 	if f, _ := b.Friend(key(1)); f.Online {
 		t.Fatal("loaded friend starts online")
 	}
-	if !b.SetOnline(key(1), true, RouteDirect) || b.SetOnline(key(1), true, RouteDirect) {
+	if !b.SetOnline(key(1), true, netlayer.RouteDirect) || b.SetOnline(key(1), true, netlayer.RouteDirect) {
 		t.Fatal("SetOnline change reporting wrong")
 	}
 	list := b.Friends()
@@ -139,7 +140,7 @@ func TestBookOnlineAndCopies(t *testing.T) {
 		t.Fatal("Friends returned shared slices")
 	}
 	b.Add(key(2), 0, nil, t0)
-	if b.SetOnline(key(2), true, RouteDirect) {
+	if b.SetOnline(key(2), true, netlayer.RouteDirect) {
 		t.Fatal("unconfirmed friend shown online")
 	}
 	if !b.Learn(key(1), Hello{Name: "n", Addresses: []string{"b:2"}}) {

@@ -23,7 +23,7 @@ const (
 // Conference is a stored conference. NextNumber is our own next message
 // number in it; it only ever grows (see RaiseNextNumber).
 type Conference struct {
-	ID         ConferenceID
+	ID         identity.ConferenceID
 	Title      string
 	TitleStamp uint64
 	TitleBy    identity.PublicKey
@@ -68,7 +68,7 @@ func (q queries) PutConference(ctx context.Context, c Conference) error {
 
 // RaiseNextNumber sets our next message number in a conference to n unless
 // it is already higher. A number once handed out is never handed out again.
-func (q queries) RaiseNextNumber(ctx context.Context, id ConferenceID, n uint32) error {
+func (q queries) RaiseNextNumber(ctx context.Context, id identity.ConferenceID, n uint32) error {
 	res, err := q.ex.ExecContext(ctx,
 		"UPDATE conferences SET next_number = max(next_number, ?) WHERE id = ?", n, id[:])
 	if err != nil {
@@ -110,7 +110,7 @@ func scanConference(s rowScanner) (Conference, error) {
 }
 
 // Conference returns one conference, or ErrNotFound.
-func (q queries) Conference(ctx context.Context, id ConferenceID) (Conference, error) {
+func (q queries) Conference(ctx context.Context, id identity.ConferenceID) (Conference, error) {
 	c, err := scanConference(q.ex.QueryRowContext(ctx,
 		"SELECT "+conferenceCols+" FROM conferences WHERE id = ?", id[:]))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -129,7 +129,7 @@ func (q queries) Conferences(ctx context.Context) ([]Conference, error) {
 }
 
 // DeleteConference removes a conference with its peers and messages.
-func (q queries) DeleteConference(ctx context.Context, id ConferenceID) error {
+func (q queries) DeleteConference(ctx context.Context, id identity.ConferenceID) error {
 	if _, err := q.ex.ExecContext(ctx, "DELETE FROM conferences WHERE id = ?", id[:]); err != nil {
 		return fmt.Errorf("delete conference: %w", err)
 	}
@@ -138,7 +138,7 @@ func (q queries) DeleteConference(ctx context.Context, id ConferenceID) error {
 
 // Peer is a member of a stored conference, as last known.
 type Peer struct {
-	Conference ConferenceID
+	Conference identity.ConferenceID
 	Key        identity.PublicKey
 	Number     uint16
 	Name       string
@@ -169,7 +169,7 @@ func (q queries) PutPeer(ctx context.Context, p Peer) error {
 }
 
 // Peers returns a conference's stored peers ordered by peer number.
-func (q queries) Peers(ctx context.Context, id ConferenceID) ([]Peer, error) {
+func (q queries) Peers(ctx context.Context, id identity.ConferenceID) ([]Peer, error) {
 	scan := func(s rowScanner) (Peer, error) {
 		p := Peer{Conference: id}
 		var key []byte
@@ -189,7 +189,7 @@ func (q queries) Peers(ctx context.Context, id ConferenceID) ([]Peer, error) {
 }
 
 // DeletePeer removes a peer from a conference (it left).
-func (q queries) DeletePeer(ctx context.Context, id ConferenceID, key identity.PublicKey) error {
+func (q queries) DeletePeer(ctx context.Context, id identity.ConferenceID, key identity.PublicKey) error {
 	_, err := q.ex.ExecContext(ctx,
 		"DELETE FROM conference_peers WHERE conference = ? AND public_key = ?", id[:], key[:])
 	if err != nil {

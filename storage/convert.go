@@ -9,9 +9,6 @@ import (
 	"confchat/identity"
 )
 
-// ConferenceID is a conference's 33-byte id: a type byte and 32 random bytes.
-type ConferenceID [33]byte
-
 func millis(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -51,8 +48,8 @@ func scanKey(b []byte, what string) (identity.PublicKey, error) {
 	return k, nil
 }
 
-func scanConfID(b []byte) (ConferenceID, error) {
-	var id ConferenceID
+func scanConfID(b []byte) (identity.ConferenceID, error) {
+	var id identity.ConferenceID
 	if len(b) != len(id) {
 		return id, fmt.Errorf("bad conference id: %d bytes", len(b))
 	}

@@ -14,7 +14,7 @@ import (
 	"confchat/identity"
 )
 
-var crashConf = ConferenceID{1, 2, 3}
+var crashConf = identity.ConferenceID{1, 2, 3}
 
 // childInsert inserts messages in a loop, printing each number after its
 // transaction committed, until it is killed.

@@ -13,7 +13,7 @@ import (
 // message (0 for none). Seq is the local arrival order, set on insert.
 type Message struct {
 	Seq        int64
-	Conference ConferenceID
+	Conference identity.ConferenceID
 	Origin     identity.PublicKey
 	Number     uint32
 	Prev       uint32
@@ -58,7 +58,7 @@ const messageCols = "seq, origin, number, prev, kind, body, signature, sent_at, 
 // Messages returns up to limit messages of a conference in arrival order,
 // oldest first, taken from the newest end; with before > 0 only messages
 // with Seq < before are considered (paging back through history).
-func (q queries) Messages(ctx context.Context, id ConferenceID, limit int, before int64) ([]Message, error) {
+func (q queries) Messages(ctx context.Context, id identity.ConferenceID, limit int, before int64) ([]Message, error) {
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
@@ -71,7 +71,7 @@ func (q queries) Messages(ctx context.Context, id ConferenceID, limit int, befor
 
 // MessagesFrom returns one origin's messages numbered in [from, to], in
 // number order; history sync serves fetches from it.
-func (q queries) MessagesFrom(ctx context.Context, id ConferenceID, origin identity.PublicKey, from, to uint32) ([]Message, error) {
+func (q queries) MessagesFrom(ctx context.Context, id identity.ConferenceID, origin identity.PublicKey, from, to uint32) ([]Message, error) {
 	return queryAll(ctx, q, "list messages from "+origin.Short(), messageScanner(id), `
 		SELECT `+messageCols+` FROM messages
 		WHERE conference = ? AND origin = ? AND number BETWEEN ? AND ? ORDER BY number`,
@@ -79,7 +79,7 @@ func (q queries) MessagesFrom(ctx context.Context, id ConferenceID, origin ident
 }
 
 // messageScanner returns a scan function for rows of messageCols.
-func messageScanner(id ConferenceID) func(rowScanner) (Message, error) {
+func messageScanner(id identity.ConferenceID) func(rowScanner) (Message, error) {
 	return func(s rowScanner) (Message, error) {
 		m := Message{Conference: id}
 		var origin []byte
@@ -97,7 +97,7 @@ func messageScanner(id ConferenceID) func(rowScanner) (Message, error) {
 // PruneMessages applies retention to one conference: it deletes messages
 // received before olderThan and all but the newest keep messages. It
 // returns how many it deleted.
-func (q queries) PruneMessages(ctx context.Context, id ConferenceID, olderThan time.Time, keep int) (int64, error) {
+func (q queries) PruneMessages(ctx context.Context, id identity.ConferenceID, olderThan time.Time, keep int) (int64, error) {
 	res, err := q.ex.ExecContext(ctx, `
 		DELETE FROM messages WHERE conference = ? AND (received_at < ? OR seq <= (
 			SELECT seq FROM messages WHERE conference = ? ORDER BY seq DESC LIMIT 1 OFFSET ?))`,
@@ -110,14 +110,14 @@ func (q queries) PruneMessages(ctx context.Context, id ConferenceID, olderThan t
 
 // ConferenceMessages returns every stored message of a conference in
 // arrival order (what a restarting engine reloads).
-func (q queries) ConferenceMessages(ctx context.Context, id ConferenceID) ([]Message, error) {
+func (q queries) ConferenceMessages(ctx context.Context, id identity.ConferenceID) ([]Message, error) {
 	return queryAll(ctx, q, "load messages", messageScanner(id),
 		"SELECT "+messageCols+" FROM messages WHERE conference = ? ORDER BY seq", id[:])
 }
 
 // DeleteMessage removes one stored message (pruned, or the losing side of
 // a fork).
-func (q queries) DeleteMessage(ctx context.Context, id ConferenceID, origin identity.PublicKey, number uint32) error {
+func (q queries) DeleteMessage(ctx context.Context, id identity.ConferenceID, origin identity.PublicKey, number uint32) error {
 	_, err := q.ex.ExecContext(ctx,
 		"DELETE FROM messages WHERE conference = ? AND origin = ? AND number = ?", id[:], origin[:], number)
 	if err != nil {
@@ -135,7 +135,7 @@ type Floor struct {
 }
 
 // PutFloor inserts or replaces an origin's floor in a conference.
-func (q queries) PutFloor(ctx context.Context, id ConferenceID, f Floor) error {
+func (q queries) PutFloor(ctx context.Context, id identity.ConferenceID, f Floor) error {
 	_, err := q.ex.ExecContext(ctx, `
 		INSERT INTO floors (conference, origin, floor, fixed) VALUES (?, ?, ?, ?)
 		ON CONFLICT (conference, origin) DO UPDATE SET floor = excluded.floor, fixed = excluded.fixed`,
@@ -147,7 +147,7 @@ func (q queries) PutFloor(ctx context.Context, id ConferenceID, f Floor) error {
 }
 
 // Floors returns a conference's floors.
-func (q queries) Floors(ctx context.Context, id ConferenceID) ([]Floor, error) {
+func (q queries) Floors(ctx context.Context, id identity.ConferenceID) ([]Floor, error) {
 	scan := func(s rowScanner) (Floor, error) {
 		var f Floor
 		var origin []byte

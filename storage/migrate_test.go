@@ -49,7 +49,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if v := pragmaInt(t, db.sql, "user_version"); v != SchemaVersion() || v < 2 {
 		t.Fatalf("user_version = %d", v)
 	}
-	var cid ConferenceID
+	var cid identity.ConferenceID
 	copy(cid[:], id)
 	c, err := db.Conference(ctx, cid)
 	if err != nil || c.Title != "old" || c.NextNumber != 42 || c.Connected {
@@ -63,7 +63,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 
 func TestEngineStateRoundTrip(t *testing.T) {
 	db, _ := openTemp(t)
-	id := ConferenceID{0, 9}
+	id := identity.ConferenceID{0, 9}
 	c := Conference{ID: id, Title: "x", NextNumber: 3, CreatedAt: time.UnixMilli(1),
 		SelfNumber: 513, Connected: true, MaxFrozen: 50, InviteCookie: []byte{1, 2, 3}}
 	if err := db.PutConference(ctx, c); err != nil {

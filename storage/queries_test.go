@@ -100,7 +100,7 @@ func (identityRand) Read(p []byte) (int, error) {
 
 func TestConferencesPeersNextNumber(t *testing.T) {
 	db, _ := openTemp(t)
-	id := ConferenceID{0, 1}
+	id := identity.ConferenceID{0, 1}
 	c := Conference{ID: id, Title: "t", TitleStamp: 3, TitleBy: identity.PublicKey{4},
 		NextNumber: 10, CreatedAt: time.UnixMilli(5)}
 	if err := db.PutConference(ctx, c); err != nil {
@@ -121,7 +121,7 @@ func TestConferencesPeersNextNumber(t *testing.T) {
 	if got, _ := db.Conference(ctx, id); got.NextNumber != 11 {
 		t.Fatalf("next number = %d, want 11", got.NextNumber)
 	}
-	if err := db.RaiseNextNumber(ctx, ConferenceID{9}, 1); !errors.Is(err, ErrNotFound) {
+	if err := db.RaiseNextNumber(ctx, identity.ConferenceID{9}, 1); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("raise on unknown conference: %v", err)
 	}
 
@@ -130,7 +130,7 @@ func TestConferencesPeersNextNumber(t *testing.T) {
 	if err := db.PutPeer(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PutPeer(ctx, Peer{Conference: ConferenceID{8}, Key: identity.PublicKey{1}}); err == nil {
+	if err := db.PutPeer(ctx, Peer{Conference: identity.ConferenceID{8}, Key: identity.PublicKey{1}}); err == nil {
 		t.Fatal("peer of unknown conference accepted (foreign keys off?)")
 	}
 	peers, err := db.Peers(ctx, id)
@@ -151,7 +151,7 @@ func TestConferencesPeersNextNumber(t *testing.T) {
 
 func TestMessagesDedupPagingPrune(t *testing.T) {
 	db, _ := openTemp(t)
-	id := ConferenceID{0, 2}
+	id := identity.ConferenceID{0, 2}
 	db.PutConference(ctx, Conference{ID: id})
 	base := time.UnixMilli(1_000_000)
 	for n := uint32(1); n <= 10; n++ {
