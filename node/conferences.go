@@ -313,6 +313,13 @@ func (n *Node) handleConferencePacket(now time.Time, from identity.PublicKey, da
 		}
 		return
 	}
+	if data[0] == conference.PacketInvite && !n.isFriend(from) && !c.engine.Knows(from) {
+		// Invites and their answers pass only between friends: a stranger's
+		// Invite would link it to the live flood without it being listed,
+		// and its accept would make it a member nobody invited.
+		n.log.Debug("invite packet from a non-member ignored", "peer", from.Short())
+		return
+	}
 	if err := c.engine.HandlePacket(now, from, data); err != nil {
 		n.log.Debug("conference packet dropped", "peer", from.Short(), "err", err)
 	}
@@ -321,10 +328,15 @@ func (n *Node) handleConferencePacket(now time.Time, from identity.PublicKey, da
 	}
 }
 
+// isFriend reports whether key is a confirmed friend.
+func (n *Node) isFriend(key identity.PublicKey) bool {
+	f, ok := n.book.Friend(key)
+	return ok && f.Confirmed
+}
+
 // invited records an invite from a confirmed friend.
 func (n *Node) invited(now time.Time, from identity.PublicKey, data []byte) {
-	f, ok := n.book.Friend(from)
-	if !ok || !f.Confirmed {
+	if !n.isFriend(from) {
 		n.log.Debug("invite from a stranger ignored", "peer", from.Short())
 		return
 	}

@@ -233,6 +233,9 @@ func (n *Node) forgetFriend(key identity.PublicKey) {
 // AddFriend sends a friend request to id at address, with message. If id
 // had already asked us, the friendship is confirmed at once.
 func (n *Node) AddFriend(ctx context.Context, id identity.ID, address, message string) error {
+	if err := identity.ValidatePublicKey(id.Key); err != nil {
+		return err
+	}
 	if err := checkDialAddr(address); err != nil {
 		return err
 	}

@@ -75,6 +75,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range db.Warnings() {
+		log.Warn("profile permissions fixed", "detail", w)
+	}
 	n, err := open(ctx, cfg, log, db)
 	if err != nil {
 		db.Close()

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -131,7 +132,7 @@ func TestAPIErrors(t *testing.T) {
 		want error
 	}{
 		{"add self", n.AddFriend(ctx, me.ID, "127.0.0.1:1", ""), ErrSelf},
-		{"bad address", n.AddFriend(ctx, identity.ID{Key: identity.PublicKey{1}}, "nowhere", ""), ErrBadAddress},
+		{"bad address", n.AddFriend(ctx, identity.ID{Key: otherKey(t)}, "nowhere", ""), ErrBadAddress},
 		{"accept unknown", n.AcceptFriend(ctx, identity.PublicKey{2}), ErrNoRequest},
 		{"remove unknown", n.RemoveFriend(ctx, identity.PublicKey{2}), ErrNotFriend},
 		{"join uninvited", n.Join(ctx, unknown), ErrNoInvite},
@@ -161,4 +162,14 @@ func TestProfileInUse(t *testing.T) {
 	if _, err := Open(context.Background(), Config{Profile: dir, Listen: "127.0.0.1:0"}); err == nil {
 		t.Fatal("second node opened the same profile")
 	}
+}
+
+// otherKey returns a fresh valid public key.
+func otherKey(t *testing.T) identity.PublicKey {
+	t.Helper()
+	kp, err := identity.Generate(crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp.Public()
 }

@@ -148,6 +148,10 @@ func (n *Node) openSession(key identity.PublicKey, addrs []string) {
 	if key == n.key.Public() {
 		return
 	}
+	if err := identity.ValidatePublicKey(key); err != nil {
+		n.log.Debug("no session to a bad key", "peer", key.Short(), "err", err)
+		return
+	}
 	if addrs == nil {
 		if _, ok := n.sessions[key]; !ok {
 			addrs = n.knownAddrs(key)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -18,6 +19,10 @@ const applicationID = 0x43434854
 var (
 	ErrSchemaTooNew = errors.New("database was written by a newer confchat")
 	ErrNotConfchat  = errors.New("database is not a confchat profile")
+	// ErrEmptyDatabase: the database file exists but holds nothing, so
+	// the profile's key is lost; opening it would silently make a new
+	// identity.
+	ErrEmptyDatabase = errors.New("database file is empty")
 )
 
 // ErrNotFound is returned by lookups of a single row that does not exist.
@@ -30,7 +35,13 @@ type DB struct {
 	sql  *sql.DB
 	dir  string
 	lock *profileLock
+	// warnings are the problems Open found and fixed (loose file modes).
+	warnings []string
 }
+
+// Warnings returns what Open found wrong with the profile and fixed, for
+// the caller to log (e.g. a database other users could read).
+func (db *DB) Warnings() []string { return append([]string(nil), db.warnings...) }
 
 // Open locks the profile directory dir (creating it 0700 if needed), opens
 // or creates its database and migrates it to the current schema.
@@ -54,19 +65,54 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 
 func openLocked(ctx context.Context, dir string) (*DB, error) {
 	path := filepath.Join(dir, DBFile)
-	if err := createPrivate(path); err != nil {
+	exists, err := checkNotEmpty(path)
+	if err != nil {
 		return nil, err
+	}
+	warnings, err := tightenModes(dir, path)
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		if err := createPrivate(path); err != nil {
+			return nil, err
+		}
 	}
 	sdb, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{queries: queries{ex: sdb}, sql: sdb, dir: dir}
+	db := &DB{queries: queries{ex: sdb}, sql: sdb, dir: dir, warnings: warnings}
 	if err := db.migrate(ctx); err != nil {
 		_ = sdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// tightenModes fixes loose modes on the profile directory and its
+// database files, returning a warning for each fix.
+func tightenModes(dir, path string) ([]string, error) {
+	var warnings []string
+	checks := []struct {
+		path, what string
+		mode       os.FileMode
+	}{
+		{dir, "profile directory", dirMode},
+		{path, "database", fileMode},
+		{path + "-wal", "database log", fileMode},
+		{path + "-shm", "database index", fileMode},
+	}
+	for _, c := range checks {
+		w, err := tightenMode(c.path, c.mode, c.what)
+		if err != nil {
+			return nil, err
+		}
+		if w != "" {
+			warnings = append(warnings, w)
+		}
+	}
+	return warnings, nil
 }
 
 // dsn builds the connection string. Every pooled connection gets foreign
