@@ -24,7 +24,7 @@ func (n *Node) apply(now time.Time, c *conf) error {
 // emitted.
 func (n *Node) applyReady(now time.Time, c *conf, r conference.Ready) error {
 	if len(r.Rows) > 0 {
-		err := n.db.Update(context.Background(), func(tx *storage.Tx) error {
+		err := n.db.Update(n.qctx, func(tx *storage.Tx) error {
 			return n.persist(tx, now, c, r.Rows)
 		})
 		if err != nil {
@@ -61,7 +61,7 @@ func nonEmpty(a []string) []string {
 
 // persist writes engine rows in order.
 func (n *Node) persist(tx *storage.Tx, now time.Time, c *conf, rows []conference.Row) error {
-	ctx := context.Background()
+	ctx := n.qctx
 	id := c.id
 	for _, row := range rows {
 		var err error

@@ -231,7 +231,7 @@ func (n *Node) SetName(ctx context.Context, name string) error {
 	}
 	return n.do(ctx, func(now time.Time) error {
 		n.name = name
-		if err := n.db.SetSetting(ctx, "name", name); err != nil {
+		if err := n.db.SetSetting(n.qctx, "name", name); err != nil {
 			return err
 		}
 		for _, f := range n.book.Friends() {
@@ -256,7 +256,7 @@ func (n *Node) Leave(ctx context.Context, id ConferenceID) error {
 	return n.do(ctx, func(now time.Time) error {
 		if _, ok := n.invites[id]; ok {
 			delete(n.invites, id)
-			return n.db.DeleteConference(ctx, id)
+			return n.db.DeleteConference(n.qctx, id)
 		}
 		c, ok := n.confs[id]
 		if !ok {
@@ -269,7 +269,7 @@ func (n *Node) Leave(ctx context.Context, id ConferenceID) error {
 		for _, key := range n.wants.RemoveConference(id) {
 			n.releaseSession(key)
 		}
-		if derr := n.db.DeleteConference(ctx, id); err == nil {
+		if derr := n.db.DeleteConference(n.qctx, id); err == nil {
 			err = derr
 		}
 		return err
@@ -347,7 +347,7 @@ func (n *Node) invited(now time.Time, from identity.PublicKey, data []byte) {
 	}
 	id := inv.ID
 	n.invites[id] = &invite{from: from, cookie: inv.Cookie}
-	err = n.db.PutConference(context.Background(), storage.Conference{ID: id,
+	err = n.db.PutConference(n.qctx, storage.Conference{ID: id,
 		State: storage.ConferenceInvited, InvitedBy: from, InviteCookie: inv.Cookie, CreatedAt: now})
 	if err != nil {
 		n.log.Error("store invite", "err", err)

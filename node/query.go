@@ -89,7 +89,7 @@ func (n *Node) History(ctx context.Context, id ConferenceID, limit int, before i
 		}
 		// Names and titles are stored too; page until limit texts are found.
 		for len(out) < limit {
-			ms, err := n.db.Messages(ctx, id, 4*limit, before)
+			ms, err := n.db.Messages(n.qctx, id, 4*limit, before)
 			if err != nil {
 				return err
 			}

@@ -116,13 +116,14 @@ func tightenModes(dir, path string) ([]string, error) {
 }
 
 // dsn builds the connection string. Every pooled connection gets foreign
-// keys, a busy timeout and synchronous=NORMAL; write transactions begin
+// keys, a short busy timeout (only this process writes: the profile lock
+// keeps others out, so waiting long would only stall the node's loop) and synchronous=NORMAL; write transactions begin
 // IMMEDIATE so they never fail half way on a lock upgrade. journal_mode is
 // set once by migrate, after the schema version has been checked.
 func dsn(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "busy_timeout(1000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
