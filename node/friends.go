@@ -227,6 +227,7 @@ func (n *Node) forgetFriend(key identity.PublicKey) {
 	if n.book.SetOnline(key, false, netlayer.RouteNone) {
 		n.emit(FriendOffline{Friend: key})
 	}
+	n.emit(FriendRemoved{Friend: key})
 	n.releaseSession(key)
 }
 

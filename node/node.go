@@ -48,6 +48,7 @@ type Node struct {
 	confs    map[ConferenceID]*conf
 	byGroup  map[uint16]*conf
 	invites  map[ConferenceID]*invite
+	seqs     map[msgKey]int64 // History positions of the rows the last apply stored
 	clock    Clock
 	timer    Timer
 	closing  bool
@@ -108,6 +109,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		confs:    map[ConferenceID]*conf{},
 		byGroup:  map[uint16]*conf{},
 		invites:  map[ConferenceID]*invite{},
+		seqs:     map[msgKey]int64{},
 	}
 	if err := n.loadName(ctx); err != nil {
 		return nil, err
