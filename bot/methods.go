@@ -8,6 +8,7 @@ import (
 	"confchat/identity"
 	"confchat/netlayer"
 	"confchat/node"
+	"confchat/peers"
 )
 
 // Keys are hex; conference ids are hex; times are RFC 3339.
@@ -23,7 +24,7 @@ type confParam struct {
 func parseKey(s string) (identity.PublicKey, error) {
 	k, err := identity.ParsePublicKey(s)
 	if err != nil {
-		return k, Errorf(CodeInvalidParams, "invalid params: public_key: %v", err)
+		return k, Errorf(CodeInvalidParams, "invalid params: %v", err)
 	}
 	return k, nil
 }
@@ -31,9 +32,18 @@ func parseKey(s string) (identity.PublicKey, error) {
 func parseConf(s string) (node.ConferenceID, error) {
 	c, err := identity.ParseConferenceID(s)
 	if err != nil {
-		return c, Errorf(CodeInvalidParams, "invalid params: conference: %v", err)
+		return c, Errorf(CodeInvalidParams, "invalid params: %v", err)
 	}
 	return c, nil
+}
+
+// checkLen refuses text longer than the wire allows, before the node is
+// asked (its own check would come back as an untyped error).
+func checkLen(field, text string, max int) error {
+	if len(text) > max {
+		return Errorf(CodeInvalidParams, "invalid params: %s is %d bytes, the limit is %d", field, len(text), max)
+	}
+	return nil
 }
 
 // method adapts a typed handler: params are decoded strictly into P.
@@ -89,6 +99,9 @@ func (s *Server) selfGet(ctx context.Context, _ empty) (any, error) {
 func (s *Server) selfSetName(ctx context.Context, p struct {
 	Name string `json:"name"`
 }) (any, error) {
+	if err := checkLen("name", p.Name, peers.MaxNameLen); err != nil {
+		return nil, err
+	}
 	return nil, s.node.SetName(ctx, p.Name)
 }
 
@@ -99,6 +112,9 @@ func (s *Server) friendAdd(ctx context.Context, p struct {
 }) (any, error) {
 	id, err := identity.ParseID(p.ID)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkLen("message", p.Message, peers.MaxMessageLen); err != nil {
 		return nil, err
 	}
 	if err := s.node.AddFriend(ctx, id, p.Address, p.Message); err != nil {

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha512"
 	"encoding/hex"
@@ -145,4 +146,26 @@ func (kp *KeyPair) X25519Public() [32]byte {
 		panic("identity: own public key is not a curve point: " + err.Error())
 	}
 	return out
+}
+
+// ErrInvalidPublicKey is returned (wrapped) by ValidatePublicKey.
+var ErrInvalidPublicKey = errors.New("not a valid public key")
+
+// ValidatePublicKey refuses keys no honest profile can have: bytes that
+// do not decode to an Edwards point, non-canonical encodings, and points
+// of small order (their X25519 form gives an all-zero shared secret, and
+// a handshake with them can never authenticate anyone). The error wraps
+// ErrInvalidPublicKey.
+func ValidatePublicKey(k PublicKey) error {
+	p, err := new(edwards25519.Point).SetBytes(k[:])
+	if err != nil {
+		return fmt.Errorf("%w: not a curve point", ErrInvalidPublicKey)
+	}
+	if !bytes.Equal(p.Bytes(), k[:]) {
+		return fmt.Errorf("%w: non-canonical encoding", ErrInvalidPublicKey)
+	}
+	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return fmt.Errorf("%w: a point of small order", ErrInvalidPublicKey)
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/curve25519"
@@ -118,5 +120,33 @@ func TestParsePublicKey(t *testing.T) {
 	b[31] = 1
 	if !a.Less(b) || b.Less(a) || a.Less(a) {
 		t.Error("Less is not a strict order")
+	}
+}
+
+func TestValidatePublicKey(t *testing.T) {
+	kp, err := Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidatePublicKey(kp.Public()); err != nil {
+		t.Fatalf("generated key refused: %v", err)
+	}
+	for _, h := range []string{
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"0000000000000000000000000000000000000000000000000000000000000080",
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+		"0200000000000000000000000000000000000000000000000000000000000000",
+	} {
+		k, err := ParsePublicKey(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = ValidatePublicKey(k)
+		if !errors.Is(err, ErrInvalidPublicKey) || !strings.Contains(err.Error(), "not a valid public key") {
+			t.Errorf("%s: err = %v", h, err)
+		}
 	}
 }

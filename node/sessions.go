@@ -103,7 +103,7 @@ func (n *Node) setRoute(key identity.PublicKey, s *session, route netlayer.Route
 		return
 	}
 	s.route = route
-	err := n.db.PutRoute(context.Background(), storage.Route{Key: key, Route: routeText(route), UpdatedAt: time.Now()})
+	err := n.db.PutRoute(n.qctx, storage.Route{Key: key, Route: routeText(route), UpdatedAt: n.clock.Now()})
 	if err != nil {
 		n.log.Warn("store route", "peer", key.Short(), "err", err)
 	}
@@ -146,6 +146,10 @@ func (n *Node) sessionDown(now time.Time, key identity.PublicKey) {
 // node knows for key).
 func (n *Node) openSession(key identity.PublicKey, addrs []string) {
 	if key == n.key.Public() {
+		return
+	}
+	if err := identity.ValidatePublicKey(key); err != nil {
+		n.log.Debug("no session to a bad key", "peer", key.Short(), "err", err)
 		return
 	}
 	if addrs == nil {

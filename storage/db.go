@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strconv"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -18,6 +20,10 @@ const applicationID = 0x43434854
 var (
 	ErrSchemaTooNew = errors.New("database was written by a newer confchat")
 	ErrNotConfchat  = errors.New("database is not a confchat profile")
+	// ErrEmptyDatabase: the database file exists but holds nothing, so
+	// the profile's key is lost; opening it would silently make a new
+	// identity.
+	ErrEmptyDatabase = errors.New("database file is empty")
 )
 
 // ErrNotFound is returned by lookups of a single row that does not exist.
@@ -30,7 +36,13 @@ type DB struct {
 	sql  *sql.DB
 	dir  string
 	lock *profileLock
+	// warnings are the problems Open found and fixed (loose file modes).
+	warnings []string
 }
+
+// Warnings returns what Open found wrong with the profile and fixed, for
+// the caller to log (e.g. a database other users could read).
+func (db *DB) Warnings() []string { return append([]string(nil), db.warnings...) }
 
 // Open locks the profile directory dir (creating it 0700 if needed), opens
 // or creates its database and migrates it to the current schema.
@@ -54,14 +66,28 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 
 func openLocked(ctx context.Context, dir string) (*DB, error) {
 	path := filepath.Join(dir, DBFile)
-	if err := createPrivate(path); err != nil {
+	exists, err := checkNotEmpty(path)
+	if err != nil {
 		return nil, err
+	}
+	warnings, err := tightenModes(dir, path)
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		if err := createPrivate(path); err != nil {
+			return nil, err
+		}
 	}
 	sdb, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{queries: queries{ex: sdb}, sql: sdb, dir: dir}
+	// One writer (the node's loop) and one reader at a time; idle
+	// connections are kept so their prepared statements are reused.
+	sdb.SetMaxOpenConns(maxConns)
+	sdb.SetMaxIdleConns(maxConns)
+	db := &DB{queries: queries{stmts: newStmtCache(sdb)}, sql: sdb, dir: dir, warnings: warnings}
 	if err := db.migrate(ctx); err != nil {
 		_ = sdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -69,15 +95,50 @@ func openLocked(ctx context.Context, dir string) (*DB, error) {
 	return db, nil
 }
 
+// tightenModes fixes loose modes on the profile directory and its
+// database files, returning a warning for each fix.
+func tightenModes(dir, path string) ([]string, error) {
+	var warnings []string
+	checks := []struct {
+		path, what string
+		mode       os.FileMode
+	}{
+		{dir, "profile directory", dirMode},
+		{path, "database", fileMode},
+		{path + "-wal", "database log", fileMode},
+		{path + "-shm", "database index", fileMode},
+	}
+	for _, c := range checks {
+		w, err := tightenMode(c.path, c.mode, c.what)
+		if err != nil {
+			return nil, err
+		}
+		if w != "" {
+			warnings = append(warnings, w)
+		}
+	}
+	return warnings, nil
+}
+
+// Memory per profile: many nodes may run on one machine (benchmarks run
+// 32), so each connection's page cache is kept small; SQLite's default is
+// 2 MiB per connection.
+const (
+	maxConns = 2
+	cacheKiB = 1024
+)
+
 // dsn builds the connection string. Every pooled connection gets foreign
-// keys, a busy timeout and synchronous=NORMAL; write transactions begin
+// keys, a short busy timeout (only this process writes: the profile lock
+// keeps others out, so waiting long would only stall the node's loop) and synchronous=NORMAL; write transactions begin
 // IMMEDIATE so they never fail half way on a lock upgrade. journal_mode is
 // set once by migrate, after the schema version has been checked.
 func dsn(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "busy_timeout(1000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "cache_size(-"+strconv.Itoa(cacheKiB)+")")
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
 }
@@ -90,7 +151,7 @@ func (db *DB) Path() string { return filepath.Join(db.dir, DBFile) }
 
 // Close closes the database and releases the profile lock.
 func (db *DB) Close() error {
-	err := db.sql.Close()
+	err := errors.Join(db.stmts.close(), db.sql.Close())
 	if db.lock != nil {
 		if lerr := db.lock.release(); err == nil {
 			err = lerr
@@ -110,7 +171,7 @@ func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{queries{ex: tx}}); err != nil {
+	if err := fn(&Tx{queries{stmts: db.stmts, tx: tx}}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -132,13 +193,3 @@ func (db *DB) IntegrityCheck(ctx context.Context) error {
 	}
 	return nil
 }
-
-// execer is what both *sql.DB and *sql.Tx offer; queries run on either.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// queries holds the typed query methods shared by DB and Tx.
-type queries struct{ ex execer }

@@ -1,0 +1,90 @@
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"confchat/conference"
+	"confchat/identity"
+)
+
+func mustKey(t *testing.T, h string) identity.PublicKey {
+	t.Helper()
+	var k identity.PublicKey
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != len(k) {
+		t.Fatalf("bad test key %q", h)
+	}
+	copy(k[:], b)
+	return k
+}
+
+// Defect 16: friend.add accepted low-order keys (retried forever) and
+// bytes that are not a curve point (stored, never dialled).
+func TestDefect16BadKeysRefused(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	n := openNode(t, filepath.Join(t.TempDir(), "p"), "x")
+	defer closeNode(t, n)
+	bad := map[string]identity.PublicKey{
+		"identity point": mustKey(t, "0100000000000000000000000000000000000000000000000000000000000000"),
+		"order 2":        mustKey(t, "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+		"order 4":        mustKey(t, "0000000000000000000000000000000000000000000000000000000000000000"),
+		"order 8":        mustKey(t, "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+		"not a point":    mustKey(t, "0200000000000000000000000000000000000000000000000000000000000000"),
+	}
+	for name, key := range bad {
+		err := n.AddFriend(ctx, identity.ID{Key: key}, "127.0.0.1:1", "")
+		if err == nil || !strings.Contains(err.Error(), "not a valid public key") ||
+			!errors.Is(err, identity.ErrInvalidPublicKey) {
+			t.Errorf("%s: AddFriend err = %v, want a \"not a valid public key\" error", name, err)
+		}
+	}
+	fs, err := n.Friends(ctx)
+	if err != nil || len(fs) != 0 {
+		t.Fatalf("friends after refused adds = %+v, %v", fs, err)
+	}
+}
+
+// Defect 2: an Invite for a conference we are in, from a session that is
+// neither a friend nor a member, gave the sender a live connection to the
+// conference (the flood and history) without it ever being listed.
+func TestDefect02InviteFromStrangerDropped(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	n := openNode(t, filepath.Join(t.TempDir(), "p"), "x")
+	defer closeNode(t, n)
+	sub := n.Subscribe()
+	defer sub.Close()
+	me, _ := n.Self(ctx)
+	id, err := n.CreateConference(ctx, "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStranger(t)
+	defer s.close()
+	inv := (&conference.InvitePacket{InviterGroup: 7, ID: id}).Encode()
+	acc := (&conference.InviteAcceptPacket{JoinerGroup: 3, ID: id}).Encode() // our group is 0
+	s.send(t, me, inv, acc, friendRequest(t, me, "barrier"))
+	waitEvent(t, sub, 10*time.Second, func(ev Event) bool { _, ok := ev.(FriendRequestReceived); return ok })
+	var linked, member bool
+	err = n.do(ctx, func(time.Time) error {
+		e := n.confs[id].engine
+		linked, member = slices.Contains(e.ConnectedPeers(), s.key.Public()), e.Knows(s.key.Public())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if linked || member {
+		t.Fatalf("a stranger's invite packets linked it to our conference (linked %v, member %v)", linked, member)
+	}
+}
