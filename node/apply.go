@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"confchat/conference"
+	"confchat/identity"
 	"confchat/peers"
 	"confchat/storage"
 )
@@ -23,8 +24,9 @@ func (n *Node) apply(now time.Time, c *conf) error {
 // packets go out, then sessions are opened or released, then events are
 // emitted.
 func (n *Node) applyReady(now time.Time, c *conf, r conference.Ready) error {
+	clear(n.seqs)
 	if len(r.Rows) > 0 {
-		err := n.db.Update(context.Background(), func(tx *storage.Tx) error {
+		err := n.db.Update(n.qctx, func(tx *storage.Tx) error {
 			return n.persist(tx, now, c, r.Rows)
 		})
 		if err != nil {
@@ -61,7 +63,7 @@ func nonEmpty(a []string) []string {
 
 // persist writes engine rows in order.
 func (n *Node) persist(tx *storage.Tx, now time.Time, c *conf, rows []conference.Row) error {
-	ctx := context.Background()
+	ctx := n.qctx
 	id := c.id
 	for _, row := range rows {
 		var err error
@@ -87,9 +89,13 @@ func (n *Node) persist(tx *storage.Tx, now time.Time, c *conf, rows []conference
 					break
 				}
 			}
-			_, err = tx.InsertMessage(ctx, storage.Message{Conference: id, Origin: row.Origin,
+			var seq int64
+			seq, err = tx.InsertMessageSeq(ctx, storage.Message{Conference: id, Origin: row.Origin,
 				Number: row.Number, Prev: row.Prev, Kind: row.Kind, Body: row.Body,
 				Signature: row.Signature, ReceivedAt: row.Received, Forked: row.Forked})
+			if seq > 0 {
+				n.seqs[msgKey{c.id, row.Origin, row.Number}] = seq
+			}
 		case conference.MessageDeletedRow:
 			err = tx.DeleteMessage(ctx, id, row.Origin, row.Number)
 		case conference.FloorRow:
@@ -139,17 +145,21 @@ func (n *Node) loadState(ctx context.Context, sc storage.Conference) (conference
 func (n *Node) conferenceEvent(now time.Time, c *conf, ev conference.Event) {
 	switch ev := ev.(type) {
 	case conference.MessageReceived:
-		n.emit(MessageReceived{Conference: c.id, Message: Message{From: ev.Origin,
-			Name: c.name(ev.Origin), Text: ev.Text, Action: ev.Action, Number: ev.Number,
-			Time: now, Self: ev.Own}})
+		n.messageReceived(now, c, ev)
 	case conference.PeerJoined:
 		c.names[ev.Key] = ev.Name
+		c.seen[ev.Key] = peerSeen{lastActive: now}
 		n.emit(PeerJoined{Conference: c.id, Peer: ev.Key, Name: c.name(ev.Key)})
 	case conference.PeerLeft:
+		delete(c.seen, ev.Key)
 		n.emit(PeerLeft{Conference: c.id, Peer: ev.Key, Name: c.name(ev.Key)})
 	case conference.PeerFrozen:
+		s := c.seen[ev.Key]
+		s.frozenSince = now
+		c.seen[ev.Key] = s
 		n.emit(PeerFrozen{Conference: c.id, Peer: ev.Key, Name: c.name(ev.Key)})
 	case conference.PeerUnfrozen:
+		c.seen[ev.Key] = peerSeen{lastActive: now}
 		n.emit(PeerUnfrozen{Conference: c.id, Peer: ev.Key, Name: c.name(ev.Key)})
 	case conference.NameChanged:
 		c.names[ev.Key] = ev.Name
@@ -168,6 +178,33 @@ func (n *Node) conferenceEvent(now time.Time, c *conf, ev conference.Event) {
 	case conference.Renumbered:
 		n.log.Info("our peer number collided and was replaced", "old", ev.Old, "new", ev.New)
 	}
+}
+
+// messageReceived reports a chat message (ours or another member's): it
+// carries its History position, counts as unread, and reopens a conference
+// the user closed.
+func (n *Node) messageReceived(now time.Time, c *conf, ev conference.MessageReceived) {
+	seq := n.seqs[msgKey{c.id, ev.Origin, ev.Number}]
+	if !ev.Own {
+		if s, ok := c.seen[ev.Origin]; ok || c.engine.Knows(ev.Origin) {
+			s.lastActive = now
+			c.seen[ev.Origin] = s
+		}
+		c.unread++
+		if err := n.setHidden(c, false); err != nil {
+			n.log.Warn("reopen closed conference", "conference", c.id.String()[:8], "err", err)
+		}
+	}
+	n.emit(MessageReceived{Conference: c.id, Message: Message{Seq: seq, From: ev.Origin,
+		Name: c.name(ev.Origin), Text: ev.Text, Action: ev.Action, Number: ev.Number,
+		Time: now, Self: ev.Own}})
+}
+
+// msgKey names a stored message.
+type msgKey struct {
+	conf   ConferenceID
+	origin identity.PublicKey
+	number uint32
 }
 
 // name returns the best known name of key in c.

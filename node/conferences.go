@@ -27,7 +27,20 @@ type conf struct {
 	id     ConferenceID
 	group  uint16
 	engine *conference.Engine
-	names  map[identity.PublicKey]string // last known names, for events after a peer is gone
+	names  map[identity.PublicKey]string   // last known names, for events after a peer is gone
+	seen   map[identity.PublicKey]peerSeen // activity times of members, for PeerInfo
+
+	// Front-end state, persisted in the conference row.
+	hidden    bool
+	lastRead  int64
+	unread    int
+	delivered uint32
+}
+
+// peerSeen is when a member was last heard from and since when it is
+// frozen.
+type peerSeen struct {
+	lastActive, frozenSince time.Time
 }
 
 // invite is a pending invitation from a friend.
@@ -58,7 +71,8 @@ func (n *Node) freeGroup() (uint16, error) {
 
 // addConf registers an engine and tells it which sessions are already up.
 func (n *Node) addConf(now time.Time, e *conference.Engine, group uint16) *conf {
-	c := &conf{id: e.ID(), group: group, engine: e, names: map[identity.PublicKey]string{}}
+	c := &conf{id: e.ID(), group: group, engine: e, names: map[identity.PublicKey]string{},
+		seen: map[identity.PublicKey]peerSeen{}}
 	n.confs[c.id] = c
 	n.byGroup[group] = c
 	for key, s := range n.sessions {
@@ -118,8 +132,13 @@ func (n *Node) restore(ctx context.Context, now time.Time, sc storage.Conference
 	if err != nil {
 		return err
 	}
-	n.addConf(now, e, group)
-	return nil
+	c := n.addConf(now, e, group)
+	c.hidden, c.lastRead, c.delivered = sc.Hidden, sc.LastRead, sc.Delivered
+	for _, p := range st.Peers {
+		c.seen[p.Key] = peerSeen{lastActive: p.LastActive, frozenSince: p.LastActive}
+	}
+	c.unread, err = n.db.UnreadCount(ctx, c.id, n.key.Public(), c.lastRead)
+	return err
 }
 
 // Create starts a new conference with us as its only member.
@@ -197,24 +216,44 @@ func (n *Node) Join(ctx context.Context, id ConferenceID) error {
 // Send sends a message (or an action, "/me") and returns its number. The
 // message is stored before it goes out.
 func (n *Node) Send(ctx context.Context, id ConferenceID, text string, action bool) (uint32, error) {
-	var number uint32
+	m, err := n.SendMessage(ctx, id, text, action)
+	return m.Number, err
+}
+
+// SentMessage is what SendMessage reports of an own message: its number,
+// its History position and when it was stored. Number and Seq are 0 when
+// the message was queued (the profile is re-syncing its own history after
+// losing its database); it goes out once that ends.
+type SentMessage struct {
+	Number uint32
+	Seq    int64
+	Time   time.Time
+}
+
+// SendMessage sends a message (or an action, "/me"). It is stored before
+// it goes out; on an error nothing was sent.
+func (n *Node) SendMessage(ctx context.Context, id ConferenceID, text string, action bool) (SentMessage, error) {
+	var sent SentMessage
 	err := n.withConf(ctx, id, func(now time.Time, c *conf) error {
 		send := c.engine.SendMessage
 		if action {
 			send = c.engine.SendAction
 		}
+		before := c.engine.NextNumber()
 		if err := send(now, text); err != nil {
 			return err
 		}
-		r := c.engine.Ready()
-		for _, ev := range r.Events {
-			if m, ok := ev.(conference.MessageReceived); ok && m.Own {
-				number = m.Number
-			}
+		if err := n.apply(now, c); err != nil {
+			return err
 		}
-		return n.applyReady(now, c, r)
+		sent.Time = now
+		if c.engine.NextNumber() != before {
+			sent.Number = before
+			sent.Seq = n.seqs[msgKey{c.id, n.key.Public(), before}]
+		}
+		return nil
 	})
-	return number, err
+	return sent, err
 }
 
 // SetTitle changes a conference's title.
@@ -231,7 +270,7 @@ func (n *Node) SetName(ctx context.Context, name string) error {
 	}
 	return n.do(ctx, func(now time.Time) error {
 		n.name = name
-		if err := n.db.SetSetting(ctx, "name", name); err != nil {
+		if err := n.db.SetSetting(n.qctx, "name", name); err != nil {
 			return err
 		}
 		for _, f := range n.book.Friends() {
@@ -256,7 +295,11 @@ func (n *Node) Leave(ctx context.Context, id ConferenceID) error {
 	return n.do(ctx, func(now time.Time) error {
 		if _, ok := n.invites[id]; ok {
 			delete(n.invites, id)
-			return n.db.DeleteConference(ctx, id)
+			if err := n.db.DeleteConference(n.qctx, id); err != nil {
+				return err
+			}
+			n.emit(ConferenceLeft{Conference: id})
+			return nil
 		}
 		c, ok := n.confs[id]
 		if !ok {
@@ -269,9 +312,10 @@ func (n *Node) Leave(ctx context.Context, id ConferenceID) error {
 		for _, key := range n.wants.RemoveConference(id) {
 			n.releaseSession(key)
 		}
-		if derr := n.db.DeleteConference(ctx, id); err == nil {
+		if derr := n.db.DeleteConference(n.qctx, id); err == nil {
 			err = derr
 		}
+		n.emit(ConferenceLeft{Conference: id})
 		return err
 	})
 }
@@ -347,7 +391,7 @@ func (n *Node) invited(now time.Time, from identity.PublicKey, data []byte) {
 	}
 	id := inv.ID
 	n.invites[id] = &invite{from: from, cookie: inv.Cookie}
-	err = n.db.PutConference(context.Background(), storage.Conference{ID: id,
+	err = n.db.PutConference(n.qctx, storage.Conference{ID: id,
 		State: storage.ConferenceInvited, InvitedBy: from, InviteCookie: inv.Cookie, CreatedAt: now})
 	if err != nil {
 		n.log.Error("store invite", "err", err)

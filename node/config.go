@@ -25,7 +25,13 @@ type Config struct {
 	HeartbeatMisses   int
 	// Logger receives logs; nil discards them. Never stdout in bot mode.
 	Logger *slog.Logger
+	// Clock is the loop's time source; nil is the wall clock.
+	Clock Clock
 }
+
+// dbTimeout bounds every database call the loop makes: a stuck or failing
+// disk costs the loop at most this long per call, never a hang.
+const dbTimeout = 2 * time.Second
 
 // strangerGrace is how long a session nobody wants (an inbound connection
 // from a stranger that sent nothing we keep) stays open.

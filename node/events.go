@@ -95,8 +95,33 @@ type NameChanged struct {
 	Name       string
 }
 
-// Message is a conference message as the front ends show it.
+// MessageDelivered: another member holds our messages in Conference
+// numbered up to UpTo (their HistoryEntry.Pending turns false).
+type MessageDelivered struct {
+	Conference ConferenceID
+	UpTo       uint32
+}
+
+// ConferenceLeft: we left Conference for good (Leave); it is deleted.
+type ConferenceLeft struct{ Conference ConferenceID }
+
+// FriendRemoved: Friend is no longer a friend (we removed them, or they
+// removed us).
+type FriendRemoved struct{ Friend identity.PublicKey }
+
+// StorageFailed: the database refused a write the node must make. Engine
+// outputs are kept and the write is retried (Retrying) with backoff;
+// nothing was sent that was not stored. Err keeps the cause.
+type StorageFailed struct {
+	Err      error
+	Retrying bool
+}
+
+// Message is a conference message as the front ends show it. Seq is its
+// History position (0 while it is not stored, e.g. queued during a
+// self-sync).
 type Message struct {
+	Seq    int64
 	From   identity.PublicKey
 	Name   string
 	Text   string
@@ -121,3 +146,7 @@ func (PeerFrozen) event()            {}
 func (PeerUnfrozen) event()          {}
 func (TitleChanged) event()          {}
 func (NameChanged) event()           {}
+func (MessageDelivered) event()      {}
+func (ConferenceLeft) event()        {}
+func (FriendRemoved) event()         {}
+func (StorageFailed) event()         {}

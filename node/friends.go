@@ -101,7 +101,7 @@ func (n *Node) sendHello(key identity.PublicKey, id byte) {
 
 func (n *Node) sendRequest(key identity.PublicKey) {
 	f, _ := n.book.Friend(key)
-	msg, _, _ := n.db.Setting(context.Background(), requestMessageKey(key))
+	msg, _, _ := n.db.Setting(n.qctx, requestMessageKey(key))
 	b, err := peers.EncodeRequest(peers.Request{Nospam: f.Nospam, Name: n.name, Message: msg, Addresses: n.addrs})
 	if err != nil {
 		n.log.Error("encode friend request", "err", err)
@@ -154,7 +154,7 @@ func (n *Node) friendRequestArrived(now time.Time, from identity.PublicKey, r pe
 		if s, ok := n.sessions[from]; ok && !n.wants.Wanted(from) {
 			s.strangerUntil = now.Add(strangerGrace)
 		}
-		err := n.db.PutFriendRequest(context.Background(), storage.FriendRequest{
+		err := n.db.PutFriendRequest(n.qctx, storage.FriendRequest{
 			Key: from, Message: r.Message, Addresses: r.Addresses, ReceivedAt: now})
 		n.emit(FriendRequestReceived{From: from, Name: r.Name, Message: r.Message})
 		return err
@@ -209,14 +209,14 @@ func (n *Node) saveFriend(key identity.PublicKey) error {
 	if !ok {
 		return ErrNotFriend
 	}
-	return n.db.PutFriend(context.Background(), storage.Friend{Key: f.Key, Name: f.Name,
+	return n.db.PutFriend(n.qctx, storage.Friend{Key: f.Key, Name: f.Name,
 		Addresses: f.Addresses, Nospam: f.Nospam, Confirmed: f.Confirmed, AddedAt: f.AddedAt})
 }
 
 // forgetFriend deletes a removed friend and lets its session go unless a
 // conference still needs it.
 func (n *Node) forgetFriend(key identity.PublicKey) {
-	ctx := context.Background()
+	ctx := n.qctx
 	if err := n.db.DeleteFriend(ctx, key); err != nil {
 		n.log.Error("delete friend", "err", err)
 	}
@@ -227,6 +227,7 @@ func (n *Node) forgetFriend(key identity.PublicKey) {
 	if n.book.SetOnline(key, false, netlayer.RouteNone) {
 		n.emit(FriendOffline{Friend: key})
 	}
+	n.emit(FriendRemoved{Friend: key})
 	n.releaseSession(key)
 }
 
@@ -246,7 +247,7 @@ func (n *Node) AddFriend(ctx context.Context, id identity.ID, address, message s
 		if id.Key == n.key.Public() {
 			return ErrSelf
 		}
-		if err := n.db.SetSetting(ctx, requestMessageKey(id.Key), message); err != nil {
+		if err := n.db.SetSetting(n.qctx, requestMessageKey(id.Key), message); err != nil {
 			return err
 		}
 		f, mutual := n.book.Add(id.Key, id.Nospam, []string{address}, now)
@@ -272,7 +273,7 @@ func (n *Node) AcceptFriend(ctx context.Context, key identity.PublicKey) error {
 		if !ok {
 			return ErrNoRequest
 		}
-		if err := n.db.DeleteFriendRequest(ctx, key); err != nil {
+		if err := n.db.DeleteFriendRequest(n.qctx, key); err != nil {
 			return err
 		}
 		if err := n.saveFriend(key); err != nil {
@@ -291,7 +292,7 @@ func (n *Node) DeclineFriend(ctx context.Context, key identity.PublicKey) error 
 			return ErrNoRequest
 		}
 		n.releaseSession(key)
-		return n.db.DeleteFriendRequest(ctx, key)
+		return n.db.DeleteFriendRequest(n.qctx, key)
 	})
 }
 

@@ -48,8 +48,13 @@ type Node struct {
 	confs    map[ConferenceID]*conf
 	byGroup  map[uint16]*conf
 	invites  map[ConferenceID]*invite
-	timer    *time.Timer
+	seqs     map[msgKey]int64 // History positions of the rows the last apply stored
+	clock    Clock
+	timer    Timer
 	closing  bool
+	// qctx bounds the database calls of the input the loop is handling
+	// (dbTimeout), so a failing disk never stalls the loop for long.
+	qctx context.Context
 }
 
 // request is a closure the loop runs for another goroutine.
@@ -66,6 +71,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	if cfg.FreezeAfter == 0 {
 		cfg.FreezeAfter = 60 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = systemClock{}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -92,7 +100,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		return nil, err
 	}
 	n := &Node{
-		cfg: cfg, log: log, db: db, key: key, id: id,
+		cfg: cfg, log: log, db: db, key: key, id: id, clock: cfg.Clock, qctx: ctx,
 		hub:      newHub(),
 		reqs:     make(chan request),
 		done:     make(chan struct{}),
@@ -101,6 +109,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		confs:    map[ConferenceID]*conf{},
 		byGroup:  map[uint16]*conf{},
 		invites:  map[ConferenceID]*invite{},
+		seqs:     map[msgKey]int64{},
 	}
 	if err := n.loadName(ctx); err != nil {
 		return nil, err
@@ -113,13 +122,15 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		n.abortOpen()
 		return nil, err
 	}
-	now := time.Now()
+	now := n.clock.Now()
 	if err := n.loadConferences(ctx, now); err != nil {
 		n.abortOpen()
 		return nil, err
 	}
-	n.timer = time.NewTimer(time.Hour)
+	n.timer = n.clock.NewTimer(time.Hour)
+	n.qctx = ctx
 	n.startup(now) // before the loop exists, so it owns nothing yet
+	n.qctx = n.ctx
 	n.wg.Add(1)
 	go n.loop()
 	return n, nil
@@ -266,18 +277,28 @@ func (n *Node) loop() {
 		n.armTimer()
 		select {
 		case r := <-n.reqs:
-			r.reply <- r.fn(time.Now())
+			n.bounded(func(now time.Time) { r.reply <- r.fn(now) })
 		case ev, ok := <-events:
 			if !ok {
 				return
 			}
-			n.handleNet(time.Now(), ev)
-		case <-n.timer.C:
-			n.tick(time.Now())
+			n.bounded(func(now time.Time) { n.handleNet(now, ev) })
+		case <-n.timer.C():
+			n.bounded(n.tick)
 		case <-n.ctx.Done():
 			return
 		}
 	}
+}
+
+// bounded runs fn for one input with the database calls it makes bounded
+// by dbTimeout.
+func (n *Node) bounded(fn func(now time.Time)) {
+	ctx, cancel := context.WithTimeout(n.ctx, dbTimeout)
+	defer cancel()
+	n.qctx = ctx
+	fn(n.clock.Now())
+	n.qctx = n.ctx
 }
 
 // armTimer sets the timer to the earliest deadline of the engines, the
@@ -296,13 +317,7 @@ func (n *Node) armTimer() {
 	}
 	wait := time.Hour
 	if !next.IsZero() {
-		wait = max(time.Until(next), 0)
-	}
-	if !n.timer.Stop() {
-		select {
-		case <-n.timer.C:
-		default:
-		}
+		wait = max(next.Sub(n.clock.Now()), 0)
 	}
 	n.timer.Reset(wait)
 }

@@ -96,6 +96,25 @@ func TestTwoNodesChatAndRestart(t *testing.T) {
 	if err != nil || len(hist) != 1 || hist[0].Text != "first" {
 		t.Fatalf("history = %+v, %v", hist, err)
 	}
+	if got.Message.Seq == 0 || got.Message.Seq != hist[0].Seq || hist[0].Pending {
+		t.Fatalf("event seq %d, history %+v", got.Message.Seq, hist[0])
+	}
+	if cs, err := b.Conferences(ctx); err != nil || len(cs) != 1 || cs[0].Unread != 1 {
+		t.Fatalf("bob's conferences = %+v, %v", cs, err)
+	}
+	if err := b.MarkRead(ctx, conf, hist[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := b.Conferences(ctx); cs[0].Unread != 0 || cs[0].LastRead != hist[0].Seq {
+		t.Fatalf("after MarkRead: %+v", cs[0])
+	}
+	ps, err := b.Peers(ctx, conf)
+	if err != nil || len(ps) != 2 || ps[1].Key != meA.Key || ps[1].LastActive.IsZero() || len(ps[1].Addresses) == 0 {
+		t.Fatalf("bob's peers = %+v, %v", ps, err)
+	}
+	if st, err := a.Status(ctx); err != nil || st.Connected != 1 || len(st.Routes) != 1 || st.Routes[0].Peer != meB.Key {
+		t.Fatalf("alice's status = %+v, %v", st, err)
+	}
 
 	// Restart bob: the conference is listed at once, alice frozen.
 	subA.Close()

@@ -20,7 +20,7 @@ type SelfInfo struct {
 func (n *Node) Self(ctx context.Context) (SelfInfo, error) {
 	var s SelfInfo
 	err := n.do(ctx, func(time.Time) error {
-		s = SelfInfo{ID: n.id, Key: n.key.Public(), Name: n.name, Addresses: append([]string(nil), n.addrs...)}
+		s = n.selfInfo()
 		return nil
 	})
 	return s, err
@@ -32,8 +32,13 @@ type ConferenceInfo struct {
 	Title       string
 	PeerCount   int // active members, ourselves included
 	FrozenCount int
-	Joined      bool // false while joining or only invited
-	Invited     bool // a pending invite we have not accepted
+	Joined      bool               // false while joining or only invited
+	Invited     bool               // a pending invite we have not accepted
+	InvitedBy   identity.PublicKey // who invited us (pending invites)
+	Hidden      bool               // closed in the UI (SetHidden); still a member
+	Unread      int                // others' messages after LastRead
+	LastRead    int64              // a History Seq (MarkRead); 0 for none
+	Delivered   uint32             // another member holds our messages numbered up to this
 }
 
 // Conferences lists our conferences and pending invites.
@@ -42,10 +47,11 @@ func (n *Node) Conferences(ctx context.Context) ([]ConferenceInfo, error) {
 	err := n.do(ctx, func(time.Time) error {
 		for id, c := range n.confs {
 			out = append(out, ConferenceInfo{ID: id, Title: c.engine.Title(), PeerCount: c.engine.ActiveCount(),
-				FrozenCount: c.engine.FrozenCount(), Joined: c.engine.IsConnected()})
+				FrozenCount: c.engine.FrozenCount(), Joined: c.engine.IsConnected(), Hidden: c.hidden,
+				Unread: c.unread, LastRead: c.lastRead, Delivered: c.delivered})
 		}
-		for id := range n.invites {
-			out = append(out, ConferenceInfo{ID: id, Invited: true})
+		for id, inv := range n.invites {
+			out = append(out, ConferenceInfo{ID: id, Invited: true, InvitedBy: inv.from})
 		}
 		return nil
 	})
@@ -55,10 +61,13 @@ func (n *Node) Conferences(ctx context.Context) ([]ConferenceInfo, error) {
 
 // PeerInfo is one member of a conference.
 type PeerInfo struct {
-	Key    identity.PublicKey
-	Name   string
-	Frozen bool
-	Self   bool
+	Key         identity.PublicKey
+	Name        string
+	Frozen      bool
+	Self        bool
+	LastActive  time.Time // when we last heard from it (zero: never, or ourselves)
+	FrozenSince time.Time // zero while active
+	Addresses   []string
 }
 
 // Peers lists a conference's members: ourselves, the active, the frozen.
@@ -70,7 +79,15 @@ func (n *Node) Peers(ctx context.Context, id ConferenceID) ([]PeerInfo, error) {
 			return ErrUnknownConference
 		}
 		for _, p := range c.engine.Peers() {
-			out = append(out, PeerInfo{Key: p.Key, Name: p.Name, Frozen: p.Frozen, Self: p.Self})
+			info := PeerInfo{Key: p.Key, Name: p.Name, Frozen: p.Frozen, Self: p.Self,
+				Addresses: append([]string(nil), p.Addresses...)}
+			if t, ok := c.seen[p.Key]; ok {
+				info.LastActive = t.lastActive
+				if p.Frozen {
+					info.FrozenSince = t.frozenSince
+				}
+			}
+			out = append(out, info)
 		}
 		return nil
 	})
@@ -89,7 +106,7 @@ func (n *Node) History(ctx context.Context, id ConferenceID, limit int, before i
 		}
 		// Names and titles are stored too; page until limit texts are found.
 		for len(out) < limit {
-			ms, err := n.db.Messages(ctx, id, 4*limit, before)
+			ms, err := n.db.Messages(n.qctx, id, 4*limit, before)
 			if err != nil {
 				return err
 			}
@@ -99,9 +116,7 @@ func (n *Node) History(ctx context.Context, id ConferenceID, limit int, before i
 				if !ok {
 					continue
 				}
-				page = append(page, HistoryEntry{Seq: m.Seq, Message: Message{From: m.Origin,
-					Name: c.name(m.Origin), Text: text, Action: action, Number: m.Number,
-					Time: m.ReceivedAt, Self: m.Origin == n.key.Public()}})
+				page = append(page, n.historyEntry(c, m, text, action))
 			}
 			out = append(page, out...)
 			if len(ms) < 4*limit {
@@ -117,9 +132,10 @@ func (n *Node) History(ctx context.Context, id ConferenceID, limit int, before i
 	return out, err
 }
 
-// HistoryEntry is a stored message with its local position (Seq), which
-// pages further back as History's before.
+// HistoryEntry is a stored message. Its Seq (the local position) pages
+// further back as History's before. Pending marks an own message no other
+// member is known to hold yet.
 type HistoryEntry struct {
-	Seq int64
 	Message
+	Pending bool
 }

@@ -103,7 +103,7 @@ func (n *Node) setRoute(key identity.PublicKey, s *session, route netlayer.Route
 		return
 	}
 	s.route = route
-	err := n.db.PutRoute(context.Background(), storage.Route{Key: key, Route: routeText(route), UpdatedAt: time.Now()})
+	err := n.db.PutRoute(n.qctx, storage.Route{Key: key, Route: routeText(route), UpdatedAt: n.clock.Now()})
 	if err != nil {
 		n.log.Warn("store route", "peer", key.Short(), "err", err)
 	}

@@ -36,6 +36,11 @@ type Conference struct {
 	Connected    bool   // false while joining
 	MaxFrozen    int    // 0: the engine's default
 	InviteCookie []byte // the join cookie while State is ConferenceInvited
+	// Front-end state (schema 3). PutConference writes them only when it
+	// inserts; SetHidden, SetLastRead and RaiseDelivered change them.
+	Hidden    bool
+	LastRead  int64  // a Message.Seq; 0 for none
+	Delivered uint32 // another member holds our messages numbered up to this
 }
 
 func nullKey(k identity.PublicKey) any {
@@ -48,10 +53,10 @@ func nullKey(k identity.PublicKey) any {
 // PutConference inserts or updates a conference. An update never lowers
 // next_number.
 func (q queries) PutConference(ctx context.Context, c Conference) error {
-	_, err := q.ex.ExecContext(ctx, `
+	_, err := q.exec(ctx, `
 		INSERT INTO conferences (id, title, title_stamp, title_by, state, next_number, invited_by, created_at,
-			self_number, connected, max_frozen, invite_cookie)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			self_number, connected, max_frozen, invite_cookie, hidden, last_read, delivered)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			title = excluded.title, title_stamp = excluded.title_stamp, title_by = excluded.title_by,
 			state = excluded.state, invited_by = excluded.invited_by,
@@ -59,7 +64,8 @@ func (q queries) PutConference(ctx context.Context, c Conference) error {
 			self_number = excluded.self_number, connected = excluded.connected,
 			max_frozen = excluded.max_frozen, invite_cookie = excluded.invite_cookie`,
 		c.ID[:], c.Title, int64(c.TitleStamp), nullKey(c.TitleBy), c.State, c.NextNumber,
-		nullKey(c.InvitedBy), millis(c.CreatedAt), c.SelfNumber, c.Connected, c.MaxFrozen, c.InviteCookie)
+		nullKey(c.InvitedBy), millis(c.CreatedAt), c.SelfNumber, c.Connected, c.MaxFrozen, c.InviteCookie,
+		c.Hidden, c.LastRead, c.Delivered)
 	if err != nil {
 		return fmt.Errorf("put conference: %w", err)
 	}
@@ -69,7 +75,7 @@ func (q queries) PutConference(ctx context.Context, c Conference) error {
 // RaiseNextNumber sets our next message number in a conference to n unless
 // it is already higher. A number once handed out is never handed out again.
 func (q queries) RaiseNextNumber(ctx context.Context, id identity.ConferenceID, n uint32) error {
-	res, err := q.ex.ExecContext(ctx,
+	res, err := q.exec(ctx,
 		"UPDATE conferences SET next_number = max(next_number, ?) WHERE id = ?", n, id[:])
 	if err != nil {
 		return fmt.Errorf("raise next number: %w", err)
@@ -81,14 +87,14 @@ func (q queries) RaiseNextNumber(ctx context.Context, id identity.ConferenceID, 
 }
 
 const conferenceCols = "id, title, title_stamp, title_by, state, next_number, invited_by, created_at, " +
-	"self_number, connected, max_frozen, invite_cookie"
+	"self_number, connected, max_frozen, invite_cookie, hidden, last_read, delivered"
 
 func scanConference(s rowScanner) (Conference, error) {
 	var c Conference
 	var id, titleBy, invitedBy []byte
 	var stamp, created int64
 	if err := s.Scan(&id, &c.Title, &stamp, &titleBy, &c.State, &c.NextNumber, &invitedBy, &created,
-		&c.SelfNumber, &c.Connected, &c.MaxFrozen, &c.InviteCookie); err != nil {
+		&c.SelfNumber, &c.Connected, &c.MaxFrozen, &c.InviteCookie, &c.Hidden, &c.LastRead, &c.Delivered); err != nil {
 		return c, err
 	}
 	var err error
@@ -111,7 +117,7 @@ func scanConference(s rowScanner) (Conference, error) {
 
 // Conference returns one conference, or ErrNotFound.
 func (q queries) Conference(ctx context.Context, id identity.ConferenceID) (Conference, error) {
-	c, err := scanConference(q.ex.QueryRowContext(ctx,
+	c, err := scanConference(q.queryRow(ctx,
 		"SELECT "+conferenceCols+" FROM conferences WHERE id = ?", id[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
@@ -130,7 +136,7 @@ func (q queries) Conferences(ctx context.Context) ([]Conference, error) {
 
 // DeleteConference removes a conference with its peers and messages.
 func (q queries) DeleteConference(ctx context.Context, id identity.ConferenceID) error {
-	if _, err := q.ex.ExecContext(ctx, "DELETE FROM conferences WHERE id = ?", id[:]); err != nil {
+	if _, err := q.exec(ctx, "DELETE FROM conferences WHERE id = ?", id[:]); err != nil {
 		return fmt.Errorf("delete conference: %w", err)
 	}
 	return nil
@@ -152,7 +158,7 @@ type Peer struct {
 
 // PutPeer inserts or replaces a conference peer.
 func (q queries) PutPeer(ctx context.Context, p Peer) error {
-	_, err := q.ex.ExecContext(ctx, `
+	_, err := q.exec(ctx, `
 		INSERT INTO conference_peers (conference, public_key, peer_number, name, addresses, frozen, last_active,
 			highest_seen)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -190,7 +196,7 @@ func (q queries) Peers(ctx context.Context, id identity.ConferenceID) ([]Peer, e
 
 // DeletePeer removes a peer from a conference (it left).
 func (q queries) DeletePeer(ctx context.Context, id identity.ConferenceID, key identity.PublicKey) error {
-	_, err := q.ex.ExecContext(ctx,
+	_, err := q.exec(ctx,
 		"DELETE FROM conference_peers WHERE conference = ? AND public_key = ?", id[:], key[:])
 	if err != nil {
 		return fmt.Errorf("delete peer %s: %w", key.Short(), err)

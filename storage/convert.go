@@ -74,7 +74,7 @@ type rowScanner interface{ Scan(dest ...any) error }
 // query in errors.
 func queryAll[T any](ctx context.Context, q queries, what string, scan func(rowScanner) (T, error),
 	query string, args ...any) ([]T, error) {
-	rows, err := q.ex.QueryContext(ctx, query, args...)
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -82,7 +83,11 @@ func openLocked(ctx context.Context, dir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{queries: queries{ex: sdb}, sql: sdb, dir: dir, warnings: warnings}
+	// One writer (the node's loop) and one reader at a time; idle
+	// connections are kept so their prepared statements are reused.
+	sdb.SetMaxOpenConns(maxConns)
+	sdb.SetMaxIdleConns(maxConns)
+	db := &DB{queries: queries{stmts: newStmtCache(sdb)}, sql: sdb, dir: dir, warnings: warnings}
 	if err := db.migrate(ctx); err != nil {
 		_ = sdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -115,15 +120,25 @@ func tightenModes(dir, path string) ([]string, error) {
 	return warnings, nil
 }
 
+// Memory per profile: many nodes may run on one machine (benchmarks run
+// 32), so each connection's page cache is kept small; SQLite's default is
+// 2 MiB per connection.
+const (
+	maxConns = 2
+	cacheKiB = 1024
+)
+
 // dsn builds the connection string. Every pooled connection gets foreign
-// keys, a busy timeout and synchronous=NORMAL; write transactions begin
+// keys, a short busy timeout (only this process writes: the profile lock
+// keeps others out, so waiting long would only stall the node's loop) and synchronous=NORMAL; write transactions begin
 // IMMEDIATE so they never fail half way on a lock upgrade. journal_mode is
 // set once by migrate, after the schema version has been checked.
 func dsn(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "busy_timeout(1000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "cache_size(-"+strconv.Itoa(cacheKiB)+")")
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
 }
@@ -136,7 +151,7 @@ func (db *DB) Path() string { return filepath.Join(db.dir, DBFile) }
 
 // Close closes the database and releases the profile lock.
 func (db *DB) Close() error {
-	err := db.sql.Close()
+	err := errors.Join(db.stmts.close(), db.sql.Close())
 	if db.lock != nil {
 		if lerr := db.lock.release(); err == nil {
 			err = lerr
@@ -156,7 +171,7 @@ func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{queries{ex: tx}}); err != nil {
+	if err := fn(&Tx{queries{stmts: db.stmts, tx: tx}}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -178,13 +193,3 @@ func (db *DB) IntegrityCheck(ctx context.Context) error {
 	}
 	return nil
 }
-
-// execer is what both *sql.DB and *sql.Tx offer; queries run on either.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// queries holds the typed query methods shared by DB and Tx.
-type queries struct{ ex execer }

@@ -24,7 +24,7 @@ type Friend struct {
 
 // PutFriend inserts or replaces a friend.
 func (q queries) PutFriend(ctx context.Context, f Friend) error {
-	_, err := q.ex.ExecContext(ctx, `
+	_, err := q.exec(ctx, `
 		INSERT INTO friends (public_key, name, addresses, nospam, confirmed, added_at, last_seen)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (public_key) DO UPDATE SET
@@ -56,7 +56,7 @@ func scanFriend(s rowScanner) (Friend, error) {
 
 // Friend returns one friend, or ErrNotFound.
 func (q queries) Friend(ctx context.Context, key identity.PublicKey) (Friend, error) {
-	f, err := scanFriend(q.ex.QueryRowContext(ctx,
+	f, err := scanFriend(q.queryRow(ctx,
 		"SELECT "+friendCols+" FROM friends WHERE public_key = ?", key[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, ErrNotFound
@@ -75,7 +75,7 @@ func (q queries) Friends(ctx context.Context) ([]Friend, error) {
 
 // DeleteFriend removes a friend; removing an unknown key is not an error.
 func (q queries) DeleteFriend(ctx context.Context, key identity.PublicKey) error {
-	if _, err := q.ex.ExecContext(ctx, "DELETE FROM friends WHERE public_key = ?", key[:]); err != nil {
+	if _, err := q.exec(ctx, "DELETE FROM friends WHERE public_key = ?", key[:]); err != nil {
 		return fmt.Errorf("delete friend %s: %w", key.Short(), err)
 	}
 	return nil
@@ -92,7 +92,7 @@ type FriendRequest struct {
 // PutFriendRequest stores a request; a repeated request replaces the
 // earlier one from the same key.
 func (q queries) PutFriendRequest(ctx context.Context, r FriendRequest) error {
-	_, err := q.ex.ExecContext(ctx, `
+	_, err := q.exec(ctx, `
 		INSERT INTO friend_requests (public_key, message, addresses, received_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (public_key) DO UPDATE SET
 			message = excluded.message, addresses = excluded.addresses, received_at = excluded.received_at`,
@@ -125,7 +125,7 @@ func scanFriendRequest(s rowScanner) (FriendRequest, error) {
 
 // DeleteFriendRequest removes a pending request (accepted or declined).
 func (q queries) DeleteFriendRequest(ctx context.Context, key identity.PublicKey) error {
-	if _, err := q.ex.ExecContext(ctx, "DELETE FROM friend_requests WHERE public_key = ?", key[:]); err != nil {
+	if _, err := q.exec(ctx, "DELETE FROM friend_requests WHERE public_key = ?", key[:]); err != nil {
 		return fmt.Errorf("delete friend request %s: %w", key.Short(), err)
 	}
 	return nil

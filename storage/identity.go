@@ -23,7 +23,7 @@ type Identity struct {
 func (q queries) Identity(ctx context.Context) (Identity, error) {
 	var id Identity
 	var created int64
-	err := q.ex.QueryRowContext(ctx,
+	err := q.queryRow(ctx,
 		"SELECT seed, nospam, created_at FROM identity WHERE id = 1").
 		Scan(&id.Seed, &id.Nospam, &created)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -39,7 +39,7 @@ func (q queries) Identity(ctx context.Context) (Identity, error) {
 // CreateIdentity stores the identity of a new profile. It fails if one is
 // already stored: a profile's key never changes.
 func (q queries) CreateIdentity(ctx context.Context, id Identity) error {
-	_, err := q.ex.ExecContext(ctx,
+	_, err := q.exec(ctx,
 		"INSERT INTO identity (id, seed, nospam, created_at) VALUES (1, ?, ?, ?)",
 		id.Seed, id.Nospam, millis(id.CreatedAt))
 	if err != nil {
@@ -51,7 +51,7 @@ func (q queries) CreateIdentity(ctx context.Context, id Identity) error {
 // SetNospam changes the nospam; requests carrying the old one are ignored
 // from then on.
 func (q queries) SetNospam(ctx context.Context, nospam uint32) error {
-	res, err := q.ex.ExecContext(ctx, "UPDATE identity SET nospam = ? WHERE id = 1", nospam)
+	res, err := q.exec(ctx, "UPDATE identity SET nospam = ? WHERE id = 1", nospam)
 	if err != nil {
 		return fmt.Errorf("set nospam: %w", err)
 	}
@@ -63,7 +63,7 @@ func (q queries) SetNospam(ctx context.Context, nospam uint32) error {
 
 // Setting returns a stored setting; ok is false when it is unset.
 func (q queries) Setting(ctx context.Context, key string) (value string, ok bool, err error) {
-	err = q.ex.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&value)
+	err = q.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&value)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -75,7 +75,7 @@ func (q queries) Setting(ctx context.Context, key string) (value string, ok bool
 
 // SetSetting stores a setting, replacing any earlier value.
 func (q queries) SetSetting(ctx context.Context, key, value string) error {
-	_, err := q.ex.ExecContext(ctx,
+	_, err := q.exec(ctx,
 		"INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 		key, value)
 	if err != nil {

@@ -30,20 +30,31 @@ type Message struct {
 // InsertMessage stores m unless (conference, origin, number) is already
 // stored. It reports whether m was new.
 func (q queries) InsertMessage(ctx context.Context, m Message) (bool, error) {
-	res, err := q.ex.ExecContext(ctx, `
+	seq, err := q.InsertMessageSeq(ctx, m)
+	return seq > 0, err
+}
+
+// InsertMessageSeq stores m unless (conference, origin, number) is
+// already stored, and returns its new Seq (0 when it was stored before).
+func (q queries) InsertMessageSeq(ctx context.Context, m Message) (int64, error) {
+	res, err := q.exec(ctx, `
 		INSERT INTO messages (conference, origin, number, prev, kind, body, signature, sent_at, received_at, forked)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conference, origin, number) DO NOTHING`,
 		m.Conference[:], m.Origin[:], m.Number, m.Prev, m.Kind, nonNil(m.Body), nonNil(m.Signature),
 		millis(m.SentAt), millis(m.ReceivedAt), m.Forked)
 	if err != nil {
-		return false, fmt.Errorf("insert message %s/%d: %w", m.Origin.Short(), m.Number, err)
+		return 0, fmt.Errorf("insert message %s/%d: %w", m.Origin.Short(), m.Number, err)
 	}
 	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("insert message: %w", err)
+	if err != nil || n == 0 {
+		return 0, err
 	}
-	return n == 1, nil
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("insert message: %w", err)
+	}
+	return seq, nil
 }
 
 func nonNil(b []byte) []byte {
@@ -98,7 +109,7 @@ func messageScanner(id identity.ConferenceID) func(rowScanner) (Message, error) 
 // received before olderThan and all but the newest keep messages. It
 // returns how many it deleted.
 func (q queries) PruneMessages(ctx context.Context, id identity.ConferenceID, olderThan time.Time, keep int) (int64, error) {
-	res, err := q.ex.ExecContext(ctx, `
+	res, err := q.exec(ctx, `
 		DELETE FROM messages WHERE conference = ? AND (received_at < ? OR seq <= (
 			SELECT seq FROM messages WHERE conference = ? ORDER BY seq DESC LIMIT 1 OFFSET ?))`,
 		id[:], millis(olderThan), id[:], keep)
@@ -118,7 +129,7 @@ func (q queries) ConferenceMessages(ctx context.Context, id identity.ConferenceI
 // DeleteMessage removes one stored message (pruned, or the losing side of
 // a fork).
 func (q queries) DeleteMessage(ctx context.Context, id identity.ConferenceID, origin identity.PublicKey, number uint32) error {
-	_, err := q.ex.ExecContext(ctx,
+	_, err := q.exec(ctx,
 		"DELETE FROM messages WHERE conference = ? AND origin = ? AND number = ?", id[:], origin[:], number)
 	if err != nil {
 		return fmt.Errorf("delete message %s/%d: %w", origin.Short(), number, err)
@@ -136,7 +147,7 @@ type Floor struct {
 
 // PutFloor inserts or replaces an origin's floor in a conference.
 func (q queries) PutFloor(ctx context.Context, id identity.ConferenceID, f Floor) error {
-	_, err := q.ex.ExecContext(ctx, `
+	_, err := q.exec(ctx, `
 		INSERT INTO floors (conference, origin, floor, fixed) VALUES (?, ?, ?, ?)
 		ON CONFLICT (conference, origin) DO UPDATE SET floor = excluded.floor, fixed = excluded.fixed`,
 		id[:], f.Origin[:], f.Floor, f.Fixed)

@@ -20,7 +20,7 @@ type Route struct {
 
 // PutRoute inserts or replaces the route of a peer.
 func (q queries) PutRoute(ctx context.Context, r Route) error {
-	_, err := q.ex.ExecContext(ctx, `
+	_, err := q.exec(ctx, `
 		INSERT INTO routes (public_key, route, switch_state, address, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (public_key) DO UPDATE SET
 			route = excluded.route, switch_state = excluded.switch_state,

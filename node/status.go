@@ -1,0 +1,52 @@
+package node
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"confchat/identity"
+	"confchat/netlayer"
+)
+
+// StatusInfo is what a status line shows.
+type StatusInfo struct {
+	Self      SelfInfo
+	Listen    string // the bound listen address
+	Connected int    // sessions up
+	Routes    []RouteInfo
+}
+
+// RouteInfo is the path of the session to one peer, and any switch
+// between paths in progress ("" when none).
+type RouteInfo struct {
+	Peer   identity.PublicKey
+	Route  netlayer.Route
+	Switch string
+}
+
+// Status returns our identity, listen address and the sessions that are
+// up with their routes, ordered by key.
+func (n *Node) Status(ctx context.Context) (StatusInfo, error) {
+	var st StatusInfo
+	err := n.do(ctx, func(time.Time) error {
+		st.Self = n.selfInfo()
+		if a := n.ep.Addr(); a != nil {
+			st.Listen = a.String()
+		}
+		for key, s := range n.sessions {
+			if !s.connected {
+				continue
+			}
+			st.Connected++
+			st.Routes = append(st.Routes, RouteInfo{Peer: key, Route: s.route})
+		}
+		return nil
+	})
+	slices.SortFunc(st.Routes, func(a, b RouteInfo) int { return slices.Compare(a.Peer[:], b.Peer[:]) })
+	return st, err
+}
+
+func (n *Node) selfInfo() SelfInfo {
+	return SelfInfo{ID: n.id, Key: n.key.Public(), Name: n.name, Addresses: append([]string(nil), n.addrs...)}
+}
