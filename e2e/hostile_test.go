@@ -25,6 +25,10 @@ type hostile struct {
 	victim identity.ID
 	addr   string
 	conf   conference.ID
+	// from, when set, is the local address the attacker dials from (any
+	// 127/8 address works on loopback), so tests can place it in its own
+	// network prefix.
+	from net.IP
 
 	// Counters of what was sent, for the report.
 	handshakes, sybils, historyReqs, batches, idleConns atomic.Int64
@@ -50,7 +54,8 @@ func (h *hostile) connect(ctx context.Context) (*netlayer.Session, func(), error
 	if err != nil {
 		return nil, nil, err
 	}
-	ep, err := netlayer.New(netlayer.Config{Key: key, HandshakeTimeout: 3 * time.Second, CloseTimeout: time.Second})
+	ep, err := netlayer.New(netlayer.Config{Key: key, HandshakeTimeout: 3 * time.Second, CloseTimeout: time.Second,
+		DialFrom: h.from})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,8 +126,11 @@ func (h *hostile) strangers(ctx context.Context) {
 
 // sybilRequests sends friend requests carrying the victim's nospam, one
 // fresh key each.
-func (h *hostile) sybilRequests(ctx context.Context) {
-	loop(ctx, 4, 100_000, func(ctx context.Context) {
+func (h *hostile) sybilRequests(ctx context.Context) { h.sybilRequestsN(ctx, 100_000) }
+
+// sybilRequestsN is sybilRequests for at most n keys.
+func (h *hostile) sybilRequestsN(ctx context.Context, n int) {
+	loop(ctx, 4, n, func(ctx context.Context) {
 		s, stop, err := h.connect(ctx)
 		if err != nil {
 			return
