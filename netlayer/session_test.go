@@ -36,9 +36,9 @@ func TestConnectedRemoteAddr(t *testing.T) {
 	leakCheck(t)
 	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
 	a.open(b)
-	b.waitState(a, Connected)
-	ev, ok := a.rec.first(toState(Connected))
-	if !ok || ev.(SessionStateChanged).RemoteAddr != b.addr() {
+	waitFor(t, "dialer's Connected event", func() bool { _, ok := a.rec.first(toState(Connected)); return ok })
+	ev, _ := a.rec.first(toState(Connected))
+	if ev.(SessionStateChanged).RemoteAddr != b.addr() {
 		t.Fatalf("dialer's Connected event %+v, want RemoteAddr %s", ev, b.addr())
 	}
 	waitFor(t, "listener's Connected event", func() bool { _, ok := b.rec.first(toState(Connected)); return ok })
