@@ -103,6 +103,9 @@ type tmuxServer struct {
 func newTmux(t *testing.T, dir string) *tmuxServer {
 	tm := &tmuxServer{t: t, socket: filepath.Join(dir, "tmux.sock")}
 	t.Cleanup(func() { exec.Command("tmux", "-S", tm.socket, "kill-server").Run() })
+	// A session that lives as long as the test, so the server does not
+	// exit (and race the next new-session) when the chat's session ends.
+	tm.run("new-session", "-d", "-s", "keep", "sleep 600")
 	return tm
 }
 
