@@ -3,7 +3,9 @@ package bot
 import (
 	"context"
 	"errors"
+	"strings"
 
+	"confchat/conference"
 	"confchat/identity"
 	"confchat/node"
 )
@@ -23,28 +25,50 @@ const (
 	CodeShuttingDown      = 1010
 )
 
-// appErrors maps node errors to their codes, checked in order.
+// appErrors maps node errors to their codes, checked in order. prefix is
+// put before the error's text when the text alone does not say what was
+// wrong with the request.
 var appErrors = []struct {
-	err  error
-	code int
+	err    error
+	code   int
+	prefix string
 }{
-	{node.ErrUnknownConference, CodeUnknownConference},
-	{node.ErrNotFriend, CodeNotFriend},
-	{node.ErrNoRequest, CodeNoRequest},
-	{node.ErrNoInvite, CodeNoInvite},
-	{node.ErrFriendOffline, CodeFriendOffline},
-	{node.ErrBadAddress, CodeBadAddress},
-	{node.ErrNotMember, CodeNotMember},
-	{node.ErrSelf, CodeSelf},
-	{node.ErrClosed, CodeShuttingDown},
-	{context.Canceled, CodeShuttingDown},
-	{identity.ErrIDLength, CodeBadID},
-	{identity.ErrIDNotHex, CodeBadID},
-	{identity.ErrIDChecksum, CodeBadID},
+	{node.ErrUnknownConference, CodeUnknownConference, ""},
+	{node.ErrNotFriend, CodeNotFriend, ""},
+	{node.ErrNoRequest, CodeNoRequest, ""},
+	{node.ErrNoInvite, CodeNoInvite, ""},
+	{node.ErrFriendOffline, CodeFriendOffline, ""},
+	{node.ErrBadAddress, CodeBadAddress, ""},
+	{node.ErrNotMember, CodeNotMember, ""},
+	{conference.ErrNotConnected, CodeNotMember, ""},
+	{node.ErrSelf, CodeSelf, ""},
+	{node.ErrClosed, CodeShuttingDown, ""},
+	{context.Canceled, CodeShuttingDown, ""},
+	{identity.ErrIDLength, CodeBadID, "bad ID: "},
+	{identity.ErrIDNotHex, CodeBadID, "bad ID: "},
+	{identity.ErrIDChecksum, CodeBadID, "bad ID: "},
+	{identity.ErrInvalidPublicKey, CodeBadID, "bad ID: "},
 }
 
-// toAppError gives a node error its stable code; other errors (bad text,
-// a name too long) are invalid params, with the node's message.
+// badRequest lists the errors a request itself caused (text too long or
+// empty, a wrong kind of conference, a bad invite): invalid params.
+var badRequest = []error{
+	conference.ErrTooLong,
+	conference.ErrEmpty,
+	conference.ErrWrongType,
+	conference.ErrBadCookie,
+	conference.ErrAlreadyJoining,
+	conference.ErrLeft,
+	conference.ErrNoConnection,
+	identity.ErrBadConferenceID,
+	node.ErrEmptySearch,
+}
+
+// toAppError gives an error from the node its JSON-RPC form: a node
+// sentinel its stable application code, a mistake in the request
+// "invalid params", and anything else (storage, I/O, a bug) an internal
+// error, so a client never retries a failing disk as if its own input
+// were wrong.
 func toAppError(err error) error {
 	if err == nil {
 		return nil
@@ -55,8 +79,13 @@ func toAppError(err error) error {
 	}
 	for _, m := range appErrors {
 		if errors.Is(err, m.err) {
-			return &Error{Code: m.code, Message: err.Error()}
+			return &Error{Code: m.code, Message: m.prefix + err.Error()}
 		}
 	}
-	return &Error{Code: CodeInvalidParams, Message: err.Error()}
+	for _, b := range badRequest {
+		if errors.Is(err, b) {
+			return &Error{Code: CodeInvalidParams, Message: "invalid params: " + strings.ReplaceAll(err.Error(), "conference: ", "")}
+		}
+	}
+	return &Error{Code: CodeInternalError, Message: "internal error: " + err.Error()}
 }

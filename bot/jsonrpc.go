@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 )
 
@@ -231,7 +232,7 @@ func (c *Conn) handleLine(ctx context.Context, line []byte) {
 func (c *Conn) handleBatch(ctx context.Context, line []byte) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(line, &items); err != nil {
-		c.reply(nil, nil, Errorf(CodeParseError, "parse error: %v", err))
+		c.reply(nil, nil, Errorf(CodeParseError, "parse error: %s", strings.TrimPrefix(err.Error(), "json: ")))
 		return
 	}
 	if len(items) == 0 {
@@ -257,7 +258,7 @@ func (c *Conn) dispatch(ctx context.Context, raw []byte) *response {
 	}
 	var req request
 	if err := json.Unmarshal(raw, &req); err != nil {
-		return errResponse(nil, Errorf(CodeInvalidRequest, "invalid request: %v", err))
+		return errResponse(nil, Errorf(CodeInvalidRequest, "invalid request: %s", strings.TrimPrefix(err.Error(), "json: ")))
 	}
 	id := req.ID
 	if len(id) > 0 && !validID(id) {
@@ -330,7 +331,7 @@ func DecodeParams(params json.RawMessage, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(params))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return Errorf(CodeInvalidParams, "invalid params: %v", err)
+		return Errorf(CodeInvalidParams, "invalid params: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if dec.More() {
 		return Errorf(CodeInvalidParams, "invalid params: trailing data")

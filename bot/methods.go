@@ -8,6 +8,7 @@ import (
 	"confchat/identity"
 	"confchat/netlayer"
 	"confchat/node"
+	"confchat/peers"
 )
 
 // Keys are hex; conference ids are hex; times are RFC 3339.
@@ -23,7 +24,7 @@ type confParam struct {
 func parseKey(s string) (identity.PublicKey, error) {
 	k, err := identity.ParsePublicKey(s)
 	if err != nil {
-		return k, Errorf(CodeInvalidParams, "invalid params: public_key: %v", err)
+		return k, Errorf(CodeInvalidParams, "invalid params: %v", err)
 	}
 	return k, nil
 }
@@ -31,9 +32,18 @@ func parseKey(s string) (identity.PublicKey, error) {
 func parseConf(s string) (node.ConferenceID, error) {
 	c, err := identity.ParseConferenceID(s)
 	if err != nil {
-		return c, Errorf(CodeInvalidParams, "invalid params: conference: %v", err)
+		return c, Errorf(CodeInvalidParams, "invalid params: %v", err)
 	}
 	return c, nil
+}
+
+// checkLen refuses text longer than the wire allows, before the node is
+// asked (its own check would come back as an untyped error).
+func checkLen(field, text string, max int) error {
+	if len(text) > max {
+		return Errorf(CodeInvalidParams, "invalid params: %s is %d bytes, the limit is %d", field, len(text), max)
+	}
+	return nil
 }
 
 // method adapts a typed handler: params are decoded strictly into P.
@@ -53,6 +63,7 @@ type empty struct{}
 func (s *Server) register(m *Mux) {
 	m.Handle("self.get", method(s.selfGet))
 	m.Handle("self.set_name", method(s.selfSetName))
+	m.Handle("self.set_nospam", method(s.selfSetNospam))
 	m.Handle("friend.add", method(s.friendAdd))
 	m.Handle("friend.accept", method(s.friendAccept))
 	m.Handle("friend.decline", method(s.friendDecline))
@@ -68,12 +79,16 @@ func (s *Server) register(m *Mux) {
 	m.Handle("conference.set_title", method(s.confSetTitle))
 	m.Handle("conference.history", method(s.confHistory))
 	m.Handle("conference.leave", method(s.confLeave))
+	m.Handle("self.status", method(s.selfStatus))
+	m.Handle("conference.search", method(s.confSearch))
+	m.Handle("conference.mark_read", method(s.confMarkRead))
 	m.Handle("shutdown", method(s.shutdownMethod))
 }
 
 type selfResult struct {
 	ID        string   `json:"id"`
 	PublicKey string   `json:"public_key"`
+	Nospam    string   `json:"nospam"`
 	Name      string   `json:"name"`
 	Addresses []string `json:"addresses"`
 }
@@ -83,12 +98,16 @@ func (s *Server) selfGet(ctx context.Context, _ empty) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return selfResult{ID: me.ID.String(), PublicKey: me.Key.String(), Name: me.Name, Addresses: nonNil(me.Addresses)}, nil
+	return selfResult{ID: me.ID.String(), PublicKey: me.Key.String(), Nospam: formatNospam(me.ID.Nospam),
+		Name: me.Name, Addresses: nonNil(me.Addresses)}, nil
 }
 
 func (s *Server) selfSetName(ctx context.Context, p struct {
 	Name string `json:"name"`
 }) (any, error) {
+	if err := checkLen("name", p.Name, peers.MaxNameLen); err != nil {
+		return nil, err
+	}
 	return nil, s.node.SetName(ctx, p.Name)
 }
 
@@ -99,6 +118,9 @@ func (s *Server) friendAdd(ctx context.Context, p struct {
 }) (any, error) {
 	id, err := identity.ParseID(p.ID)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkLen("message", p.Message, peers.MaxMessageLen); err != nil {
 		return nil, err
 	}
 	if err := s.node.AddFriend(ctx, id, p.Address, p.Message); err != nil {
@@ -137,6 +159,7 @@ type friendJSON struct {
 	Online    bool           `json:"online"`
 	Route     netlayer.Route `json:"route"`
 	Confirmed bool           `json:"confirmed"`
+	Addresses []string       `json:"addresses"`
 }
 
 func (s *Server) friendList(ctx context.Context, _ empty) (any, error) {
@@ -147,7 +170,7 @@ func (s *Server) friendList(ctx context.Context, _ empty) (any, error) {
 	out := []friendJSON{}
 	for _, f := range fs {
 		out = append(out, friendJSON{PublicKey: f.Key.String(), Name: f.Name, Online: f.Online,
-			Route: f.Route, Confirmed: f.Confirmed})
+			Route: f.Route, Confirmed: f.Confirmed, Addresses: nonNil(f.Addresses)})
 	}
 	return map[string]any{"friends": out}, nil
 }
@@ -210,6 +233,11 @@ type confJSON struct {
 	FrozenCount int    `json:"frozen_count"`
 	Joined      bool   `json:"joined"`
 	Invited     bool   `json:"invited"`
+	InvitedBy   string `json:"invited_by"`
+	Hidden      bool   `json:"hidden"`
+	Unread      int    `json:"unread"`
+	LastRead    int64  `json:"last_read"`
+	Delivered   uint32 `json:"delivered"`
 }
 
 func (s *Server) confList(ctx context.Context, _ empty) (any, error) {
@@ -220,16 +248,20 @@ func (s *Server) confList(ctx context.Context, _ empty) (any, error) {
 	out := []confJSON{}
 	for _, c := range cs {
 		out = append(out, confJSON{Conference: c.ID.String(), Title: c.Title, PeerCount: c.PeerCount,
-			FrozenCount: c.FrozenCount, Joined: c.Joined, Invited: c.Invited})
+			FrozenCount: c.FrozenCount, Joined: c.Joined, Invited: c.Invited, InvitedBy: optKey(c.InvitedBy),
+			Hidden: c.Hidden, Unread: c.Unread, LastRead: c.LastRead, Delivered: c.Delivered})
 	}
 	return map[string]any{"conferences": out}, nil
 }
 
 type peerJSON struct {
-	PublicKey string `json:"public_key"`
-	Name      string `json:"name"`
-	Frozen    bool   `json:"frozen"`
-	Self      bool   `json:"self"`
+	PublicKey   string   `json:"public_key"`
+	Name        string   `json:"name"`
+	Frozen      bool     `json:"frozen"`
+	Self        bool     `json:"self"`
+	LastActive  string   `json:"last_active"`
+	FrozenSince string   `json:"frozen_since"`
+	Addresses   []string `json:"addresses"`
 }
 
 func (s *Server) confPeers(ctx context.Context, p confParam) (any, error) {
@@ -243,7 +275,8 @@ func (s *Server) confPeers(ctx context.Context, p confParam) (any, error) {
 	}
 	out := []peerJSON{}
 	for _, p := range ps {
-		out = append(out, peerJSON{PublicKey: p.Key.String(), Name: p.Name, Frozen: p.Frozen, Self: p.Self})
+		out = append(out, peerJSON{PublicKey: p.Key.String(), Name: p.Name, Frozen: p.Frozen, Self: p.Self,
+			LastActive: rfc3339(p.LastActive), FrozenSince: rfc3339(p.FrozenSince), Addresses: nonNil(p.Addresses)})
 	}
 	return map[string]any{"peers": out}, nil
 }
@@ -260,11 +293,11 @@ func (s *Server) confSend(ctx context.Context, p struct {
 	if p.Text == "" {
 		return nil, Errorf(CodeInvalidParams, "invalid params: text is empty")
 	}
-	n, err := s.node.Send(ctx, c, p.Text, p.Action)
+	m, err := s.node.SendMessage(ctx, c, p.Text, p.Action)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]uint32{"number": n}, nil
+	return sendResult{Number: m.Number, Cursor: m.Seq, Time: rfc3339(m.Time)}, nil
 }
 
 func (s *Server) confSetTitle(ctx context.Context, p struct {
@@ -278,6 +311,12 @@ func (s *Server) confSetTitle(ctx context.Context, p struct {
 	return nil, s.node.SetTitle(ctx, c, p.Title)
 }
 
+type sendResult struct {
+	Number uint32 `json:"number"`
+	Cursor int64  `json:"cursor"`
+	Time   string `json:"time"`
+}
+
 type messageJSON struct {
 	Conference string `json:"conference,omitempty"`
 	From       string `json:"from"`
@@ -287,6 +326,7 @@ type messageJSON struct {
 	Number     uint32 `json:"number"`
 	Time       string `json:"time"`
 	Cursor     int64  `json:"cursor,omitempty"`
+	Pending    *bool  `json:"pending,omitempty"`
 }
 
 // maxHistory bounds one conference.history page.
@@ -318,7 +358,7 @@ func (s *Server) confHistory(ctx context.Context, p struct {
 	out := []messageJSON{}
 	for _, h := range hs {
 		out = append(out, messageJSON{From: h.From.String(), Name: h.Name, Text: h.Text, Action: h.Action,
-			Number: h.Number, Time: rfc3339(h.Time), Cursor: h.Seq})
+			Number: h.Number, Time: rfc3339(h.Time), Cursor: h.Seq, Pending: &h.Pending})
 	}
 	return map[string]any{"messages": out}, nil
 }
@@ -345,6 +385,14 @@ func rfc3339(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// optKey is a key's hex, or "" for the zero key (none).
+func optKey(k identity.PublicKey) string {
+	if k == (identity.PublicKey{}) {
+		return ""
+	}
+	return k.String()
 }
 
 func nonNil(s []string) []string {

@@ -48,7 +48,19 @@ func notificationFor(ev node.Event) (string, any) {
 		}
 		m := ev.Message
 		return "conference.message", messageJSON{Conference: ev.Conference.String(), From: m.From.String(),
-			Name: m.Name, Text: m.Text, Action: m.Action, Number: m.Number, Time: rfc3339(m.Time)}
+			Name: m.Name, Text: m.Text, Action: m.Action, Number: m.Number, Time: rfc3339(m.Time), Cursor: m.Seq}
+	case node.MessageDelivered:
+		return "conference.delivered", map[string]any{"conference": ev.Conference.String(), "number": ev.UpTo}
+	case node.ConferenceLeft:
+		return "conference.left", map[string]string{"conference": ev.Conference.String()}
+	case node.FriendRemoved:
+		return "friend.removed", key(ev.Friend)
+	case node.StorageFailed:
+		msg := "storage failed"
+		if ev.Err != nil {
+			msg = ev.Err.Error()
+		}
+		return "storage.failed", map[string]any{"error": msg, "retrying": ev.Retrying}
 	case node.PeerJoined:
 		return "conference.peer_joined", peerNotification(node.PeerEvent(ev))
 	case node.PeerLeft:

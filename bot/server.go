@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -122,19 +121,16 @@ func (s *Server) RunPolicies(ctx context.Context) {
 }
 
 // ServeUnix serves the API on a unix socket at path, one goroutine per
-// client, until ctx ends. A stale socket file is replaced.
+// client, until ctx ends. The socket is private (0600) from the moment it
+// appears at path (see listenUnix); a stale socket file is replaced, a live
+// one or any other file is left alone with an error. The socket file is
+// removed when ServeUnix returns.
 func (s *Server) ServeUnix(ctx context.Context, path string) error {
-	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSocket != 0 {
-		os.Remove(path)
-	}
-	ln, err := net.Listen("unix", path)
+	ln, err := listenUnix(path)
 	if err != nil {
 		return err
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return err
-	}
+	defer ln.Close()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })

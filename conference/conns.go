@@ -279,7 +279,7 @@ func (e *Engine) syncSessions() {
 		}
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Peer.Less(changes[j].Peer) })
-	e.out.Sessions = append(e.out.Sessions, changes...)
+	e.out.sessions = append(e.out.sessions, changes...)
 }
 
 // WantedSessions lists the keys the engine currently wants sessions to.

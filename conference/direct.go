@@ -40,14 +40,14 @@ func (e *Engine) answerPeerQuery(c *conn) {
 	if e.status != statusConnected || !(c.online || c.remoteGroup != 0 || c.reasons&reasonIntroducing != 0) {
 		return
 	}
-	entries := []PeerEntry{{Number: e.selfNumber, Key: e.self, Addresses: e.cfg.Addresses, Name: e.name}}
+	entries := []PeerEntry{{Number: e.selfNumber, Key: e.self, Addresses: e.cfg.Addresses, Name: e.shareableName()}}
 	for _, p := range e.peers.active {
 		entries = append(entries, PeerEntry{Number: p.number, Key: p.key, Addresses: p.addrs, Name: p.name})
 	}
 	for _, b := range chunkPeerResponses(c.remoteGroup, entries, peerResponseMax) {
 		e.sendRaw(c.key, b)
 	}
-	if rec, ok := e.title.record(); ok {
+	if rec, ok := e.shareableTitle(); ok {
 		e.sendDirect(c, &TitleResponsePacket{Title: rec})
 	}
 }
@@ -96,6 +96,8 @@ func (e *Engine) handleTitleResponse(c *conn, p *TitleResponsePacket) error {
 	if !p.Title.Verify(e.id) {
 		return fmt.Errorf("conference: title response: %w", ErrBadSignature)
 	}
-	e.acceptRecord(p.Title, true)
+	if e.acceptRecord(p.Title, true) {
+		e.holdingsChanged()
+	}
 	return nil
 }

@@ -5,7 +5,7 @@
 // One Engine value holds one conference. It is shaped like raft's RawNode:
 // the embedder (the node) feeds it inputs — HandlePacket, Tick, SessionUp,
 // SessionDown and user actions (SendMessage, SendAction, SetTitle, SetName,
-// Invite, Leave, Shutdown) — and then drains Ready: rows to persist, packets
+// Invite, Leave, Shutdown) — and then takes Ready: rows to persist, packets
 // to send, session wishes and events for the front ends. NextDeadline says
 // when Tick must be called again. The embedder's duties, in order, for each
 // Ready batch:
@@ -13,7 +13,19 @@
 //  1. persist Rows (in order) before anything else;
 //  2. send Packets, each to its public key, over the session to that key;
 //  3. open or release the sessions listed in Sessions;
-//  4. hand Events to the front ends.
+//  4. hand Events to the front ends;
+//  5. call Advance, which clears exactly what that Ready returned.
+//
+// Ready does not clear anything: until Advance, a later Ready returns the
+// same outputs plus newer ones. If persisting the Rows fails, call Abort
+// instead of steps 2-5: the own user actions made since the last Advance
+// (SendMessage, SendAction, SetTitle, SetName) are undone — none of their
+// packets is ever handed out, their numbers are burned — and every other
+// output stays pending for the next Ready. Own messages enter the message
+// store (from which history sync serves others) only on Advance. While
+// more than MaxPendingOutputs outputs or MaxPendingBytes packet bytes
+// await Advance, HandlePacket refuses input with ErrBackpressure without
+// changing state (history sync heals what was refused).
 //
 // Call Ready after every input (it also reports session wishes derived from
 // the new state). Join assumes the session to the inviter is up. The node

@@ -122,7 +122,11 @@ type Engine struct {
 	held         map[msgRef]time.Time             // messages waiting for a predecessor
 	linger       map[identity.PublicKey]time.Time // sessions kept a while after their connection
 	forcedNumber *uint16                          // tests: the next peer number to hand out
-	out          Ready
+	out          outbox
+	stage        staging
+
+	delivered uint32            // others hold our messages up to this number
+	echoes    map[uint32]uint32 // echoed own numbers above delivered -> their prev
 }
 
 // Create starts a new conference with us as its founder (peer number 0).
@@ -182,6 +186,7 @@ func newEngine(cfg Config, id ID, now time.Time) *Engine {
 		held:       map[msgRef]time.Time{},
 		linger:     map[identity.PublicKey]time.Time{},
 		store:      newStore(),
+		echoes:     map[uint32]uint32{},
 		now:        now,
 	}
 	e.sync.init()
@@ -210,30 +215,11 @@ func (e *Engine) IsConnected() bool { return e.status == statusConnected }
 // NextNumber returns the next message number we will use.
 func (e *Engine) NextNumber() uint32 { return e.nextNumber }
 
-// Ready drains the pending outputs.
-func (e *Engine) Ready() Ready {
-	e.syncSessions()
-	r := e.out
-	e.out = Ready{}
-	return r
-}
-
-// HasReady reports whether outputs are pending.
-func (e *Engine) HasReady() bool { return !e.out.Empty() }
-
-func (e *Engine) emit(ev Event) { e.out.Events = append(e.out.Events, ev) }
-func (e *Engine) persist(r Row) { e.out.Rows = append(e.out.Rows, r) }
-func (e *Engine) sendRaw(to identity.PublicKey, data []byte) {
-	if !e.sessions[to] {
-		return
-	}
-	e.out.Packets = append(e.out.Packets, Outgoing{To: to, Data: data})
-}
-
 func (e *Engine) persistMeta() {
 	e.persist(MetaRow{
 		ID: e.id, SelfNumber: e.selfNumber, NextNumber: e.nextNumber,
 		Connected: e.status != statusJoining, Left: e.status == statusLeft, MaxFrozen: e.cfg.MaxFrozen,
+		Delivered: e.delivered,
 	})
 }
 
@@ -241,6 +227,9 @@ func (e *Engine) persistMeta() {
 // Malformed or unexpected packets are dropped; the error says why (for
 // logs), and the engine state is unchanged by a malformed packet.
 func (e *Engine) HandlePacket(now time.Time, from identity.PublicKey, data []byte) error {
+	if e.out.full() {
+		return ErrBackpressure
+	}
 	e.now = now
 	if e.status == statusLeft {
 		return ErrLeft

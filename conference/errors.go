@@ -18,6 +18,9 @@ var (
 	ErrBadCookie      = errors.New("conference: bad invite cookie")
 	ErrBadSignature   = errors.New("conference: bad signature")
 	ErrAlreadyJoining = errors.New("conference: already joining or joined")
+	// ErrBackpressure: too many outputs await Advance; the packet was
+	// refused without changing state (see MaxPendingOutputs).
+	ErrBackpressure = errors.New("conference: outputs await advance")
 )
 
 // DecodeError says which packet failed to decode and why; it unwraps to

@@ -34,6 +34,7 @@ func Example() {
 	drain := func(self identity.PublicKey) {
 		e := engines[self]
 		r := e.Ready()
+		defer e.Advance() // 5. acknowledge the batch
 		// 1. persist r.Rows; 2. send r.Packets; 3. apply r.Sessions; 4. show r.Events
 		for _, p := range r.Packets {
 			queue = append(queue, wirePacket{self, p})

@@ -65,6 +65,9 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 	body := m.Body()
 	e.releaseIntroducer(c, origin) // before dedupe, as in Tox (ref §3.4.3 step 4)
 	if e.isDuplicate(origin, q, m, body) {
+		if origin == e.self && storedKind(m.Kind) && c.key != e.self {
+			e.noteEcho(m.Number, e.store.get(e.self, m.Number).rec.Prev())
+		}
 		return nil
 	}
 	if !origin.Verify(signedBytes(e.id, origin, m.Number, m.Kind, body), m.Signature()) {

@@ -157,5 +157,6 @@ func FuzzEngineHandlePacket(f *testing.F) {
 		}
 		e.Tick(now.Add(time.Second))
 		e.Ready()
+		e.Advance()
 	})
 }

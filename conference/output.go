@@ -6,8 +6,9 @@ import (
 	"confchat/identity"
 )
 
-// Ready is one drained batch of engine outputs. The embedder persists Rows
-// first, then sends Packets, then applies Sessions, then emits Events.
+// Ready is one batch of pending engine outputs. The embedder persists Rows
+// first, then sends Packets, then applies Sessions, then emits Events, then
+// calls Engine.Advance (or Engine.Abort if persisting the Rows failed).
 type Ready struct {
 	Rows     []Row
 	Packets  []Outgoing
@@ -49,6 +50,9 @@ type MetaRow struct {
 	Connected  bool // false while joining
 	Left       bool
 	MaxFrozen  int
+	// Delivered: another member holds our messages numbered <= Delivered
+	// (monotonic; Restore takes it back).
+	Delivered uint32
 }
 
 // PeerRow is one other member (active or frozen; on restore all are frozen).
@@ -176,6 +180,11 @@ type ForkDetected struct {
 	Number uint32
 }
 
+// Delivered: another member holds our messages numbered <= UpTo (from a
+// history-sync summary's contiguous high-water mark for our origin, or a
+// flood echo of our message). UpTo only grows.
+type Delivered struct{ UpTo uint32 }
+
 // Renumbered: our peer number collided with a smaller key's and was
 // replaced.
 type Renumbered struct{ Old, New uint16 }
@@ -192,6 +201,7 @@ func (Invited) event()              {}
 func (PeerAddressesLearned) event() {}
 func (ForkDetected) event()         {}
 func (Renumbered) event()           {}
+func (Delivered) event()            {}
 
 // InvitedFrom turns a 0x60/0x00 Invite from a friend into an Invited event,
 // for a conference the node holds no engine for.

@@ -37,6 +37,7 @@ func Restore(cfg Config, now time.Time, st State) (*Engine, error) {
 	e := newEngine(cfg, st.Meta.ID, now)
 	e.status = statusConnected
 	e.selfNumber = st.Meta.SelfNumber
+	e.delivered = st.Meta.Delivered
 	e.nextNumber = max(st.Meta.NextNumber+restoreMargin, 1)
 	e.restorePeers(st.Peers)
 	e.selfSeen.highest = e.nextNumber - 1
@@ -44,7 +45,7 @@ func Restore(cfg Config, now time.Time, st State) (*Engine, error) {
 		e.selfSeen.bits[i] = ^uint64(0)
 	}
 	e.restoreMessages(st)
-	e.out = Ready{}
+	e.out = outbox{}
 	e.persistMeta()
 	return e, nil
 }

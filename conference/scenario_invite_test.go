@@ -41,6 +41,7 @@ func TestTwoConferences(t *testing.T) {
 			t.Fatalf("new conference: connected=%v count=%d", e.IsConnected(), e.ActiveCount())
 		}
 		e.Ready()
+		e.Advance()
 		e.Shutdown(now)
 		r := e.Ready()
 		if len(r.Packets) != 0 {

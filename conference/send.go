@@ -6,8 +6,9 @@ import (
 )
 
 // originate signs and floods one message of ours. Stored kinds get prev
-// prepended, are stored and shown at once. The new next number is
-// persisted (MetaRow) before the packet is returned.
+// prepended, are stored and shown at once; inside an own user action they
+// are staged instead and enter the store on Advance. The new next number
+// is persisted (MetaRow) before the packet is returned.
 func (e *Engine) originate(kind byte, payload []byte) Record {
 	number := e.nextNumber
 	e.nextNumber++
@@ -16,19 +17,35 @@ func (e *Engine) originate(kind byte, payload []byte) Record {
 	}
 	body := payload
 	if storedKind(kind) {
-		body = putU32(make([]byte, 0, 4+len(payload)), e.lastStored)
+		body = putU32(make([]byte, 0, 4+len(payload)), e.prevNumber())
 		body = append(body, payload...)
 	}
 	sig := e.cfg.Self.Sign(signedBytes(e.id, e.self, number, kind, body))
 	e.persistMeta()
 	rec := Record{Origin: e.self, Number: number, Kind: kind, Body: body, Signature: sig}
-	if storedKind(kind) {
+	switch {
+	case storedKind(kind) && e.stage.active != 0:
+		e.originateStaged(rec)
+	case storedKind(kind):
 		e.lastStored = number
 		e.acceptRecord(rec, false)
 	}
 	e.selfSeen.mark(number)
 	e.flood(&MessagePacket{Sender: e.selfNumber, Number: number, Kind: kind, Data: append(body, sig...)})
 	return rec
+}
+
+// originateStaged applies an own record of a user action without storing
+// it: its row, name/title effect and event are tagged for Abort.
+func (e *Engine) originateStaged(rec Record) {
+	st := &stored{rec: rec, hash: rec.Hash(e.id), received: e.now, shown: true}
+	e.stageRecord(st)
+	e.persistRecord(st, e.store.origin(e.self).forked)
+	e.applyRecord(rec)
+	if rec.Kind == KindMessage || rec.Kind == KindAction {
+		e.emit(MessageReceived{Origin: e.self, Number: rec.Number, Action: rec.Kind == KindAction,
+			Text: textOf(rec.Body), Own: true})
+	}
 }
 
 func (e *Engine) checkSendable(now time.Time) error {
@@ -64,8 +81,10 @@ func (e *Engine) sendText(now time.Time, kind byte, text string) error {
 	if len(text) > MaxTextLength {
 		return fmt.Errorf("conference: send: %w", ErrTooLong)
 	}
+	e.beginAction()
+	defer e.endAction()
 	if e.sync.selfSync {
-		e.sync.queued = append(e.sync.queued, queuedOwn{kind: kind, text: text})
+		e.sync.queued = append(e.sync.queued, queuedOwn{kind: kind, text: text, tag: e.stage.active})
 		return nil
 	}
 	e.originate(kind, []byte(text))
@@ -87,8 +106,10 @@ func (e *Engine) SetTitle(now time.Time, title string) error {
 	if title == e.title.text {
 		return nil
 	}
+	e.beginAction()
+	defer e.endAction()
 	if e.sync.selfSync { // the stamp is computed after self-sync
-		e.sync.queued = append(e.sync.queued, queuedOwn{kind: KindTitle, text: title})
+		e.sync.queued = append(e.sync.queued, queuedOwn{kind: KindTitle, text: title, tag: e.stage.active})
 		return nil
 	}
 	payload := putU64(nil, e.title.stamp+1)
@@ -103,6 +124,8 @@ func (e *Engine) SetName(now time.Time, name string) error {
 	if len(name) > MaxNameLength {
 		return fmt.Errorf("conference: set name: %w", ErrTooLong)
 	}
+	e.beginAction()
+	defer e.endAction()
 	e.name = name
 	if e.status != statusConnected || e.sync.selfSync {
 		e.sendName = e.status == statusConnected
@@ -176,7 +199,7 @@ func (e *Engine) flushNameAndAnnounce() {
 	if e.announceSelf {
 		e.floodSelfAnnouncement()
 	}
-	if e.sendName {
+	if e.sendName && !e.staged() { // after Advance: never chained to an undoable message
 		e.sendName = false
 		e.originate(KindName, []byte(e.name))
 	}

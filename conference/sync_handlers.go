@@ -25,6 +25,7 @@ func (e *Engine) handleSyncPacket(c *conn, p directPacket) error {
 	switch p := p.(type) {
 	case *SummaryPacket:
 		for _, en := range p.Entries {
+			e.noteSummaryOfSelf(en)
 			if _, known := l.remote[en.Origin]; known || len(l.remote) < maxRemoteOrigins {
 				l.remote[en.Origin] = en
 			}
@@ -123,7 +124,7 @@ func (e *Engine) serveHistory(l *syncLink, count int) {
 			extra(r)
 		}
 	}
-	if r, ok := e.title.record(); ok {
+	if r, ok := e.shareableTitle(); ok {
 		extra(r)
 	}
 	batches := chunkRecords(recs)
@@ -229,6 +230,7 @@ func (e *Engine) pacingReady(l *syncLink) time.Time {
 type queuedOwn struct {
 	kind byte
 	text string
+	tag  uint64 // the user action's tag until Advance (0: advanced)
 }
 
 func (e *Engine) historyBatchDone() {
@@ -248,13 +250,13 @@ func (e *Engine) endSelfSync() {
 	e.sync.selfSync = false
 	e.flushNameAndAnnounce()
 	for _, q := range e.sync.queued {
-		if q.kind == KindTitle {
-			if q.text != e.title.text {
-				e.originate(KindTitle, append(putU64(nil, e.title.stamp+1), q.text...))
-			}
-			continue
+		e.stage.active = q.tag
+		if q.kind != KindTitle {
+			e.originate(q.kind, []byte(q.text))
+		} else if q.text != e.title.text {
+			e.originate(KindTitle, append(putU64(nil, e.title.stamp+1), q.text...))
 		}
-		e.originate(q.kind, []byte(q.text))
+		e.stage.active = 0
 	}
 	e.sync.queued = nil
 	e.maybePing()

@@ -168,4 +168,3 @@ func lookupCtx(tb testing.TB) context.Context {
 	tb.Cleanup(cancel)
 	return ctx
 }
-

@@ -24,6 +24,7 @@ func (n *Node) apply(now time.Time, c *conf) error {
 // packets go out, then sessions are opened or released, then events are
 // emitted.
 func (n *Node) applyReady(now time.Time, c *conf, r conference.Ready) error {
+	defer c.engine.Advance() // as before C1: the batch is cleared even if persisting fails
 	clear(n.seqs)
 	if len(r.Rows) > 0 {
 		err := n.db.Update(n.qctx, func(tx *storage.Tx) error {

@@ -34,6 +34,11 @@ type Node struct {
 	// conference is joined (the c-toxcore tests invite the next friend).
 	AutoJoin    bool
 	OnConnected func(*Node)
+	// FailWrites makes every persist fail: drain calls Abort instead of
+	// applying the batch (a failing disk). Aborts counts those drains.
+	FailWrites bool
+	Aborts     int
+	stalled    bool // the last drain aborted; wait for new input
 }
 
 // Add creates a node with a deterministic key.
@@ -102,6 +107,14 @@ func (x *Node) drain(hop int) {
 		return
 	}
 	r := x.Engine.Ready()
+	if x.FailWrites && len(r.Rows) > 0 {
+		x.Engine.Abort()
+		x.Aborts++
+		x.stalled = true
+		x.deadline = x.Engine.NextDeadline()
+		return
+	}
+	x.stalled = false
 	for _, row := range r.Rows {
 		x.DB.Apply(row)
 	}
@@ -120,6 +133,7 @@ func (x *Node) drain(hop int) {
 	for _, ev := range r.Events {
 		x.record(ev)
 	}
+	x.Engine.Advance()
 	x.deadline = x.Engine.NextDeadline()
 }
 
@@ -360,3 +374,10 @@ func (x *Node) Addresses() []string { return x.cfg.Addresses }
 
 // Net returns the network the node belongs to.
 func (x *Node) Net() *Net { return x.net }
+
+// Drain applies the engine's pending outputs (after a test drove the
+// engine directly) and lets the network settle.
+func (x *Node) Drain() {
+	x.drain(1)
+	x.net.settle()
+}

@@ -18,7 +18,7 @@ func (n *Net) settle() {
 	for guard := 0; guard < 100000; guard++ {
 		any := false
 		for _, x := range n.nodes {
-			if x.dirty || (x.Engine != nil && x.Engine.HasReady()) {
+			if x.dirty || (x.Engine != nil && x.Engine.HasReady() && !x.stalled) {
 				any = true
 				x.drain(1)
 			}
