@@ -10,6 +10,8 @@ import (
 
 	"github.com/anacrolix/dht/v2"
 	"github.com/anacrolix/dht/v2/bep44"
+	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/anacrolix/dht/v2/traversal"
 	alog "github.com/anacrolix/log"
 	"golang.org/x/time/rate"
 )
@@ -121,4 +123,35 @@ func (h slogHandler) Handle(r alog.Record) {
 		return
 	}
 	h.l.Debug("dht: "+r.Msg.String(), "level", r.Level.LogString())
+}
+
+// bootstrap fills the routing table with a find_node traversal toward
+// our own id. Unlike Server.BootstrapContext, every query is bound to ctx
+// and all have returned when it does, so closing leaves nothing running.
+func (n *dhtNode) bootstrap(ctx context.Context) error {
+	starting, err := n.srv.TraversalStartingNodes()
+	if err != nil {
+		return err
+	}
+	self := n.srv.ID()
+	op := traversal.Start(traversal.OperationInput{
+		Target: self,
+		K:      16,
+		DoQuery: func(ctx context.Context, addr krpc.NodeAddr) traversal.QueryResult {
+			res := n.srv.Query(ctx, dht.NewAddr(addr.UDP()), "find_node", dht.QueryInput{
+				MsgArgs: krpc.MsgArgs{Target: self, Want: []krpc.Want{krpc.WantNodes, krpc.WantNodes6}},
+			})
+			return res.TraversalQueryResult(addr)
+		},
+		NodeFilter: n.srv.TraversalNodeFilter,
+	})
+	op.AddNodes(starting)
+	select {
+	case <-op.Stalled():
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	op.Stop()
+	<-op.Stopped()
+	return err
 }

@@ -149,7 +149,7 @@ func (l *loop) emit(e Event) {
 
 func (l *loop) publishStatus() {
 	st := l.st
-	st.LastError = l.lastBootErr
+	st.LastError, st.Ready = l.lastBootErr, l.bootDone
 	st.Published = slices.Clone(st.Published)
 	l.s.status.Store(&st)
 }

@@ -22,7 +22,7 @@ func (l *loop) startBootstrap() {
 		_, resErr := node.resolve(ctx, routers)
 		var err error
 		if node.canTraverse() {
-			_, err = node.srv.BootstrapContext(ctx)
+			err = node.bootstrap(ctx)
 		}
 		nodes := node.srv.NumNodes()
 		if nodes == 0 {

@@ -15,6 +15,7 @@ const bep44Expiry = 2 * time.Hour
 // Status is the service's state for display.
 type Status struct {
 	Enabled     bool
+	Ready       bool      // the first bootstrap has finished
 	Nodes       int       // nodes in the routing table
 	GoodNodes   int       // of which answered recently
 	LastPublish time.Time // zero: never tried
