@@ -36,3 +36,7 @@ const dbTimeout = 2 * time.Second
 // strangerGrace is how long a session nobody wants (an inbound connection
 // from a stranger that sent nothing we keep) stays open.
 const strangerGrace = 30 * time.Second
+
+// maxStrangers bounds the sessions from keys nobody wants; past it the
+// oldest is closed.
+const maxStrangers = 64

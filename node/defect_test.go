@@ -14,6 +14,7 @@ import (
 
 	"confchat/conference"
 	"confchat/identity"
+	"confchat/peers"
 )
 
 func mustKey(t *testing.T, h string) identity.PublicKey {
@@ -86,5 +87,49 @@ func TestDefect02InviteFromStrangerDropped(t *testing.T) {
 	}
 	if linked || member {
 		t.Fatalf("a stranger's invite packets linked it to our conference (linked %v, member %v)", linked, member)
+	}
+}
+
+// Defect 14: the send pump dropped frames past 4096 queued while send had
+// reported success, and nothing healed a dropped frame promptly.
+func TestDefect14DroppedFramesHealed(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	p := newPairFreezing(t, time.Minute) // pings (which also heal) every 20 s
+	defer p.close(t)
+	if _, err := p.a.Send(ctx, p.conf, "warm-up", false); err != nil {
+		t.Fatal(err)
+	}
+	received(t, p.subB, "warm-up", 10*time.Second)
+
+	// Fill alice's queue to bob (without waking its pump), so the next
+	// message to bob finds no room.
+	hello, err := peers.EncodeHello(peers.PacketAddresses, peers.Hello{Name: "alice", Addresses: p.meA.Addresses})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.a.withConf(ctx, p.conf, func(now time.Time, c *conf) error {
+		s := p.a.sessions[p.meB.Key]
+		s.pump.stop()
+		pu := newPump(s.sess, p.a.healWake) // not running yet: a reader that stalls
+		for range pumpMaxFrames {
+			pu.push(hello)
+		}
+		s.pump = pu
+		if err := c.engine.SendMessage(now, "squeezed out"); err != nil {
+			return err
+		}
+		if err := p.a.apply(now, c); err != nil {
+			return err
+		}
+		pu.start(p.a.ctx, &p.a.wg, p.a.log)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	received(t, p.subB, "squeezed out", 10*time.Second)
+	if c := p.a.Counters(); c.SendDropped == 0 || c.SendHealed == 0 {
+		t.Fatalf("counters = %+v, want the drop and its heal counted", c)
 	}
 }

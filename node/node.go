@@ -49,9 +49,16 @@ type Node struct {
 	byGroup  map[uint16]*conf
 	invites  map[ConferenceID]*invite
 	seqs     map[msgKey]int64 // History positions of the rows the last apply stored
-	clock    Clock
-	timer    Timer
-	closing  bool
+	// strangers lists keys of sessions nobody wants, oldest first (it may
+	// hold keys that have since become wanted; they are skipped).
+	strangers   []identity.PublicKey
+	strangerLog *logLimiter
+	dropLog     *logLimiter
+	healWake    chan struct{} // a pump drained after dropping frames
+	counters    counters
+	clock       Clock
+	timer       Timer
+	closing     bool
 	// qctx bounds the database calls of the input the loop is handling
 	// (dbTimeout), so a failing disk never stalls the loop for long.
 	qctx context.Context
@@ -101,15 +108,18 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 	}
 	n := &Node{
 		cfg: cfg, log: log, db: db, key: key, id: id, clock: cfg.Clock, qctx: ctx,
-		hub:      newHub(),
-		reqs:     make(chan request),
-		done:     make(chan struct{}),
-		wants:    peers.NewWants(),
-		sessions: map[identity.PublicKey]*session{},
-		confs:    map[ConferenceID]*conf{},
-		byGroup:  map[uint16]*conf{},
-		invites:  map[ConferenceID]*invite{},
-		seqs:     map[msgKey]int64{},
+		hub:         newHub(),
+		reqs:        make(chan request),
+		done:        make(chan struct{}),
+		wants:       peers.NewWants(),
+		sessions:    map[identity.PublicKey]*session{},
+		confs:       map[ConferenceID]*conf{},
+		byGroup:     map[uint16]*conf{},
+		invites:     map[ConferenceID]*invite{},
+		seqs:        map[msgKey]int64{},
+		healWake:    make(chan struct{}, 1),
+		strangerLog: newLogLimiter(),
+		dropLog:     newLogLimiter(),
 	}
 	if err := n.loadName(ctx); err != nil {
 		return nil, err
@@ -285,6 +295,8 @@ func (n *Node) loop() {
 			n.bounded(func(now time.Time) { n.handleNet(now, ev) })
 		case <-n.timer.C():
 			n.bounded(n.tick)
+		case <-n.healWake:
+			n.bounded(n.healPumps)
 		case <-n.ctx.Done():
 			return
 		}
@@ -334,7 +346,7 @@ func (n *Node) tick(now time.Time) {
 			s.strangerUntil = time.Time{}
 			continue
 		}
-		n.closeSession(key)
+		n.closeSessionWithin(key, strangerCloseTimeout)
 	}
 	for _, c := range n.confs {
 		if d := c.engine.NextDeadline(); !d.IsZero() && !now.Before(d) {

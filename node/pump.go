@@ -5,39 +5,61 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"confchat/netlayer"
 )
 
-// pumpDepth is how many frames may wait for one session's send buffer.
-// Beyond it frames are dropped (counted and logged): conference traffic
-// heals through history sync, and friend packets are re-sent on the next
-// session start.
-const pumpDepth = 4096
+// Bounds of one session's send queue. The queue's memory grows with what
+// is queued and is released when it drains, so an idle session (a
+// stranger's above all) holds none.
+const (
+	pumpMaxFrames = 4096
+	pumpMaxBytes  = 8 << 20
+)
 
 // pump feeds one session's Send from a queue, so the node's loop never
-// blocks on a peer that reads slowly. Its goroutine is owned by the node:
-// stop ends it.
+// blocks on a peer that reads slowly. A frame that does not fit is
+// dropped, counted, and healed once the queue drains: the pump then sets
+// needHeal and wakes the loop, which re-sends what the peer must know
+// (friend packets, a conference resync). Its goroutine is owned by the
+// node: stop ends it.
 type pump struct {
 	sess   *netlayer.Session
-	ch     chan []byte
+	wake   chan struct{} // has a value while frames wait
+	heal   chan<- struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu      sync.Mutex // guards dropped
-	dropped int
+	mu      sync.Mutex // guards queue, bytes, lossy
+	queue   [][]byte
+	bytes   int
+	lossy   bool // frames were dropped since the queue last drained
+	healing atomic.Bool
 }
 
-func startPump(parent context.Context, wg *sync.WaitGroup, sess *netlayer.Session, log *slog.Logger) *pump {
+// startPump starts a pump; heal is signalled (without blocking) when a
+// lossy queue has drained.
+func startPump(parent context.Context, wg *sync.WaitGroup, sess *netlayer.Session, heal chan<- struct{}, log *slog.Logger) *pump {
+	p := newPump(sess, heal)
+	p.start(parent, wg, log)
+	return p
+}
+
+// newPump makes a pump whose goroutine start runs.
+func newPump(sess *netlayer.Session, heal chan<- struct{}) *pump {
+	return &pump{sess: sess, wake: make(chan struct{}, 1), heal: heal, done: make(chan struct{})}
+}
+
+func (p *pump) start(parent context.Context, wg *sync.WaitGroup, log *slog.Logger) {
 	ctx, cancel := context.WithCancel(parent)
-	p := &pump{sess: sess, ch: make(chan []byte, pumpDepth), cancel: cancel, done: make(chan struct{})}
+	p.cancel = cancel
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer close(p.done)
 		p.run(ctx, log)
 	}()
-	return p
 }
 
 func (p *pump) run(ctx context.Context, log *slog.Logger) {
@@ -45,7 +67,13 @@ func (p *pump) run(ctx context.Context, log *slog.Logger) {
 		select {
 		case <-ctx.Done():
 			return
-		case f := <-p.ch:
+		case <-p.wake:
+		}
+		for {
+			f, ok := p.pop()
+			if !ok {
+				break
+			}
 			if err := p.sess.Send(ctx, f); err != nil {
 				if errors.Is(err, netlayer.ErrClosed) || errors.Is(err, netlayer.ErrClosing) || ctx.Err() != nil {
 					return
@@ -56,19 +84,53 @@ func (p *pump) run(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-// push queues a frame without blocking; it reports false (and counts the
-// drop) when the queue is full.
+// pop takes the oldest frame. When the queue is empty it releases its
+// memory and, if frames were dropped, asks the loop to heal.
+func (p *pump) pop() ([]byte, bool) {
+	p.mu.Lock()
+	if len(p.queue) == 0 {
+		p.queue = nil
+		lossy := p.lossy
+		p.lossy = false
+		p.mu.Unlock()
+		if lossy {
+			p.healing.Store(true)
+			select {
+			case p.heal <- struct{}{}:
+			default: // the loop is already woken; it checks every pump
+			}
+		}
+		return nil, false
+	}
+	f := p.queue[0]
+	p.queue[0] = nil
+	p.queue = p.queue[1:]
+	p.bytes -= len(f)
+	p.mu.Unlock()
+	return f, true
+}
+
+// push queues a frame without blocking; it reports false (and marks the
+// queue lossy) when the queue is full.
 func (p *pump) push(frame []byte) bool {
-	select {
-	case p.ch <- frame:
-		return true
-	default:
-		p.mu.Lock()
-		p.dropped++
+	p.mu.Lock()
+	if len(p.queue) >= pumpMaxFrames || p.bytes+len(frame) > pumpMaxBytes {
+		p.lossy = true
 		p.mu.Unlock()
 		return false
 	}
+	p.queue = append(p.queue, frame)
+	p.bytes += len(frame)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return true
 }
+
+// takeHeal reports (once) that the queue drained after dropping frames.
+func (p *pump) takeHeal() bool { return p.healing.Swap(false) }
 
 // flush hands every queued frame to the session, until ctx ends. It is
 // used at shutdown so a graceful close delivers what the node sent.
@@ -76,12 +138,15 @@ func (p *pump) flush(ctx context.Context) {
 	p.cancel()
 	<-p.done
 	for {
-		select {
-		case f := <-p.ch:
-			if err := p.sess.Send(ctx, f); err != nil {
-				return
-			}
-		default:
+		p.mu.Lock()
+		if len(p.queue) == 0 {
+			p.mu.Unlock()
+			return
+		}
+		f := p.queue[0]
+		p.queue = p.queue[1:]
+		p.mu.Unlock()
+		if err := p.sess.Send(ctx, f); err != nil {
 			return
 		}
 	}

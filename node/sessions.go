@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"confchat/identity"
@@ -27,7 +28,7 @@ func (n *Node) handleNet(now time.Time, ev netlayer.Event) {
 	case netlayer.SessionOpened:
 		s := n.track(ev.Session)
 		if !n.wants.Wanted(ev.Peer) {
-			s.strangerUntil = now.Add(strangerGrace)
+			n.addStranger(now, ev.Peer, s)
 		}
 	case netlayer.SessionStateChanged:
 		n.sessionChanged(now, ev)
@@ -40,8 +41,8 @@ func (n *Node) handleNet(now time.Time, ev netlayer.Event) {
 	}
 }
 
-// track records a session object, starting its pump. A replaced session
-// object gets a fresh pump.
+// track records a session object. Its pump starts with the first frame
+// sent to it; a replaced session object drops the old one's pump.
 func (n *Node) track(sess *netlayer.Session) *session {
 	key := sess.Peer()
 	s, ok := n.sessions[key]
@@ -51,9 +52,32 @@ func (n *Node) track(sess *netlayer.Session) *session {
 	if ok && s.pump != nil {
 		s.pump.stop()
 	}
-	s = &session{sess: sess, pump: startPump(n.ctx, &n.wg, sess, n.log)}
+	s = &session{sess: sess}
 	n.sessions[key] = s
 	return s
+}
+
+// addStranger marks a session nobody wants: it closes after strangerGrace
+// unless something comes to want it, and past maxStrangers such sessions
+// the oldest is closed at once.
+func (n *Node) addStranger(now time.Time, key identity.PublicKey, s *session) {
+	s.strangerUntil = now.Add(strangerGrace)
+	n.strangers = append(n.strangers, key)
+	kept := n.strangers[:0]
+	for _, k := range n.strangers {
+		if st, ok := n.sessions[k]; ok && !st.strangerUntil.IsZero() && !slices.Contains(kept, k) {
+			kept = append(kept, k)
+		}
+	}
+	clear(n.strangers[len(kept):])
+	n.strangers = kept
+	for len(n.strangers) > maxStrangers {
+		oldest := n.strangers[0]
+		n.strangers = n.strangers[1:]
+		n.counters.strangersEvicted.Add(1)
+		n.debugLimited(n.strangerLog, "too many stranger sessions, closing the oldest", "peer", oldest.Short())
+		n.closeSessionWithin(oldest, strangerCloseTimeout)
+	}
 }
 
 func (n *Node) sessionChanged(now time.Time, ev netlayer.SessionStateChanged) {
@@ -77,7 +101,11 @@ func (n *Node) sessionChanged(now time.Time, ev netlayer.SessionStateChanged) {
 		}
 		delete(n.sessions, ev.Peer)
 		if ev.Reason != nil {
-			n.log.Info("session closed", "peer", ev.Peer.Short(), "reason", ev.Reason)
+			if n.wants.Wanted(ev.Peer) || n.book.IsFriend(ev.Peer) {
+				n.log.Info("session closed", "peer", ev.Peer.Short(), "reason", ev.Reason)
+			} else {
+				n.debugLimited(n.strangerLog, "session closed", "peer", ev.Peer.Short(), "reason", ev.Reason)
+			}
 		}
 		if n.wants.Wanted(ev.Peer) && !n.closing && !netlayer.IsFatal(ev.Reason) {
 			n.openSession(ev.Peer, nil)
@@ -103,11 +131,20 @@ func (n *Node) setRoute(key identity.PublicKey, s *session, route netlayer.Route
 		return
 	}
 	s.route = route
+	if !n.wants.Wanted(key) && !n.book.IsFriend(key) {
+		return // a stranger's route is nobody's business, and no row of ours
+	}
+	n.storeRoute(key, route)
+	n.emit(RouteChanged{Peer: key, Route: route})
+}
+
+// storeRoute keeps a wanted peer's route for the front ends to show after
+// a restart.
+func (n *Node) storeRoute(key identity.PublicKey, route netlayer.Route) {
 	err := n.db.PutRoute(n.qctx, storage.Route{Key: key, Route: routeText(route), UpdatedAt: n.clock.Now()})
 	if err != nil {
 		n.log.Warn("store route", "peer", key.Short(), "err", err)
 	}
-	n.emit(RouteChanged{Peer: key, Route: route})
 }
 
 // knownMember reports whether any conference counts key as a member: its
@@ -205,9 +242,20 @@ func (n *Node) releaseSession(key identity.PublicKey) {
 	}
 }
 
+// Close timeouts: a graceful close of a session we wanted may take a
+// while; a stranger's is cut short.
+const (
+	sessionCloseTimeout  = 10 * time.Second
+	strangerCloseTimeout = 500 * time.Millisecond
+)
+
 // closeSession closes a session gracefully without blocking the loop;
 // the Closed event cleans up.
 func (n *Node) closeSession(key identity.PublicKey) {
+	n.closeSessionWithin(key, sessionCloseTimeout)
+}
+
+func (n *Node) closeSessionWithin(key identity.PublicKey, timeout time.Duration) {
 	s, ok := n.sessions[key]
 	if !ok {
 		return
@@ -217,23 +265,53 @@ func (n *Node) closeSession(key identity.PublicKey) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+		ctx, cancel := context.WithTimeout(n.ctx, timeout)
 		defer cancel()
 		sess.Close(ctx)
 	}()
 }
 
-// send queues a frame for key's session, if there is one.
+// send queues a frame for key's session, if there is one, starting the
+// session's pump with its first frame. A frame the queue has no room for
+// is dropped, counted, and healed once the queue drains (healPumps).
 func (n *Node) send(key identity.PublicKey, frame []byte) bool {
 	s, ok := n.sessions[key]
-	if !ok || s.pump == nil {
+	if !ok {
 		return false
 	}
+	if s.pump == nil {
+		s.pump = startPump(n.ctx, &n.wg, s.sess, n.healWake, n.log)
+	}
 	if !s.pump.push(frame) {
-		n.log.Warn("send queue full, frame dropped", "peer", key.Short())
+		n.counters.sendDropped.Add(1)
+		n.debugLimited(n.dropLog, "send queue full, frame dropped until it drains", "peer", key.Short())
 		return false
 	}
 	return true
+}
+
+// healPumps runs when a pump drained after dropping frames: the peer
+// missed some of what we sent, so everything it must know is sent again.
+// Friend packets are re-sent; each conference resynchronises the link
+// (the engine treats it as a new session: Online or Rejoin, a history
+// summary, and sync fetches what the peer lacks).
+func (n *Node) healPumps(now time.Time) {
+	for key, s := range n.sessions {
+		if s.pump == nil || !s.pump.takeHeal() || !s.connected {
+			continue
+		}
+		n.counters.sendHealed.Add(1)
+		n.log.Info("resending after dropped frames", "peer", key.Short())
+		n.friendSessionUp(now, key)
+		for _, c := range n.confs {
+			if !c.engine.Knows(key) {
+				continue
+			}
+			c.engine.SessionDown(now, key)
+			c.engine.SessionUp(now, key)
+			n.apply(now, c)
+		}
+	}
 }
 
 // connected reports whether the session to key is up.
