@@ -97,6 +97,17 @@ func TestOldNospamNotFound(t *testing.T) {
 	if err != nil || !slices.Equal(found.Record.Addresses, testAddrs[:1]) {
 		t.Fatalf("new ID: %+v %v", found, err)
 	}
+	// The old ID's item is emptied right after (a higher seq, no addresses).
+	for i := 0; ; i++ {
+		found, err = res.Lookup(lookupCtx(t), oldID)
+		if err == nil && len(found.Record.Addresses) == 0 {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("old ID still yields %+v %v", found, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Items put on the DHT by someone else than the owner's publisher: a
