@@ -31,7 +31,7 @@ type hostile struct {
 	from net.IP
 
 	// Counters of what was sent, for the report.
-	handshakes, sybils, historyReqs, batches, idleConns atomic.Int64
+	dials, handshakes, sybils, historyReqs, batches, idleConns atomic.Int64
 }
 
 func newHostile(victimID, addr, conf string) (*hostile, error) {
@@ -81,9 +81,10 @@ func (h *hostile) connect(ctx context.Context) (*netlayer.Session, func(), error
 		stop()
 		return nil, nil, err
 	}
-	h.handshakes.Add(1)
+	h.dials.Add(1)
 	select {
 	case <-up:
+		h.handshakes.Add(1)
 		return s, stop, nil
 	case <-ctx.Done():
 	case <-time.After(5 * time.Second):
@@ -229,8 +230,8 @@ func (h *hostile) idleSockets(ctx context.Context, n int) {
 }
 
 func (h *hostile) String() string {
-	return fmt.Sprintf("handshakes %d, sybil requests %d, history requests %d, junk batches %d, idle connections %d",
-		h.handshakes.Load(), h.sybils.Load(), h.historyReqs.Load(), h.batches.Load(), h.idleConns.Load())
+	return fmt.Sprintf("dials %d, completed handshakes %d, sybil requests %d, history requests %d, junk batches %d, idle connections %d",
+		h.dials.Load(), h.handshakes.Load(), h.sybils.Load(), h.historyReqs.Load(), h.batches.Load(), h.idleConns.Load())
 }
 
 func randHex(n int) string {

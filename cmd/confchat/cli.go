@@ -28,7 +28,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{tuiCommand(), idCommand(), botCommand(), versionCommand(), helpCommand()}
+	return []*command{tuiCommand(), idCommand(), botCommand(), relayCommand(), versionCommand(), helpCommand()}
 }
 
 func findCommand(name string) *command {
