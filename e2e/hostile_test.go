@@ -25,9 +25,13 @@ type hostile struct {
 	victim identity.ID
 	addr   string
 	conf   conference.ID
+	// from, when set, is the local address the attacker dials from (any
+	// 127/8 address works on loopback), so tests can place it in its own
+	// network prefix.
+	from net.IP
 
 	// Counters of what was sent, for the report.
-	handshakes, sybils, historyReqs, batches, idleConns atomic.Int64
+	dials, handshakes, sybils, historyReqs, batches, idleConns atomic.Int64
 }
 
 func newHostile(victimID, addr, conf string) (*hostile, error) {
@@ -50,7 +54,8 @@ func (h *hostile) connect(ctx context.Context) (*netlayer.Session, func(), error
 	if err != nil {
 		return nil, nil, err
 	}
-	ep, err := netlayer.New(netlayer.Config{Key: key, HandshakeTimeout: 3 * time.Second, CloseTimeout: time.Second})
+	ep, err := netlayer.New(netlayer.Config{Key: key, HandshakeTimeout: 3 * time.Second, CloseTimeout: time.Second,
+		DialFrom: h.from})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -76,9 +81,10 @@ func (h *hostile) connect(ctx context.Context) (*netlayer.Session, func(), error
 		stop()
 		return nil, nil, err
 	}
-	h.handshakes.Add(1)
+	h.dials.Add(1)
 	select {
 	case <-up:
+		h.handshakes.Add(1)
 		return s, stop, nil
 	case <-ctx.Done():
 	case <-time.After(5 * time.Second):
@@ -121,8 +127,11 @@ func (h *hostile) strangers(ctx context.Context) {
 
 // sybilRequests sends friend requests carrying the victim's nospam, one
 // fresh key each.
-func (h *hostile) sybilRequests(ctx context.Context) {
-	loop(ctx, 4, 100_000, func(ctx context.Context) {
+func (h *hostile) sybilRequests(ctx context.Context) { h.sybilRequestsN(ctx, 100_000) }
+
+// sybilRequestsN is sybilRequests for at most n keys.
+func (h *hostile) sybilRequestsN(ctx context.Context, n int) {
+	loop(ctx, 4, n, func(ctx context.Context) {
 		s, stop, err := h.connect(ctx)
 		if err != nil {
 			return
@@ -221,8 +230,8 @@ func (h *hostile) idleSockets(ctx context.Context, n int) {
 }
 
 func (h *hostile) String() string {
-	return fmt.Sprintf("handshakes %d, sybil requests %d, history requests %d, junk batches %d, idle connections %d",
-		h.handshakes.Load(), h.sybils.Load(), h.historyReqs.Load(), h.batches.Load(), h.idleConns.Load())
+	return fmt.Sprintf("dials %d, completed handshakes %d, sybil requests %d, history requests %d, junk batches %d, idle connections %d",
+		h.dials.Load(), h.handshakes.Load(), h.sybils.Load(), h.historyReqs.Load(), h.batches.Load(), h.idleConns.Load())
 }
 
 func randHex(n int) string {

@@ -64,7 +64,8 @@ type sentMsg struct {
 //
 //	CONFCHAT_SOAK=1 go test ./e2e -run TestSoakHostileLoad -v -timeout 15m
 //
-// CONFCHAT_SOAK_DURATION (default 1m, at most 5m) sets the load's length.
+// CONFCHAT_SOAK_DURATION (default 1m, at most 5m) sets the load's length,
+// CONFCHAT_SOAK_IDLE (default 80) the number of idle connections held.
 func TestSoakHostileLoad(t *testing.T) {
 	if os.Getenv("CONFCHAT_SOAK") == "" {
 		t.Skip("soak test: run with CONFCHAT_SOAK=1 (see its doc comment)")
@@ -73,6 +74,14 @@ func TestSoakHostileLoad(t *testing.T) {
 		t.Skip("soak test: run without -race; its latency and memory targets are for normal builds")
 	}
 	dur := soakDuration(t)
+	idle := 80 // idle TCP connections held (CONFCHAT_SOAK_IDLE)
+	if v := os.Getenv("CONFCHAT_SOAK_IDLE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1000 {
+			t.Fatalf("CONFCHAT_SOAK_IDLE=%q: want 0 to 1000", v)
+		}
+		idle = n
+	}
 	victim := startBot(t, "victim", "")
 	var honest []*bot
 	for i := range 3 {
@@ -97,7 +106,7 @@ func TestSoakHostileLoad(t *testing.T) {
 	defer cancel()
 	var load sync.WaitGroup
 	for _, run := range []func(context.Context){attacker.strangers, attacker.sybilRequests,
-		attacker.historyFlood, attacker.junkBatches, func(ctx context.Context) { attacker.idleSockets(ctx, 80) }} {
+		attacker.historyFlood, attacker.junkBatches, func(ctx context.Context) { attacker.idleSockets(ctx, idle) }} {
 		load.Add(1)
 		go func() { defer load.Done(); run(ctx) }()
 	}
@@ -131,6 +140,7 @@ func TestSoakHostileLoad(t *testing.T) {
 		t.Error("the hostile load did not stop within 30 s")
 	}
 	t.Logf("hostile load for %v: %s", dur, attacker)
+	t.Logf("metric soak_stranger_handshakes_per_s %.1f count", float64(attacker.handshakes.Load())/dur.Seconds())
 
 	// Every member but the sender gets every honest message, in order.
 	var lat []time.Duration

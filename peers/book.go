@@ -14,7 +14,7 @@ type Friend struct {
 	Key       identity.PublicKey
 	Name      string
 	Addresses []string
-	Nospam    uint32 // the nospam of the ID we added them by
+	Nospam    uint32 // the nospam of their ID: as we added them, then as their hellos say
 	Confirmed bool
 	Online    bool
 	Route     netlayer.Route
@@ -235,10 +235,14 @@ func (b *Book) Learn(key identity.PublicKey, h Hello) bool {
 
 func (b *Book) learn(f *Friend, h Hello) bool {
 	addrs := mergeAddrs(h.Addresses, f.Addresses)
-	changed := !slices.Equal(addrs, f.Addresses) || (h.Name != "" && h.Name != f.Name)
+	changed := !slices.Equal(addrs, f.Addresses) || (h.Name != "" && h.Name != f.Name) ||
+		(h.HasNospam && h.Nospam != f.Nospam)
 	f.Addresses = addrs
 	if h.Name != "" {
 		f.Name = h.Name
+	}
+	if h.HasNospam { // the friend's own word, over its authenticated session
+		f.Nospam = h.Nospam
 	}
 	return changed
 }

@@ -165,3 +165,19 @@ func TestBookOnlineAndCopies(t *testing.T) {
 		t.Fatal("Remove")
 	}
 }
+
+func TestHelloUpdatesFriendNospam(t *testing.T) {
+	b := NewBook([]Friend{{Key: key(1), Confirmed: true, Nospam: 5}}, nil, NewLimiter(1, time.Second))
+	if b.Learn(key(1), Hello{}) {
+		t.Fatal("an empty hello changed something")
+	}
+	if !b.Learn(key(1), Hello{Nospam: 9, HasNospam: true}) {
+		t.Fatal("a new nospam reported no change")
+	}
+	if f, _ := b.Friend(key(1)); f.Nospam != 9 {
+		t.Fatalf("nospam %d", f.Nospam)
+	}
+	if b.Learn(key(1), Hello{Nospam: 9, HasNospam: true}) {
+		t.Fatal("the same nospam reported a change")
+	}
+}
