@@ -61,6 +61,7 @@ var badRequest = []error{
 	conference.ErrLeft,
 	conference.ErrNoConnection,
 	identity.ErrBadConferenceID,
+	node.ErrEmptySearch,
 }
 
 // toAppError gives an error from the node its JSON-RPC form: a node

@@ -200,24 +200,6 @@ func TestServeStopsWhenOutputFails(t *testing.T) {
 	}
 }
 
-func FuzzConn(f *testing.F) {
-	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"a"}}`))
-	f.Add([]byte(`[{"jsonrpc":"2.0","id":1,"method":"echo"},{}]`))
-	f.Add([]byte("\xff\n{\n"))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		var out bytes.Buffer
-		c := NewConn(testMux(), bytes.NewReader(in), &out)
-		if err := c.Serve(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-			if l != "" && !json.Valid([]byte(l)) {
-				t.Fatalf("invalid output line %q", l)
-			}
-		}
-	})
-}
-
 // Serve returns when ctx ends even though its read is blocked; closing
 // the reader then releases the reading goroutine.
 func TestServeStopsOnCancelWhileReading(t *testing.T) {

@@ -79,6 +79,9 @@ func (s *Server) register(m *Mux) {
 	m.Handle("conference.set_title", method(s.confSetTitle))
 	m.Handle("conference.history", method(s.confHistory))
 	m.Handle("conference.leave", method(s.confLeave))
+	m.Handle("self.status", method(s.selfStatus))
+	m.Handle("conference.search", method(s.confSearch))
+	m.Handle("conference.mark_read", method(s.confMarkRead))
 	m.Handle("shutdown", method(s.shutdownMethod))
 }
 

@@ -13,7 +13,7 @@ import (
 	"confchat/node"
 )
 
-func openTestNode(t *testing.T) *node.Node {
+func openTestNode(t testing.TB) *node.Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

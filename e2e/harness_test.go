@@ -54,6 +54,8 @@ type message struct {
 	Params json.RawMessage `json:"params"`
 	Result json.RawMessage `json:"result"`
 	Error  *rpcError       `json:"error"`
+	// At is when the test read the line (for latency measurements).
+	At time.Time `json:"-"`
 }
 
 // bot is one running `confchat bot` process.
@@ -155,6 +157,7 @@ func (b *bot) read(out io.Reader, done chan struct{}) {
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
 		var m message
+		m.At = time.Now()
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			b.t.Errorf("%s: stdout line is not JSON-RPC: %q", b.name, sc.Text())
 			continue

@@ -26,6 +26,15 @@ var (
 	ErrDecrypt = errors.New("netlayer: decryption failed")
 	// ErrHandshake marks a Noise handshake message that does not verify.
 	ErrHandshake = errors.New("netlayer: handshake failed")
+	// ErrUnauthenticatedRefusal marks a dial whose listener answered our
+	// first handshake message with the empty record: "I could not decrypt
+	// it", which an honest listener with another key sends. Nobody can
+	// authenticate that answer (the listener does not hold the key we
+	// dialed, or someone on the path forged it), so it is never fatal: the
+	// dialer goes on to the next address and retries with backoff. It is
+	// reported in SessionStateChanged.Reason so the layer above can log a
+	// peer that probably changed its key or address.
+	ErrUnauthenticatedRefusal = errors.New("netlayer: unauthenticated refusal: the listener did not hold the key we dialed, or the answer was forged")
 	// ErrTooManyHandshakes is reported when an inbound connection is dropped
 	// because Config.MaxHalfOpen handshakes are already in progress.
 	ErrTooManyHandshakes = errors.New("netlayer: too many half-open handshakes")
@@ -53,13 +62,19 @@ var (
 )
 
 // Reason says why a session failed for good.
+//
+// Only what the peer said inside an authenticated handshake message or
+// record, or our own configuration, is fatal: an attacker on the path can
+// cut connections but never end a session for good (IsFatal is what the
+// layer above may trust to stop redialing).
 type Reason int
 
 // Reasons for a FatalError. The numbers are stable: they appear in logs.
 const (
-	// ReasonWrongKey: the listener is not the key we dialed (its handshake
-	// reply says it could not decrypt our first message).
-	ReasonWrongKey Reason = iota + 1
+	// Number 1 was "wrong key". A listener without the key we dialed
+	// cannot authenticate that answer, so it is ErrUnauthenticatedRefusal,
+	// retried, not a reason to give up.
+	_ Reason = iota + 1
 	// ReasonVersion: the peer speaks an unknown major protocol version.
 	ReasonVersion
 	// ReasonRefused: the peer's Accept hook refused us, or ours refused it.
@@ -74,8 +89,6 @@ const (
 
 func (r Reason) String() string {
 	switch r {
-	case ReasonWrongKey:
-		return "wrong key"
 	case ReasonVersion:
 		return "unknown protocol version"
 	case ReasonRefused:

@@ -31,12 +31,21 @@ type SessionOpened struct {
 // progress and says why otherwise: a wrapped connection error when a
 // connection was lost, a *FatalError, ErrCloseUnacknowledged, ... When To is
 // Closed, Unacked holds the frames the peer never acknowledged.
+//
+// An unauthenticated refusal (errors.Is(Reason, ErrUnauthenticatedRefusal))
+// is not fatal: the session keeps dialing. IsFatal(Reason) is true only for
+// what the peer authenticated or our own configuration caused.
 type SessionStateChanged struct {
 	Peer     identity.PublicKey
 	From, To State
 	Route    Route
 	Reason   error
 	Unacked  [][]byte
+	// RemoteAddr is the remote address of the connection the session is
+	// carried on (conn.RemoteAddr().String()), set when To is Connected
+	// and "" otherwise. For a relayed connection it is what the relay's
+	// connection reports.
+	RemoteAddr string
 }
 
 // SessionReset reports that the session with Peer was replaced by a new

@@ -92,7 +92,10 @@ func stillServes(t *testing.T, n *node) {
 	n.waitState(c, Connected)
 }
 
-// Anchor 21: the dialer names a key the listener does not have.
+// Anchor 21: the dialer names a key the listener does not have. The
+// listener's empty answer cannot be authenticated, so the dialer reports
+// ErrUnauthenticatedRefusal and retries with backoff instead of giving up
+// (issue 9 defect 3); the listener keeps serving others.
 func TestWrongListenerKey(t *testing.T) {
 	leakCheck(t)
 	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
@@ -100,7 +103,17 @@ func TestWrongListenerKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fatalEnd(t, s, ReasonWrongKey, b, errIs(ErrHandshake))
+	waitFor(t, "three refused dials", func() bool { return a.rec.count(refusedUnauthenticated) >= 3 })
+	rejectedWith(t, b, errIs(ErrHandshake))
+	select {
+	case <-s.Done():
+		t.Fatalf("session closed: %v", s.Err())
+	default:
+	}
+	if n := a.rec.count(toState(BackingOff)); n < 2 {
+		t.Fatalf("%d backoffs between refused dials", n)
+	}
+	stillServes(t, b)
 }
 
 // Anchor 18 and acceptance: an unknown major version is fatal on both sides.

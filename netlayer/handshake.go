@@ -145,7 +145,9 @@ func (h *handshaker) dialNoise(conn net.Conn, peer identity.PublicKey, peerX [32
 		return nil, fmt.Errorf("handshake: read message 2: %w", err)
 	}
 	if len(m2) == 0 {
-		return nil, fatal(ReasonWrongKey, fmt.Errorf("handshake: listener could not decrypt message 1: %w", ErrHandshake))
+		// Unauthenticated: anyone on the path can send these 4 bytes, so it
+		// is retried like a reset connection (issue 9 defect 3).
+		return nil, fmt.Errorf("handshake: listener could not decrypt message 1: %w", ErrUnauthenticatedRefusal)
 	}
 	payload, cs1, cs2, err := hs.ReadMessage(nil, m2)
 	if err != nil {

@@ -308,12 +308,15 @@ func (s *Session) report(from State, reason error, unacked [][]byte) {
 	if from == to {
 		return
 	}
-	route := RouteNone
+	ev := SessionStateChanged{Peer: s.peer, From: from, To: to, Route: RouteNone, Reason: reason, Unacked: unacked}
 	if s.link != nil {
-		route = RouteDirect
+		ev.Route = RouteDirect
+		if to == Connected {
+			ev.RemoteAddr = s.link.sc.conn.RemoteAddr().String()
+		}
 	}
 	s.ep.log.Debug("session state", "peer", s.peer.Short(), "from", from, "to", to, "reason", reason)
-	s.ep.emit(s.ctx, SessionStateChanged{Peer: s.peer, From: from, To: to, Route: route, Reason: reason, Unacked: unacked})
+	s.ep.emit(s.ctx, ev)
 }
 
 // unackedData copies out the data frames still in the buffer.

@@ -86,20 +86,31 @@ func (s *Session) cancelAttempt() {
 	}
 }
 
-// dialLoop tries each address in turn and reports one result.
+// dialLoop tries each address in turn and reports one result. Only an
+// answer the peer authenticated stops it early: a fatal verdict, or a
+// session mismatch or duplicate (which a later address would repeat).
+// Anything else, including an unauthenticated refusal, moves on to the
+// next address; the failure reported joins every address's error.
 func (s *Session) dialLoop(ctx context.Context, gen uint64, addrs []string, hl hello) {
-	err := errors.New("dial: no address")
+	var errs []error
 	for _, addr := range addrs {
-		var sc *secureConn
-		var w welcome
-		sc, w, err = s.dialOne(ctx, gen, addr, hl)
+		sc, w, err := s.dialOne(ctx, gen, addr, hl)
 		if err == nil {
 			s.deliverDial(ctx, dialResult{gen: gen, sc: sc, w: w})
 			return
 		}
+		errs = append(errs, err)
 		if ctx.Err() != nil || IsFatal(err) || errors.Is(err, ErrSessionMismatch) || errors.Is(err, ErrDuplicate) {
 			break
 		}
+	}
+	err := errors.New("dial: no address")
+	switch len(errs) {
+	case 0:
+	case 1:
+		err = errs[0]
+	default:
+		err = errors.Join(errs...)
 	}
 	s.deliverDial(ctx, dialResult{gen: gen, err: err})
 }

@@ -30,3 +30,26 @@ func TestConnectAndExchange(t *testing.T) {
 		t.Fatal("oversized Send accepted")
 	}
 }
+
+// The Connected transition names the remote address of its connection.
+func TestConnectedRemoteAddr(t *testing.T) {
+	leakCheck(t)
+	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
+	a.open(b)
+	waitFor(t, "dialer's Connected event", func() bool { _, ok := a.rec.first(toState(Connected)); return ok })
+	ev, _ := a.rec.first(toState(Connected))
+	if ev.(SessionStateChanged).RemoteAddr != b.addr() {
+		t.Fatalf("dialer's Connected event %+v, want RemoteAddr %s", ev, b.addr())
+	}
+	waitFor(t, "listener's Connected event", func() bool { _, ok := b.rec.first(toState(Connected)); return ok })
+	ev, _ = b.rec.first(toState(Connected))
+	if got := ev.(SessionStateChanged).RemoteAddr; got == "" || got == b.addr() {
+		t.Fatalf("listener's Connected event has RemoteAddr %q", got)
+	}
+	if ev, ok := a.rec.first(func(ev Event) bool {
+		c, ok := ev.(SessionStateChanged)
+		return ok && c.To != Connected && c.RemoteAddr != ""
+	}); ok {
+		t.Fatalf("non-Connected event carries an address: %+v", ev)
+	}
+}

@@ -149,7 +149,7 @@ func (n *Node) handleFriendPacket(now time.Time, from identity.PublicKey, data [
 }
 
 func (n *Node) friendRequestArrived(now time.Time, from identity.PublicKey, r peers.Request) error {
-	switch n.book.HandleRequest(from, r, n.id.Nospam, now) {
+	switch n.book.HandleRequest(from, r, peers.Source{}, n.id.Nospam, now) {
 	case peers.RequestStored:
 		if s, ok := n.sessions[from]; ok && !n.wants.Wanted(from) {
 			s.strangerUntil = now.Add(strangerGrace)

@@ -14,7 +14,7 @@ type Friend struct {
 	Key       identity.PublicKey
 	Name      string
 	Addresses []string
-	Nospam    uint32 // the nospam of the ID we added them by
+	Nospam    uint32 // the nospam of their ID: as we added them, then as their hellos say
 	Confirmed bool
 	Online    bool
 	Route     netlayer.Route
@@ -22,9 +22,12 @@ type Friend struct {
 }
 
 // PendingRequest is a friend request waiting for accept or decline.
+// Source is where it came from (see SourceOf); ReceivedAt is when it
+// arrived (or was last changed by its sender).
 type PendingRequest struct {
 	Key        identity.PublicKey
 	Request    Request
+	Source     Source
 	ReceivedAt time.Time
 }
 
@@ -38,30 +41,39 @@ const (
 	RequestRateLimited                // too many from this source: ignore
 	RequestMutual                     // we had asked them too: now friends, send an accept
 	RequestFromFriend                 // already a confirmed friend: answer with an accept again
+	RequestDuplicate                  // the same request is already pending: nothing to do
 )
 
 // Book is the friend list and the pending requests. Not safe for
 // concurrent use: the node's owner goroutine holds it.
+//
+// The pending requests are bounded (MaxPendingRequests, RequestTTL) and
+// fair between sources; keys dropped from them (to make room, or aged out)
+// are reported by DroppedRequests so the node deletes their rows.
 type Book struct {
 	friends  map[identity.PublicKey]*Friend
-	requests map[identity.PublicKey]PendingRequest
+	requests pendingList
 	limiter  *Limiter
 }
 
 // NewBook returns a book holding friends (as loaded from storage, all
 // offline) and pending requests, rate-limiting new requests with limiter.
+// Requests beyond MaxPendingRequests are dropped as if they had arrived in
+// order (DroppedRequests reports them).
 func NewBook(friends []Friend, requests []PendingRequest, limiter *Limiter) *Book {
 	b := &Book{
 		friends:  map[identity.PublicKey]*Friend{},
-		requests: map[identity.PublicKey]PendingRequest{},
+		requests: newPendingList(),
 		limiter:  limiter,
 	}
 	for _, f := range friends {
 		f.Online, f.Route = false, netlayer.RouteNone
 		b.friends[f.Key] = &f
 	}
+	requests = slices.Clone(requests)
+	slices.SortStableFunc(requests, func(x, y PendingRequest) int { return x.ReceivedAt.Compare(y.ReceivedAt) })
 	for _, r := range requests {
-		b.requests[r.Key] = r
+		b.requests.put(r)
 	}
 	return b
 }
@@ -111,8 +123,8 @@ func (b *Book) Add(key identity.PublicKey, nospam uint32, addrs []string, now ti
 	}
 	cur.Nospam = nospam
 	cur.Addresses = mergeAddrs(addrs, cur.Addresses)
-	if r, pending := b.requests[key]; pending {
-		delete(b.requests, key)
+	if r, pending := b.requests.get(key); pending {
+		b.requests.remove(key)
 		cur.Confirmed = true
 		if cur.Name == "" {
 			cur.Name = r.Request.Name
@@ -124,8 +136,9 @@ func (b *Book) Add(key identity.PublicKey, nospam uint32, addrs []string, now ti
 }
 
 // HandleRequest decides what to do with a friend request from key that
-// arrived at now, given our current nospam.
-func (b *Book) HandleRequest(key identity.PublicKey, r Request, nospam uint32, now time.Time) Verdict {
+// arrived at now from src, given our current nospam. A stored request may
+// displace another (see DroppedRequests).
+func (b *Book) HandleRequest(key identity.PublicKey, r Request, src Source, nospam uint32, now time.Time) Verdict {
 	if f, ok := b.friends[key]; ok {
 		f.Addresses = mergeAddrs(r.Addresses, f.Addresses)
 		if r.Name != "" {
@@ -140,35 +153,46 @@ func (b *Book) HandleRequest(key identity.PublicKey, r Request, nospam uint32, n
 	if r.Nospam != nospam {
 		return RequestBadNospam
 	}
-	if !b.limiter.Allow(key, now) {
+	if old, ok := b.requests.get(key); ok && sameRequest(old.Request, r) {
+		return RequestDuplicate // a resend (every session start): costs no token
+	}
+	if !b.limiter.Allow(src, now) {
 		return RequestRateLimited
 	}
-	b.requests[key] = PendingRequest{Key: key, Request: r, ReceivedAt: now}
+	b.requests.put(PendingRequest{Key: key, Request: r, Source: src, ReceivedAt: now})
 	return RequestStored
 }
 
-// Requests returns the pending requests, oldest first.
-func (b *Book) Requests() []PendingRequest {
-	out := make([]PendingRequest, 0, len(b.requests))
-	for _, r := range b.requests {
-		out = append(out, r)
-	}
-	slices.SortFunc(out, func(x, y PendingRequest) int {
-		if c := x.ReceivedAt.Compare(y.ReceivedAt); c != 0 {
-			return c
-		}
-		return slices.Compare(x.Key[:], y.Key[:])
-	})
-	return out
+func sameRequest(x, y Request) bool {
+	return x.Nospam == y.Nospam && x.Name == y.Name && x.Message == y.Message && slices.Equal(x.Addresses, y.Addresses)
 }
+
+// Requests returns the pending requests, oldest first.
+func (b *Book) Requests() []PendingRequest { return b.requests.sorted() }
+
+// PendingCount is the number of pending requests.
+func (b *Book) PendingCount() int { return len(b.requests.byKey) }
+
+// ExpireRequests drops the requests received RequestTTL or longer before
+// now (DroppedRequests reports them).
+func (b *Book) ExpireRequests(now time.Time) { b.requests.expire(now) }
+
+// NextRequestExpiry is when ExpireRequests next has work; zero when
+// nothing is pending.
+func (b *Book) NextRequestExpiry() time.Time { return b.requests.nextExpiry() }
+
+// DroppedRequests returns, and forgets, the keys whose pending requests
+// were dropped since the last call: displaced by the cap or aged out. The
+// node deletes their rows. A key that asked again since is not listed.
+func (b *Book) DroppedRequests() []identity.PublicKey { return b.requests.takeDropped() }
 
 // Accept turns a pending request into a confirmed friend.
 func (b *Book) Accept(key identity.PublicKey, now time.Time) (Friend, bool) {
-	r, ok := b.requests[key]
+	r, ok := b.requests.get(key)
 	if !ok {
 		return Friend{}, false
 	}
-	delete(b.requests, key)
+	b.requests.remove(key)
 	f := &Friend{Key: key, Name: r.Request.Name, Addresses: slices.Clone(r.Request.Addresses),
 		Confirmed: true, AddedAt: now}
 	b.friends[key] = f
@@ -177,9 +201,7 @@ func (b *Book) Accept(key identity.PublicKey, now time.Time) (Friend, bool) {
 
 // Decline drops a pending request.
 func (b *Book) Decline(key identity.PublicKey) bool {
-	_, ok := b.requests[key]
-	delete(b.requests, key)
-	return ok
+	return b.requests.remove(key)
 }
 
 // Remove drops a friend.
@@ -213,10 +235,14 @@ func (b *Book) Learn(key identity.PublicKey, h Hello) bool {
 
 func (b *Book) learn(f *Friend, h Hello) bool {
 	addrs := mergeAddrs(h.Addresses, f.Addresses)
-	changed := !slices.Equal(addrs, f.Addresses) || (h.Name != "" && h.Name != f.Name)
+	changed := !slices.Equal(addrs, f.Addresses) || (h.Name != "" && h.Name != f.Name) ||
+		(h.HasNospam && h.Nospam != f.Nospam)
 	f.Addresses = addrs
 	if h.Name != "" {
 		f.Name = h.Name
+	}
+	if h.HasNospam { // the friend's own word, over its authenticated session
+		f.Nospam = h.Nospam
 	}
 	return changed
 }

@@ -4,7 +4,8 @@
 // It holds, in memory and on behalf of the node's owner goroutine:
 //   - the friend-level packets (friend request, accept, remove, address
 //     update) and their codecs;
-//   - the per-source rate limit on incoming friend requests;
+//   - the bounded, aged, source-fair list of pending friend requests and
+//     the per-source (network prefix) rate limit on new ones;
 //   - Book, the friend list with each friend's online state and route;
 //   - Wants, the set of sessions the node wants open and why (a friend, a
 //     conference's closest peer, a temporary rejoin connection), with

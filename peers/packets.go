@@ -38,11 +38,15 @@ type Request struct {
 	Addresses []string
 }
 
-// Hello is the body of FriendAccept and Addresses packets: who we are and
-// where to reach us.
+// Hello is the body of FriendAccept and Addresses packets: who we are,
+// where to reach us and, when HasNospam is set, the nospam of our current
+// ID (so friends keep our full ID current after we change it; the DHT
+// lookup needs it). Senders before the nospam field existed omit it.
 type Hello struct {
 	Name      string
 	Addresses []string
+	Nospam    uint32
+	HasNospam bool
 }
 
 // EncodeRequest returns a PacketFriendRequest frame.
@@ -74,7 +78,7 @@ func DecodeRequest(b []byte) (Request, error) {
 }
 
 // EncodeHello returns a PacketFriendAccept or PacketAddresses frame.
-// Layout: id, name (u16 len), addresses.
+// Layout: id, name (u16 len), addresses, then nospam u32 if HasNospam.
 func EncodeHello(id byte, h Hello) ([]byte, error) {
 	if id != PacketFriendAccept && id != PacketAddresses {
 		return nil, fmt.Errorf("EncodeHello: packet id %#x is not a hello", id)
@@ -83,7 +87,11 @@ func EncodeHello(id byte, h Hello) ([]byte, error) {
 		return nil, err
 	}
 	b := appendString16([]byte{id}, h.Name)
-	return appendAddrs(b, h.Addresses)
+	b, err := appendAddrs(b, h.Addresses)
+	if err != nil || !h.HasNospam {
+		return b, err
+	}
+	return binary.BigEndian.AppendUint32(b, h.Nospam), nil
 }
 
 // DecodeHello parses a PacketFriendAccept or PacketAddresses frame.
@@ -95,6 +103,9 @@ func DecodeHello(b []byte) (Hello, error) {
 	d := decoder{b: b[1:]}
 	h.Name = d.string16(MaxNameLen)
 	h.Addresses = d.addrs()
+	if d.err == nil && len(d.b) > 0 {
+		h.Nospam, h.HasNospam = d.u32(), true
+	}
 	return h, d.finish("hello")
 }
 

@@ -115,3 +115,28 @@ func FuzzDecodeHello(f *testing.F) {
 		}
 	})
 }
+
+func TestHelloNospam(t *testing.T) {
+	h := Hello{Name: "bob", Addresses: []string{"10.0.0.1:1"}, Nospam: 0, HasNospam: true}
+	b, err := EncodeHello(PacketAddresses, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeHello(b)
+	if err != nil || !reflect.DeepEqual(got, h) {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	// A hello without the field (an older sender) still decodes.
+	old, _ := EncodeHello(PacketAddresses, Hello{Name: "bob"})
+	if got, err := DecodeHello(old); err != nil || got.HasNospam {
+		t.Fatalf("old hello: %+v %v", got, err)
+	}
+	for _, cut := range []int{1, 2, 3} {
+		if _, err := DecodeHello(append(old, make([]byte, cut)...)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%d stray bytes accepted: %v", cut, err)
+		}
+	}
+	if _, err := DecodeHello(append(old, 1, 2, 3, 4, 5)); !errors.Is(err, ErrMalformed) {
+		t.Error("trailing byte after the nospam accepted")
+	}
+}

@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -13,41 +14,49 @@ var t0 = time.Unix(1_700_000_000, 0)
 
 func key(b byte) identity.PublicKey { return identity.PublicKey{b} }
 
-func TestLimiterPerKeyAndGlobal(t *testing.T) {
+func src(i int) Source { return SourceOf(fmt.Sprintf("10.%d.%d.7:4000", i>>8&0xff, i&0xff)) }
+
+func TestLimiterPerSource(t *testing.T) {
 	l := NewLimiter(2, time.Second)
-	if !l.Allow(key(1), t0) || !l.Allow(key(1), t0) {
+	if !l.Allow(src(1), t0) || !l.Allow(src(1), t0) {
 		t.Fatal("burst refused")
 	}
-	if l.Allow(key(1), t0) {
+	if l.Allow(src(1), t0) {
 		t.Fatal("third request in burst allowed")
 	}
-	if !l.Allow(key(2), t0) {
+	// Another address in the same /24 is the same source.
+	if l.Allow(SourceOf("10.0.1.200:1"), t0) {
+		t.Fatal("same prefix, other host, not limited")
+	}
+	if !l.Allow(src(2), t0) {
 		t.Fatal("another source limited by the first")
 	}
-	if !l.Allow(key(1), t0.Add(time.Second)) {
+	if !l.Allow(src(1), t0.Add(time.Second)) {
 		t.Fatal("no refill after the interval")
 	}
-	// A flood from fresh keys is capped by the global bucket (10 x burst).
-	allowed := 0
-	for i := range 100 {
-		if l.Allow(identity.PublicKey{0xF0, byte(i)}, t0.Add(time.Second)) {
-			allowed++
+	// No shared budget: 1000 fresh sources in one instant all get their burst.
+	for i := range 1000 {
+		if !l.Allow(src(1000+i), t0.Add(time.Second)) {
+			t.Fatalf("fresh source %d refused", i)
 		}
-	}
-	if allowed > 20 {
-		t.Fatalf("%d requests from fresh keys allowed in one instant", allowed)
 	}
 }
 
 func TestLimiterBoundsMemory(t *testing.T) {
-	l := NewLimiter(1, time.Millisecond)
+	l := NewLimiter(1, time.Hour)
 	now := t0
 	for i := range 3 * maxTrackedSources {
 		now = now.Add(time.Millisecond)
-		l.Allow(identity.PublicKey{byte(i), byte(i >> 8), byte(i >> 16)}, now)
+		if !l.Allow(src(i), now) {
+			t.Fatalf("new source %d refused with a full table", i)
+		}
+		if l.Tracked() > maxTrackedSources {
+			t.Fatalf("%d sources tracked", l.Tracked())
+		}
 	}
-	if len(l.buckets) > maxTrackedSources {
-		t.Fatalf("%d buckets tracked", len(l.buckets))
+	// The most recent sources are still remembered (and limited).
+	if l.Allow(src(3*maxTrackedSources-1), now) {
+		t.Fatal("the newest source was forgotten")
 	}
 }
 
@@ -86,32 +95,35 @@ func TestWants(t *testing.T) {
 func TestBookRequestVerdicts(t *testing.T) {
 	b := NewBook(nil, nil, NewLimiter(3, time.Minute))
 	const ours = 77
-	if v := b.HandleRequest(key(1), Request{Nospam: 76, Message: "hi"}, ours, t0); v != RequestBadNospam {
+	if v := b.HandleRequest(key(1), Request{Nospam: 76, Message: "hi"}, src(1), ours, t0); v != RequestBadNospam {
 		t.Fatalf("stale nospam: %v", v)
 	}
 	if len(b.Requests()) != 0 {
 		t.Fatal("stale request stored")
 	}
-	if v := b.HandleRequest(key(1), Request{Nospam: ours, Message: "hi", Name: "one"}, ours, t0); v != RequestStored {
+	if v := b.HandleRequest(key(1), Request{Nospam: ours, Message: "hi", Name: "one"}, src(1), ours, t0); v != RequestStored {
 		t.Fatalf("good request: %v", v)
 	}
-	for range 3 {
-		b.HandleRequest(key(1), Request{Nospam: ours, Name: "one"}, ours, t0)
+	if v := b.HandleRequest(key(1), Request{Nospam: ours, Message: "hi", Name: "one"}, src(1), ours, t0); v != RequestDuplicate {
+		t.Fatalf("resent request: %v", v)
 	}
-	if v := b.HandleRequest(key(1), Request{Nospam: ours}, ours, t0); v != RequestRateLimited {
+	for i := range 2 {
+		b.HandleRequest(key(1), Request{Nospam: ours, Name: "one", Message: fmt.Sprint(i)}, src(1), ours, t0)
+	}
+	if v := b.HandleRequest(key(1), Request{Nospam: ours}, src(1), ours, t0); v != RequestRateLimited {
 		t.Fatalf("flood: %v", v)
 	}
 	f, ok := b.Accept(key(1), t0)
 	if !ok || !f.Confirmed || f.Name != "one" || len(b.Requests()) != 0 {
 		t.Fatalf("Accept = %+v %v", f, ok)
 	}
-	if v := b.HandleRequest(key(1), Request{Nospam: 1}, ours, t0); v != RequestFromFriend {
+	if v := b.HandleRequest(key(1), Request{Nospam: 1}, src(1), ours, t0); v != RequestFromFriend {
 		t.Fatalf("request from friend: %v", v)
 	}
 
 	// We asked key(2); their own request makes it mutual even with a stale nospam.
 	b.Add(key(2), 5, []string{"h:1"}, t0)
-	if v := b.HandleRequest(key(2), Request{Nospam: 0}, ours, t0); v != RequestMutual {
+	if v := b.HandleRequest(key(2), Request{Nospam: 0}, src(2), ours, t0); v != RequestMutual {
 		t.Fatalf("crossing requests: %v", v)
 	}
 	if f, _ := b.Friend(key(2)); !f.Confirmed {
@@ -119,7 +131,7 @@ func TestBookRequestVerdicts(t *testing.T) {
 	}
 
 	// They asked first; our Add makes it mutual.
-	b.HandleRequest(key(3), Request{Nospam: ours, Addresses: []string{"x:1"}}, ours, t0)
+	b.HandleRequest(key(3), Request{Nospam: ours, Addresses: []string{"x:1"}}, src(3), ours, t0)
 	f, mutual := b.Add(key(3), 0, []string{"y:2"}, t0)
 	if !mutual || !f.Confirmed || !reflect.DeepEqual(f.Addresses, []string{"y:2", "x:1"}) {
 		t.Fatalf("Add after request: %+v mutual=%v", f, mutual)
@@ -151,5 +163,21 @@ func TestBookOnlineAndCopies(t *testing.T) {
 	}
 	if !b.Remove(key(1)) || b.IsFriend(key(1)) {
 		t.Fatal("Remove")
+	}
+}
+
+func TestHelloUpdatesFriendNospam(t *testing.T) {
+	b := NewBook([]Friend{{Key: key(1), Confirmed: true, Nospam: 5}}, nil, NewLimiter(1, time.Second))
+	if b.Learn(key(1), Hello{}) {
+		t.Fatal("an empty hello changed something")
+	}
+	if !b.Learn(key(1), Hello{Nospam: 9, HasNospam: true}) {
+		t.Fatal("a new nospam reported no change")
+	}
+	if f, _ := b.Friend(key(1)); f.Nospam != 9 {
+		t.Fatalf("nospam %d", f.Nospam)
+	}
+	if b.Learn(key(1), Hello{Nospam: 9, HasNospam: true}) {
+		t.Fatal("the same nospam reported a change")
 	}
 }

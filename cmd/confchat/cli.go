@@ -28,7 +28,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{idCommand(), botCommand(), versionCommand(), helpCommand()}
+	return []*command{tuiCommand(), idCommand(), botCommand(), relayCommand(), versionCommand(), helpCommand()}
 }
 
 func findCommand(name string) *command {
@@ -59,12 +59,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	rest := top.Args()
 	if len(rest) == 0 {
-		// Until the terminal UI lands, a bare confchat prints the help.
-		if err := g.validate(); err != nil {
-			return flagError(e, nil, err)
-		}
-		printHelp(stdout)
-		return 0
+		// A bare confchat opens the chat.
+		rest = []string{"tui"}
 	}
 	cmd := findCommand(rest[0])
 	if cmd == nil {
@@ -82,11 +78,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := g.validate(); err != nil {
 		return flagError(e, cmd, err)
 	}
+	stopPprof, perr := g.pprof.start(stderr)
+	if perr != nil {
+		fmt.Fprintf(stderr, "confchat: %v\n", perr)
+		return 1
+	}
+	defer stopPprof()
 	err := cmd.run(ctx, e, fs.Args())
 	var ue *usageError
+	var xe *exitError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &xe):
+		fmt.Fprintln(stderr, xe.msg)
+		return xe.code
 	case errors.As(err, &ue):
 		return flagError(e, cmd, err)
 	default:
@@ -129,6 +135,7 @@ func printHelp(w io.Writer) {
 	fmt.Fprint(w, `confchat — peer-to-peer group chat for the terminal
 
 Usage:
+  confchat [flags]                          open the chat (same as confchat tui)
   confchat [flags] <command> [command flags]
 
 Commands:

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,7 +103,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{nil, {"help"}, {"-h"}, {"--help"}, {"help", "id"}, {"id", "-h"}, {"version", "--help"}} {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "id"}, {"id", "-h"}, {"version", "--help"}} {
 		code, out, errs := runCLI(t, args...)
 		if code != 0 || errs != "" || !strings.Contains(out, "Usage") {
 			t.Errorf("%q: code %d, stdout %q, stderr %q", args, code, out, errs)
@@ -113,6 +114,32 @@ func TestHelp(t *testing.T) {
 		if !strings.Contains(out, f) {
 			t.Errorf("help lacks %s", f)
 		}
+	}
+}
+
+// TestTUINeedsTerminal: a bare confchat (and confchat tui) without a
+// terminal exits 2 with one line pointing at bot mode, and touches no
+// profile.
+func TestTUINeedsTerminal(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "p")
+	for _, args := range [][]string{{"--profile", p}, {"tui", "--profile", p}} {
+		code, out, errs := runCLI(t, args...)
+		if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "confchat bot") {
+			t.Errorf("%q: code %d, stdout %q, stderr %q", args, code, out, errs)
+		}
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("profile created without a terminal: %v", err)
+	}
+}
+
+func TestLogLevelFlag(t *testing.T) {
+	code, _, errs := runCLI(t, "--log-level", "loud", "version")
+	if code != 2 || !strings.Contains(errs, "log-level") {
+		t.Errorf("bad --log-level: code %d, stderr %q", code, errs)
+	}
+	if code, _, _ := runCLI(t, "--log-level", "debug", "version"); code != 0 {
+		t.Errorf("--log-level debug refused")
 	}
 }
 

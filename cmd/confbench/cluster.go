@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// errTimeout says a wait ran out of time.
+var errTimeout = errors.New("timed out")
+
+// tempPrefix names confbench's temporary directories: confbench-PID-*.
+const tempPrefix = "confbench-"
+
+// cluster is the set of running nodes, their proxies and what their
+// notifications said.
+type cluster struct {
+	opts options
+	dir  string // temporary root: binary, profiles, logs
+	bin  string
+	f    *faults
+	wire atomic.Int64 // bytes forwarded by all proxies
+
+	procs   []*proc
+	proxies []*proxy
+	want    map[string]string // public key -> name
+	conf    string            // the conference id
+
+	mu       sync.Mutex // guards every proc's st, stamped, unstamped
+	cond     *sync.Cond
+	stamped  int // notifications timed by the node
+	fallback int // notifications timed by confbench's read
+
+	live sync.Map // pid -> *proc, for cleanup
+}
+
+func newCluster(opts options) (*cluster, error) {
+	sweepStale()
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", tempPrefix, os.Getpid()))
+	if err != nil {
+		return nil, err
+	}
+	c := &cluster{opts: opts, dir: dir, f: opts.faults, want: map[string]string{}}
+	if c.f == nil {
+		c.f = &faults{}
+	}
+	c.cond = sync.NewCond(&c.mu)
+	return c, nil
+}
+
+// sweepStale removes directories left by confbench runs whose process no
+// longer exists (killed with SIGKILL, so they could not clean up).
+func sweepStale() {
+	matches, _ := filepath.Glob(filepath.Join(os.TempDir(), tempPrefix+"*"))
+	for _, m := range matches {
+		rest := strings.TrimPrefix(filepath.Base(m), tempPrefix)
+		pidStr, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(m)
+		}
+	}
+}
+
+// build compiles confchat into the temporary directory, unless -bin
+// names one.
+func (c *cluster) build(ctx context.Context) error {
+	if c.opts.bin != "" {
+		c.bin = c.opts.bin
+		return nil
+	}
+	c.bin = filepath.Join(c.dir, "confchat")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", c.bin, "confchat/cmd/confchat")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build confchat (run confbench inside the confchat module or pass -bin): %w\n%s", err, out)
+	}
+	return nil
+}
+
+// nodeIP is node i's own loopback address.
+func nodeIP(i int) string { return fmt.Sprintf("127.0.0.%d", 10+i) }
+
+// sourceOf maps a loopback IP back to its node, -1 if none.
+func (c *cluster) sourceOf(ip string) int {
+	var i int
+	if _, err := fmt.Sscanf(ip, "127.0.0.%d", &i); err != nil || i < 10 || i >= 10+c.opts.n {
+		return -1
+	}
+	return i - 10
+}
+
+// freePort finds a port free on ip right now.
+func freePort(ip string) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startAll starts every node behind its proxy, in parallel.
+func (c *cluster) startAll(ctx context.Context) error {
+	c.procs = make([]*proc, c.opts.n)
+	c.proxies = make([]*proxy, c.opts.n)
+	for i := range c.procs {
+		listen, err := freePort(nodeIP(i))
+		if err != nil {
+			return fmt.Errorf("node %d: %w", i, err)
+		}
+		px, err := newProxy(listen, i, c.sourceOf, c.f, &c.wire)
+		if err != nil {
+			return err
+		}
+		c.proxies[i] = px
+		c.procs[i] = &proc{c: c, idx: i, name: fmt.Sprintf("node %d", i), profile: nodeDir(c.dir, i),
+			listen: listen, logPath: nodeDir(c.dir, i) + ".log", st: newNodeState()}
+	}
+	errs := make(chan error, len(c.procs))
+	for _, p := range c.procs {
+		go func() { errs <- p.start(ctx, c.nodeFlags(p)) }()
+	}
+	var first error
+	for range c.procs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return first
+	}
+	for _, p := range c.procs {
+		c.want[p.key] = p.name
+	}
+	return nil
+}
+
+func (c *cluster) track(p *proc)   { c.live.Store(p.pid, p) }
+func (c *cluster) untrack(p *proc) { c.live.Delete(p.pid) }
+
+// note is called by a proc's reader for every notification.
+func (c *cluster) note(p *proc, method string, params json.RawMessage, read time.Time) {
+	c.mu.Lock()
+	if p.st.apply(method, params, read, p.key, c.want) {
+		c.stamped++
+	} else {
+		c.fallback++
+	}
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+// wait blocks until cond (called with c.mu held) holds, timeout passes
+// or ctx ends.
+func (c *cluster) wait(ctx context.Context, timeout time.Duration, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	defer stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !cond() {
+		if ctx.Err() != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return errTimeout
+			}
+			return ctx.Err()
+		}
+		c.cond.Wait()
+	}
+	return nil
+}
+
+// cut drops (or forwards again) all traffic of node i. Healing closes
+// the connections whose streams lost data, so the nodes reconnect.
+func (c *cluster) cut(i int, on bool) {
+	c.f.setCut(i, on)
+	if !on {
+		for _, px := range c.proxies {
+			px.closeTainted()
+		}
+	}
+}
+
+// usage sums CPU seconds over all nodes and returns the highest and the
+// summed peak RSS.
+func (c *cluster) usage() (cpu, rssMax, rssSum float64) {
+	for _, p := range c.procs {
+		if p == nil {
+			continue
+		}
+		pc, pr := p.usage()
+		cpu += pc
+		rssMax = max(rssMax, pr)
+		rssSum += pr
+	}
+	return cpu, rssMax, rssSum
+}
+
+// close kills every node, stops the proxies and removes the temporary
+// directory (unless -keep).
+func (c *cluster) close() {
+	c.live.Range(func(_, v any) bool {
+		v.(*proc).kill()
+		return true
+	})
+	for _, px := range c.proxies {
+		if px != nil {
+			px.close()
+		}
+	}
+	if c.opts.keep {
+		fmt.Fprintf(os.Stderr, "confbench: kept %s\n", c.dir)
+		return
+	}
+	os.RemoveAll(c.dir)
+}
+
+// nodeFlags are the per-node flags beyond the common ones.
+func (c *cluster) nodeFlags(p *proc) []string {
+	f := []string{"--advertise", c.proxies[p.idx].addr()}
+	if c.opts.profileDir != "" {
+		if p.pprof == "" {
+			p.pprof, _ = freePort("127.0.0.1")
+		}
+		f = append(f, "--pprof", p.pprof)
+	}
+	return f
+}

@@ -1,0 +1,31 @@
+// Command confbench measures confchat conferences the way the c-toxcore
+// harness (shared/bench/toxcore-harness) measures Tox conferences, so the
+// two can be run side by side and compared as ratios.
+//
+// It builds the confchat binary once, starts N `confchat bot` processes on
+// loopback with real SQLite profiles in a temporary directory, befriends
+// them and forms one conference the way the harness does (-g chain|star),
+// then runs the phases connect, lat, burst, freeze and save. Every figure
+// is printed as one `metric <name> <value> <unit>` line after a header
+// line; -json writes a machine-readable copy.
+//
+// Times are taken from the nodes: a message's receive time is the `time`
+// of its conference.message notification and its send time the `time` of
+// the conference.send result, both read from the node's clock when it
+// stored the message. Notifications that carry an `at` field (the node's
+// clock when it emitted the event) are timed by it; others by the moment
+// confbench read them. Actions confbench takes itself (SIGSTOP, a cut, a
+// restart) are timed by confbench's clock, the same wall clock the nodes
+// read.
+//
+// Every node is reached through a small TCP proxy owned by confbench: it
+// counts the bytes on the wire, cuts a node off for the freeze phase
+// (its traffic is dropped, connections stay open), and in tests slows or
+// corrupts one link. CPU time and peak RSS come from /proc.
+//
+// confbench owns every process it starts: they run in their own process
+// groups, die with confbench (PR_SET_PDEATHSIG), are killed on SIGINT,
+// SIGTERM and SIGHUP, and the temporary directory is removed. A directory
+// left behind by a confbench that was killed with SIGKILL is removed by
+// the next run.
+package main

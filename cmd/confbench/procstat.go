@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat;
+// 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// procSample is what /proc says about one process.
+type procSample struct {
+	cpu    float64 // user + system seconds
+	hwmMiB float64 // VmHWM: peak resident set size
+	rssMiB float64 // VmRSS now
+}
+
+// readProc reads /proc/PID/stat and /proc/PID/status.
+func readProc(pid int) (procSample, error) {
+	var s procSample
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return s, err
+	}
+	// The command name (field 2) may hold spaces; fields after it start
+	// after the last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return s, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 { // state is f[0]; utime f[11], stime f[12]
+		return s, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return s, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
+	}
+	s.cpu = (ut + st) / clockTicks
+	status, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return s, err
+	}
+	defer status.Close()
+	sc := bufio.NewScanner(status)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (k != "VmHWM" && k != "VmRSS") {
+			continue
+		}
+		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+		if err != nil {
+			continue
+		}
+		if k == "VmHWM" {
+			s.hwmMiB = kb / 1024
+		} else {
+			s.rssMiB = kb / 1024
+		}
+	}
+	return s, sc.Err()
+}

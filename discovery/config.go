@@ -1,0 +1,144 @@
+package discovery
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"confchat/identity"
+)
+
+// DefaultBootstrap is the list of well-known public Mainline DHT routers
+// used when Config.Bootstrap is nil.
+var DefaultBootstrap = []string{
+	"router.bittorrent.com:6881",
+	"router.utorrent.com:6881",
+	"dht.transmissionbt.com:6881",
+	"dht.libtorrent.org:25401",
+	"dht.anacrolix.link:42069",
+}
+
+// Defaults of Config's durations.
+const (
+	DefaultRefresh       = 60 * time.Minute // items live about 2 h
+	DefaultLookupTimeout = 30 * time.Second
+	DefaultMinInterval   = time.Minute // between two background lookups of one ID
+	DefaultMaxBackoff    = time.Hour
+	DefaultSendRate      = 50 // packets per second
+)
+
+// Bounds on what the service keeps.
+const (
+	maxIDs         = 1024 // IDs with lookup state (seen seq, backoff)
+	maxRunning     = 4    // lookups at once
+	maxQueued      = 256  // lookups waiting for a slot
+	maxEvents      = 256  // undelivered events; the oldest is dropped
+	requestBacklog = 64
+)
+
+// Clock is the time source; NewTimer has time.Timer's Go 1.23 semantics.
+type Clock interface {
+	Now() time.Time
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is a one-shot timer of a Clock.
+type Timer interface {
+	C() <-chan time.Time
+	Reset(d time.Duration)
+	Stop() bool
+}
+
+// Config configures a Service. Key and ID are required unless Disabled.
+type Config struct {
+	// Disabled is no-DHT mode: no socket is opened and no packet is sent;
+	// publishing is a no-op and lookups fail with ErrDisabled.
+	Disabled bool
+	// Conn is the UDP socket; nil opens Listen ("udp", e.g. ":7000").
+	Conn   net.PacketConn
+	Listen string
+	// Bootstrap routers as host:port; nil is DefaultBootstrap, empty is none.
+	Bootstrap []string
+	// RoutingTable is what RoutingTable returned in an earlier run.
+	RoutingTable []byte
+
+	Key Signer      // the profile key
+	ID  identity.ID // the current ID (its nospam salts the item)
+	// Addresses to publish; none publishes nothing until SetAddresses.
+	Addresses []string
+	// LastSeq is the highest sequence number this profile published;
+	// SaveSeq persists a new one before an item carrying it is sent
+	// (called from a worker goroutine of the service).
+	LastSeq int64
+	SaveSeq func(seq int64) error
+
+	Clock  Clock        // nil is the wall clock
+	Rand   io.Reader    // nonces; nil is crypto/rand
+	Logger *slog.Logger // nil discards
+
+	Refresh       time.Duration // republish interval; 0 is DefaultRefresh
+	LookupTimeout time.Duration // 0 is DefaultLookupTimeout
+	MinInterval   time.Duration // 0 is DefaultMinInterval
+	MaxBackoff    time.Duration // 0 is DefaultMaxBackoff
+	SendRate      float64       // UDP packets per second; 0 is DefaultSendRate
+}
+
+func (c *Config) setDefaults() error {
+	if c.Bootstrap == nil {
+		c.Bootstrap = DefaultBootstrap
+	}
+	if c.Clock == nil {
+		c.Clock = systemClock{}
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDur(&c.Refresh, DefaultRefresh)
+	setDur(&c.LookupTimeout, DefaultLookupTimeout)
+	setDur(&c.MinInterval, DefaultMinInterval)
+	setDur(&c.MaxBackoff, DefaultMaxBackoff)
+	if c.SendRate <= 0 {
+		c.SendRate = DefaultSendRate
+	}
+	if c.Disabled {
+		return nil
+	}
+	if c.Key == nil {
+		return fmt.Errorf("discovery: no key")
+	}
+	if c.Key.Public() != c.ID.Key {
+		return fmt.Errorf("discovery: ID is not the key's")
+	}
+	if c.LastSeq < 0 {
+		return fmt.Errorf("discovery: negative sequence number %d", c.LastSeq)
+	}
+	return validateAddrs(c.Addresses)
+}
+
+func validateAddrs(addrs []string) error {
+	_, err := Record{Addresses: addrs}.encode()
+	return err
+}
+
+func setDur(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                 { return time.Now() }
+func (systemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
+
+type sysTimer struct{ t *time.Timer }
+
+func (t sysTimer) C() <-chan time.Time   { return t.t.C }
+func (t sysTimer) Reset(d time.Duration) { t.t.Reset(d) }
+func (t sysTimer) Stop() bool            { return t.t.Stop() }

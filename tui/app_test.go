@@ -1,0 +1,371 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"confchat/identity"
+	"confchat/node"
+)
+
+func TestSendShowsAtOnceThenPendingThenDelivered(t *testing.T) {
+	f := withConversation()
+	f.nextNum = 7
+	h := newHarness(t, f, 120, 40)
+	h.enter("hello there")
+	if !f.called("send hello there") {
+		t.Fatal("message not handed to the node")
+	}
+	h.mustSee("<alice> hello there [pending]")
+	if h.app.input.value() != "" {
+		t.Fatalf("input not cleared: %q", h.app.input.value())
+	}
+	num := h.app.current.entries[len(h.app.current.entries)-1].number
+	h.event(node.MessageDelivered{Conference: roomID, UpTo: num})
+	h.mustNotSee("[pending]")
+}
+
+func TestSendFailureKeepsTheText(t *testing.T) {
+	f := withConversation()
+	f.sendErr = errFake
+	h := newHarness(t, f, 120, 40)
+	h.enter("do not lose me")
+	if got := h.app.input.value(); got != "do not lose me" {
+		t.Fatalf("input after a failed send = %q", got)
+	}
+	h.mustSee("not sent: disk on fire")
+	h.mustNotSee("<alice> do not lose me")
+}
+
+func TestBadIDIsReadableAndInputKept(t *testing.T) {
+	h := newHarness(t, newFakeNode(), 120, 40)
+	id := newFakeNode().self.ID.String()
+	bad := id[:len(id)-1] + string("0123456789ABCDEF"[(strings.IndexByte("0123456789ABCDEF", id[len(id)-1])+1)%16])
+	h.enter("/add " + bad + " 127.0.0.1:1")
+	h.mustSee("checksum does not match")
+	if !strings.HasPrefix(h.app.input.value(), "/add ") {
+		t.Fatalf("input lost: %q", h.app.input.value())
+	}
+	h.mustNotSee("identity:")
+}
+
+func TestAddFriend(t *testing.T) {
+	f := newFakeNode()
+	h := newHarness(t, f, 120, 40)
+	other := identity.ID{Key: bobKey, Nospam: 7}
+	h.enter("/add " + other.String() + " 127.0.0.1:4000 hi there")
+	if !f.called("add " + bobKey.Short() + " 127.0.0.1:4000 hi there") {
+		t.Fatalf("calls %q", f.calls)
+	}
+	h.mustSee("friend request sent")
+}
+
+func TestUnknownCommand(t *testing.T) {
+	h := newHarness(t, newFakeNode(), 80, 24)
+	h.enter("/frobnicate now")
+	h.mustSee("unknown command /frobnicate")
+	if h.app.input.value() != "/frobnicate now" {
+		t.Fatal("input not kept")
+	}
+}
+
+func TestTabCompletesCommandsAndNames(t *testing.T) {
+	h := newHarness(t, withConversation(), 120, 40)
+	h.typeText("/inv")
+	h.press("tab")
+	if got := h.app.input.value(); got != "/invite" {
+		t.Fatalf("completed to %q", got)
+	}
+	h.press("tab")
+	if got := h.app.input.value(); got != "/invites " && got != "/invite " {
+		t.Fatalf("cycle gave %q", got)
+	}
+	h.app.input.reset()
+	h.typeText("/invite ca")
+	h.press("tab")
+	if got := h.app.input.value(); got != "/invite carol" {
+		t.Fatalf("friend completion gave %q", got)
+	}
+	h.app.input.reset()
+	h.typeText("bo")
+	h.press("tab")
+	if got := h.app.input.value(); got != "bob: " {
+		t.Fatalf("nick completion gave %q", got)
+	}
+	h.app.input.reset()
+	h.typeText("/join Te")
+	h.press("tab")
+	if got := h.app.input.value(); !strings.HasPrefix(got, "/join Te") {
+		t.Fatalf("join completion gave %q", got)
+	}
+}
+
+func TestInviteByNameAndAmbiguity(t *testing.T) {
+	f := withConversation()
+	f.friends = append(f.friends, node.FriendInfo{Key: daveKey, Name: "bob", Confirmed: true})
+	h := newHarness(t, f, 120, 40)
+	h.enter("/invite bob")
+	h.mustSee("matches")
+	if f.called("invite") {
+		t.Fatal("invited despite two bobs")
+	}
+	h.app.input.reset()
+	h.enter("/invite " + daveKey.String()[:8])
+	if !f.called("invite " + daveKey.Short()) {
+		t.Fatalf("calls %q", f.calls)
+	}
+	h.app.input.reset()
+	h.enter("/invite zed")
+	h.mustSee(`no one called "zed"`)
+}
+
+func TestSwitchConferencesAndUnread(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	if h.app.current.id != roomID {
+		t.Fatal("first conference not shown first")
+	}
+	h.typeText("draft in room")
+	h.press("ctrl+n")
+	if h.app.current.id != teamID {
+		t.Fatal("ctrl+n did not move to the next conference")
+	}
+	if h.app.input.value() != "" {
+		t.Fatal("draft followed to another conference")
+	}
+	h.press("alt+1")
+	if h.app.current.id != roomID || h.app.input.value() != "draft in room" {
+		t.Fatalf("alt+1: current %v, draft %q", h.app.current.id.Short(), h.app.input.value())
+	}
+	h.event(node.MessageReceived{Conference: teamID, Message: node.Message{Seq: 50, From: daveKey, Name: "dave", Text: "hey alice, look", Time: testNow}})
+	b := h.app.byID[teamID]
+	if b.unread != 1 || !b.mention {
+		t.Fatalf("team unread %d mention %v", b.unread, b.mention)
+	}
+	h.press("alt+a")
+	if h.app.current.id != teamID || b.unread != 0 {
+		t.Fatal("alt+a did not go to the unread conference")
+	}
+	h.mustSee("hey alice, look")
+}
+
+func TestScrolledUpIsNotYanked(t *testing.T) {
+	f := withConversation()
+	for i := range 200 {
+		f.history[roomID] = append(f.history[roomID], msgAt(int64(100+i), bobKey, "bob", "line "+itoa(i), 10, false))
+	}
+	h := newHarness(t, f, 80, 24)
+	h.press("pgup")
+	before := h.screen()
+	h.event(node.MessageReceived{Conference: roomID, Message: node.Message{Seq: 900, From: bobKey, Name: "bob", Text: "brand new", Time: testNow}})
+	h.mustSee("1 new message below")
+	if strings.Contains(h.screen(), "brand new") {
+		t.Fatal("view yanked to the bottom")
+	}
+	_ = before
+	h.press("end")
+	h.mustSee("brand new")
+	h.mustNotSee("new message below")
+}
+
+func TestScrollBackLoadsOlderHistory(t *testing.T) {
+	f := withConversation()
+	var hs []node.HistoryEntry
+	for i := range 300 {
+		hs = append(hs, msgAt(int64(i+1), bobKey, "bob", "old "+itoa(i), 1, false))
+	}
+	f.history[roomID] = hs
+	h := newHarness(t, f, 80, 24)
+	if n := len(h.app.current.entries); n != 50 {
+		t.Fatalf("first page holds %d entries", n)
+	}
+	for range 30 {
+		h.press("pgup")
+	}
+	if n := len(h.app.current.entries); n <= 50 {
+		t.Fatalf("scrolling back loaded nothing: %d entries", n)
+	}
+	for range 200 {
+		h.press("pgup")
+	}
+	h.mustSee("old 0")
+	h.mustSee("start of the conversation")
+}
+
+func TestJoinStormCollapses(t *testing.T) {
+	h := newHarness(t, withConversation(), 120, 40)
+	var msgs []tea.Msg
+	for i := range 8 {
+		msgs = append(msgs, eventMsg{ev: node.PeerJoined{Conference: roomID, Peer: pk(byte(i + 1)), Name: "peer" + itoa(i)}})
+	}
+	h.send(msgs...)
+	want := "8 peers joined or came back: peer0, peer1, peer2, peer3, peer4 and 3 more"
+	n := 0
+	for _, e := range h.app.current.entries {
+		if strings.Contains(e.text, "joined") {
+			n++
+			if e.text != want {
+				t.Errorf("line %q, want %q", e.text, want)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d join lines, want one summary", n)
+	}
+	h.event(node.PeerUnfrozen{Conference: roomID, Peer: bobKey, Name: "bob"})
+	h.mustSee("bob is back")
+}
+
+func TestLeaveAsksFirst(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	h.enter("/leave")
+	h.mustSee("[y/N]")
+	h.press("n")
+	if f.called("leave") {
+		t.Fatal("left without a yes")
+	}
+	h.enter("/leave")
+	h.typeText("y")
+	if !f.called("leave " + roomID.Short()) {
+		t.Fatal("y did not leave")
+	}
+}
+
+func TestCloseHidesAndJoinReopens(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	h.enter("/close")
+	if !f.called("hide " + roomID.Short()) {
+		t.Fatal("not hidden in the node")
+	}
+	if h.app.index(h.app.byID[roomID]) >= 0 {
+		t.Fatal("closed conference still listed")
+	}
+	h.enter("/join Tea room")
+	if !f.called("unhide "+roomID.Short()) || h.app.current.id != roomID {
+		t.Fatal("/join did not reopen it")
+	}
+}
+
+func TestQuitNeedsTwoCtrlC(t *testing.T) {
+	h := newHarness(t, withConversation(), 80, 24)
+	h.press("ctrl+c")
+	if h.quit {
+		t.Fatal("one ctrl+c quit")
+	}
+	h.mustSee("press Ctrl+C again to quit")
+	h.press("ctrl+c")
+	if !h.quit {
+		t.Fatal("second ctrl+c did not quit")
+	}
+	h2 := newHarness(t, withConversation(), 80, 24)
+	h2.enter("/quit")
+	if !h2.quit {
+		t.Fatal("/quit did not quit")
+	}
+}
+
+func TestInputHistoryPerConference(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	h.press("up")
+	if h.app.input.value() != "earlier line" {
+		t.Fatalf("up gave %q", h.app.input.value())
+	}
+	h.press("down")
+	h.enter("second")
+	if got := f.inputs[roomID]; len(got) != 2 || got[1] != "second" {
+		t.Fatalf("stored input history %q", got)
+	}
+	h.press("ctrl+n")
+	h.press("up")
+	if h.app.input.value() != "" {
+		t.Fatalf("another conference's history leaked: %q", h.app.input.value())
+	}
+}
+
+func TestPasteMultilineAndTooLong(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	h.send(tea.PasteMsg{Content: "line one\r\nline two"})
+	if h.app.input.value() != "line one\nline two" {
+		t.Fatalf("paste gave %q", h.app.input.value())
+	}
+	h.press("enter")
+	if !f.called("send line one\nline two") {
+		t.Fatalf("multi-line paste not sent as one message: %q", f.calls)
+	}
+	h.send(tea.PasteMsg{Content: strings.Repeat("x", maxMessageBytes+1)})
+	h.mustSee("paste refused")
+	if h.app.input.value() != "" {
+		t.Fatal("too-long paste inserted")
+	}
+	h.send(tea.PasteMsg{Content: strings.Repeat("y", maxMessageBytes-20)})
+	h.mustSee("20 left")
+}
+
+func TestPeerTextCannotInjectEscapes(t *testing.T) {
+	h := newHarness(t, withConversation(), 80, 24)
+	h.event(node.MessageReceived{Conference: roomID, Message: node.Message{Seq: 77, From: bobKey,
+		Name: "b\x1b[2Job", Text: "evil\x1b]0;pwned\x07 \x1b[31mred", Time: testNow}})
+	raw := h.app.screen()
+	if strings.Contains(raw, "\x1b]0;pwned") || strings.Contains(raw, "\x1b[2J") {
+		t.Fatal("a peer's escape sequence reached the terminal")
+	}
+	h.mustSee("evil")
+}
+
+func TestResizeKeepsEveryLineInBounds(t *testing.T) {
+	h := newHarness(t, withConversation(), 120, 40)
+	for _, sz := range [][2]int{{80, 24}, {60, 20}, {40, 12}, {200, 60}, {20, 8}, {120, 40}} {
+		h.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		lines := strings.Split(h.screen(), "\n")
+		if len(lines) != sz[1] {
+			t.Errorf("%dx%d: %d lines", sz[0], sz[1], len(lines))
+		}
+		for i, l := range lines {
+			if width(l) > sz[0] {
+				t.Errorf("%dx%d: line %d is %d wide", sz[0], sz[1], i, width(l))
+			}
+		}
+	}
+}
+
+func TestWideCharactersWrap(t *testing.T) {
+	h := newHarness(t, withConversation(), 60, 20)
+	h.event(node.MessageReceived{Conference: roomID, Message: node.Message{Seq: 80, From: bobKey, Name: "鲍勃🎉",
+		Text: strings.Repeat("漢字かな🎉👩‍👩‍👧 ", 12), Time: testNow}})
+	for i, l := range strings.Split(h.screen(), "\n") {
+		if width(l) != 60 {
+			t.Errorf("line %d is %d cells: %q", i, width(l), l)
+		}
+	}
+}
+
+func TestSearch(t *testing.T) {
+	h := newHarness(t, withConversation(), 120, 40)
+	h.press("ctrl+f")
+	if h.app.input.value() != "/search " {
+		t.Fatalf("ctrl+f gave %q", h.app.input.value())
+	}
+	h.typeText("kettle")
+	h.press("enter")
+	h.mustSee(`1 result for "kettle"`)
+	h.press("esc")
+	h.mustNotSee(`result for`)
+}
+
+func TestFriendRequestAndAccept(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	f.requests = []node.RequestInfo{{Key: daveKey, Message: "hi"}}
+	h.event(node.FriendRequestReceived{From: daveKey, Name: "dave", Message: "hi"})
+	h.mustSee("dave (d0d0d0d0) asks to be your friend")
+	h.enter("/accept")
+	if !f.called("accept " + daveKey.Short()) {
+		t.Fatalf("calls %q", f.calls)
+	}
+}

@@ -1,0 +1,88 @@
+package tui
+
+import (
+	"strings"
+	"unicode"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// clean makes text from a peer safe to draw: control characters (escape
+// sequences included) become U+FFFD, tabs become spaces, and newlines are
+// kept only when multiline is set (message bodies), else they become spaces.
+func clean(s string, multiline bool) string {
+	ok := true
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == unicode.ReplacementChar ||
+			r == '\u2028' || r == '\u2029' {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' && multiline:
+			b.WriteRune('\n')
+		case r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029':
+			if multiline && r != '\r' {
+				b.WriteRune('\n')
+			} else if r != '\r' {
+				b.WriteRune(' ')
+			}
+		case r == '\t':
+			b.WriteString("    ")
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			b.WriteRune(unicode.ReplacementChar)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// width is the number of terminal cells s takes (wide characters count 2).
+func width(s string) int { return lipgloss.Width(s) }
+
+// truncate cuts s to at most w cells, ending it with "…" when cut.
+func truncate(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if width(s) <= w {
+		return s
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
+// pad cuts or pads s to exactly w cells.
+func pad(s string, w int) string {
+	s = truncate(s, w)
+	if n := w - width(s); n > 0 {
+		s += strings.Repeat(" ", n)
+	}
+	return s
+}
+
+// wrap breaks plain text into lines of at most w cells, at spaces where
+// it can, inside words where it must.
+func wrap(s string, w int) []string {
+	if w < 1 {
+		w = 1
+	}
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		if para == "" {
+			out = append(out, "")
+			continue
+		}
+		for _, l := range strings.Split(ansi.Wrap(para, w, ""), "\n") {
+			out = append(out, strings.TrimRight(l, " "))
+		}
+	}
+	return out
+}
