@@ -123,10 +123,16 @@ func TestForgedItemsRejected(t *testing.T) {
 	}
 	p.put(t, old) // a replayed, old item
 
-	res := startService(t, Config{Key: attacker, ID: identity.ID{Key: attacker.Public()}, Bootstrap: p.addrs[1:2]})
+	res := startService(t, Config{Key: attacker, ID: identity.ID{Key: attacker.Public()}, Bootstrap: p.addrs[1:2],
+		MinInterval: 10 * time.Millisecond})
 	res.Remember(id, 9) // the resolver saw seq 9 before
 	if _, err := res.Lookup(lookupCtx(t), id); !errors.Is(err, ErrStaleSeq) {
 		t.Fatalf("replayed lower seq: %v", err)
+	}
+	// A background lookup of it reports the failure and finds nothing.
+	res.RequestLookup(id)
+	if f, ok := nextEvent[Event](t, res).(LookupFailed); !ok || !errors.Is(f.Err, ErrStaleSeq) {
+		t.Fatalf("background lookup of a replay: %#v", f)
 	}
 
 	// The attacker's own item under the owner's salt lives at another
