@@ -240,3 +240,15 @@ func TestDeriveKeysVector(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBootstrap(t *testing.T) {
+	got, err := ParseBootstrap("127.0.0.1:6881, router.example:42069,[::1]:1")
+	if err != nil || strings.Join(got, ",") != "127.0.0.1:6881,router.example:42069,[::1]:1" {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{"", "host", "host:0", ":1", "a:1,,b:2", "h:70000"} {
+		if _, err := ParseBootstrap(bad); !errors.Is(err, ErrBadBootstrap) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
