@@ -53,8 +53,8 @@ type App struct {
 
 	width, height int
 
-	self     node.SelfInfo
-	status   node.StatusInfo
+	self   node.SelfInfo
+	status node.StatusInfo
 	// switches holds the route switch in progress per peer, from
 	// RouteChanged events; the routes themselves come from Status.
 	switches map[identity.PublicKey]string
