@@ -403,4 +403,4 @@ func (n *Node) shutdownLoop(ctx context.Context, now time.Time) {
 }
 
 // emit publishes an event to every subscriber.
-func (n *Node) emit(ev Event) { n.hub.publish(ev) }
+func (n *Node) emit(ev Event) { n.hub.publish(ev, n.clock.Now()) }
