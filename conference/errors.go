@@ -18,6 +18,8 @@ var (
 	ErrBadCookie      = errors.New("conference: bad invite cookie")
 	ErrBadSignature   = errors.New("conference: bad signature")
 	ErrAlreadyJoining = errors.New("conference: already joining or joined")
+	ErrUnsolicited    = errors.New("conference: unsolicited packet")
+	ErrTitleLocked    = errors.New("conference: title stamp exhausted")
 	// ErrBackpressure: too many outputs await Advance; the packet was
 	// refused without changing state (see MaxPendingOutputs).
 	ErrBackpressure = errors.New("conference: outputs await advance")

@@ -20,3 +20,27 @@ const (
 	ReasonIntroducer  = reasonIntroducer
 	ReasonLong        = reasonLong
 )
+
+// QueuedHistoryBytes is the size of every history packet queued for
+// pacing, over all links.
+func (e *Engine) QueuedHistoryBytes() int {
+	n := 0
+	for _, l := range e.sync.links {
+		for _, b := range l.queue {
+			n += len(b)
+		}
+	}
+	return n
+}
+
+// RemoteOrigins is how many origins the engine remembers from the
+// summaries of the link to key.
+func (e *Engine) RemoteOrigins(key [32]byte) int {
+	if l := e.sync.links[key]; l != nil {
+		return len(l.remote)
+	}
+	return 0
+}
+
+// StoredCount is the number of messages in the store.
+func (e *Engine) StoredCount() int { return e.store.count }

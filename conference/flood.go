@@ -222,7 +222,11 @@ func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *Messag
 		e.sync.notePrev(e, origin, prev, c.key)
 	case KindNewPeer:
 		np, _ := decodeNewPeer(body)
-		e.addPeer(np.Key, np.Number, np.Addresses, true)
+		if np.Key == origin {
+			e.addPeer(np.Key, np.Number, np.Addresses, true) // its own word: fresh
+		} else if e.peers.byKey[np.Key] == nil {
+			e.addPeer(np.Key, np.Number, np.Addresses, false) // never about a member we know
+		}
 	case KindKillPeer, KindFreezePeer:
 		e.handleLeave(origin, q, m.Kind, body)
 	case KindName, KindTitle, KindMessage, KindAction:

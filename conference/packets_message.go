@@ -180,6 +180,9 @@ func validateBody(kind byte, body []byte) error {
 		if len(body) < 13 || len(body)-12 > MaxNameLength {
 			return malformed("title", "length")
 		}
+		if _, stamp, _ := titleBody(body); stamp > MaxTitleStamp {
+			return malformed("title", "stamp above 2^63-1")
+		}
 	case KindMessage, KindAction:
 		if len(body) < 5 || len(body)-4 > MaxTextLength {
 			return malformed("message", "length")

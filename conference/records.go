@@ -4,6 +4,11 @@ import (
 	"confchat/identity"
 )
 
+// MaxTitleStamp is the largest valid title Lamport stamp. TITLEs above it
+// are refused, so stamp+1 never wraps (a member signing 2^64-1 cannot lock
+// the title by wrapping our next stamp to 0).
+const MaxTitleStamp = 1<<63 - 1
+
 // titleState is the title register: the TITLE with the largest
 // (Lamport stamp, origin key) wins.
 type titleState struct {
@@ -58,7 +63,7 @@ func (e *Engine) wantedBelowFloor(rec Record) bool {
 		return p == nil || rec.Number > p.nameNumber
 	case KindTitle:
 		_, stamp, _ := titleBody(rec.Body)
-		return e.title.beats(stamp, rec.Origin)
+		return stamp <= MaxTitleStamp && e.title.beats(stamp, rec.Origin)
 	}
 	return false
 }
@@ -145,7 +150,7 @@ func (e *Engine) applyName(rec Record) {
 
 func (e *Engine) applyTitle(rec Record) {
 	_, stamp, title := titleBody(rec.Body)
-	if !e.title.beats(stamp, rec.Origin) {
+	if stamp > MaxTitleStamp || !e.title.beats(stamp, rec.Origin) {
 		return
 	}
 	changed := title != e.title.text
@@ -162,8 +167,19 @@ func (e *Engine) nameFromStore(p *peer) {
 	}
 }
 
+// knownOrigin reports whether k's history is ours to keep and sync: we,
+// a member, or an origin whose messages we already hold.
+func (e *Engine) knownOrigin(k identity.PublicKey) bool {
+	if k == e.self || e.peers.byKey[k] != nil {
+		return true
+	}
+	o := e.store.origins[k]
+	return o != nil && len(o.nums) > 0
+}
+
 // protected reports whether a record must survive pruning: the latest NAME
-// of its origin or the winning TITLE.
+// of a member (or ours) or the winning TITLE. Names of keys that are not
+// members (any more) age out like messages.
 func (e *Engine) protected(ref msgRef) bool {
 	st := e.store.get(ref.origin, ref.number)
 	if st == nil {
@@ -171,6 +187,9 @@ func (e *Engine) protected(ref msgRef) bool {
 	}
 	switch st.rec.Kind {
 	case KindName:
+		if ref.origin != e.self && e.peers.byKey[ref.origin] == nil {
+			return false
+		}
 		rec, _ := e.store.latest(ref.origin, KindName)
 		return rec.Number == ref.number
 	case KindTitle:

@@ -106,6 +106,9 @@ func (e *Engine) SetTitle(now time.Time, title string) error {
 	if title == e.title.text {
 		return nil
 	}
+	if e.title.stamp >= MaxTitleStamp {
+		return fmt.Errorf("conference: set title: %w", ErrTitleLocked)
+	}
 	e.beginAction()
 	defer e.endAction()
 	if e.sync.selfSync { // the stamp is computed after self-sync

@@ -1,6 +1,7 @@
 package conference
 
 import (
+	"slices"
 	"time"
 
 	"confchat/identity"
@@ -14,6 +15,14 @@ const (
 	periodicJitterRange = 0.3
 	maxRemoteOrigins    = 4096 // origins remembered from one neighbour's summaries
 	maxQueuedBatches    = 64   // history packets queued per link (≈ 900 KiB)
+	// maxQueuedBytes caps the paced history bytes queued per link, whatever
+	// a neighbour asks for (with at most maxConnections links).
+	maxQueuedBytes = 1 << 20
+	// historyServeInterval: one joiner history answer per link per interval.
+	historyServeInterval = joinFloorsTimeout
+	// maxJoinUnknown bounds the records of origins we do not know that a
+	// joiner accepts from its introducer's history.
+	maxJoinUnknown = 4 * DefaultJoinHistory
 )
 
 // syncState is history sync (docs: "History sync"): per-link summaries,
@@ -30,6 +39,7 @@ type syncState struct {
 	// database) has arrived, then continues past them (docs: self-sync).
 	selfSync    bool
 	batchesLeft int
+	joinUnknown int // records of unknown origins taken from the join history
 	queued      []queuedOwn
 }
 
@@ -45,6 +55,8 @@ type syncLink struct {
 	remote      map[identity.PublicKey]SummaryEntry
 	inflight    []inflight // FIFO: one BATCH answers each request, in order
 	queue       [][]byte   // paced outgoing batches
+	queued      int        // bytes in queue
+	served      time.Time  // last joiner history answer on this link
 	tokens      float64
 	refilled    time.Time
 	nextSummary time.Time
@@ -246,11 +258,7 @@ func sortedKeys[V any](m map[identity.PublicKey]V) []identity.PublicKey {
 	for k := range m {
 		out = append(out, k)
 	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Less(out[j-1]); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortFunc(out, keyCompare)
 	return out
 }
 
@@ -295,12 +303,18 @@ func (e *Engine) request(l *syncLink, origin identity.PublicKey, from, to uint32
 
 // evaluate compares link l's last summary with ours and requests what we
 // miss, one origin at a time per conference.
-func (e *Engine) evaluate(l *syncLink) {
+func (e *Engine) evaluate(l *syncLink) { e.evaluateOrigins(l, sortedKeys(l.remote)) }
+
+// evaluateOrigins is evaluate restricted to origins (in that order).
+func (e *Engine) evaluateOrigins(l *syncLink, origins []identity.PublicKey) {
 	if e.sync.awaitFloor || e.sync.selfSync || (!e.stableLink(l.key) && e.hasStableLink()) {
 		return
 	}
-	for _, origin := range sortedKeys(l.remote) {
-		r := l.remote[origin]
+	for _, origin := range origins {
+		r, ok := l.remote[origin]
+		if !ok {
+			continue
+		}
 		ours := e.store.entry(origin)
 		if r.Top > ours.Top || r.HWM > ours.HWM {
 			from := max(ours.HWM+1, ours.Floor, r.Floor)

@@ -24,13 +24,19 @@ func (e *Engine) handleSyncPacket(c *conn, p directPacket) error {
 	}
 	switch p := p.(type) {
 	case *SummaryPacket:
+		var changed []identity.PublicKey
 		for _, en := range p.Entries {
 			e.noteSummaryOfSelf(en)
+			if !e.knownOrigin(en.Origin) {
+				continue // only members' (and our own) histories are synced
+			}
 			if _, known := l.remote[en.Origin]; known || len(l.remote) < maxRemoteOrigins {
 				l.remote[en.Origin] = en
+				changed = append(changed, en.Origin)
 			}
 		}
-		e.evaluate(l)
+		slices.SortFunc(changed, keyCompare)
+		e.evaluateOrigins(l, slices.Compact(changed))
 	case *RequestPacket:
 		e.serveRequest(l, p)
 	case *BatchPacket:
@@ -56,19 +62,38 @@ func (e *Engine) serveRequest(l *syncLink, p *RequestPacket) {
 }
 
 // handleBatch stores fetched records. They are verified, never relayed,
-// and shown as Late. A record failing its signature is dropped.
+// and shown as Late. A record failing its signature is dropped. A batch
+// answers our oldest request on the link and may only hold the requested
+// origin's records; a joiner's history (from its introducer) may hold
+// records of origins it does not know yet, a bounded number of them. A
+// batch nobody asked for is dropped.
 func (e *Engine) handleBatch(l *syncLink, p *BatchPacket) error {
-	if e.sync.selfSync && !e.sync.awaitFloor {
+	var want *identity.PublicKey // nil: the join history
+	switch {
+	case e.sync.selfSync && !e.sync.awaitFloor && l.key == e.joinInviter:
 		defer e.historyBatchDone()
-	} else if len(l.inflight) > 0 {
+	case len(l.inflight) > 0:
 		in := l.inflight[0]
 		l.inflight = l.inflight[1:]
 		if e.sync.pending[in.origin] == l.key {
 			delete(e.sync.pending, in.origin)
 		}
+		want = &in.origin
+	default:
+		return fmt.Errorf("conference: batch: %w", ErrUnsolicited)
 	}
 	var bad int
 	for _, rec := range p.Records {
+		if want != nil && rec.Origin != *want {
+			bad++
+			continue
+		}
+		if want == nil && !e.knownOrigin(rec.Origin) {
+			if e.sync.joinUnknown >= maxJoinUnknown {
+				continue
+			}
+			e.sync.joinUnknown++
+		}
 		if !rec.Verify(e.id) {
 			bad++
 			continue
@@ -107,6 +132,10 @@ func (e *Engine) handleFloors(p *FloorsPacket) {
 // serveHistory answers a joiner: the floors, then the last count messages
 // plus every origin's latest NAME and the winning TITLE.
 func (e *Engine) serveHistory(l *syncLink, count int) {
+	if !l.served.IsZero() && e.now.Before(l.served.Add(historyServeInterval)) {
+		return // one answer per joiner; a repeat within the interval is refused
+	}
+	l.served = e.now
 	recs := e.store.recent(min(count, e.cfg.JoinHistory))
 	floors := e.joinerFloors(recs) // from the recent messages only
 	have := map[msgRef]bool{}
@@ -183,13 +212,20 @@ func chunkRecords(recs []Record) [][]Record {
 
 func (e *Engine) enqueueBatch(l *syncLink, b *BatchPacket) { e.enqueueDirect(l, b) }
 
+// enqueueDirect queues one paced history packet; past maxQueuedBytes it is
+// dropped (the requester times out and asks again, or elsewhere).
 func (e *Engine) enqueueDirect(l *syncLink, w directWire) {
 	c := e.conn(l.key)
 	if c == nil {
 		return
 	}
 	w.setGroup(c.remoteGroup)
-	l.queue = append(l.queue, w.Encode())
+	b := w.Encode()
+	if l.queued+len(b) > maxQueuedBytes {
+		return
+	}
+	l.queue = append(l.queue, b)
+	l.queued += len(b)
 	e.flushPaced(l)
 }
 
@@ -204,6 +240,7 @@ func (e *Engine) flushPaced(l *syncLink) {
 		}
 		l.tokens -= n
 		e.sendRaw(l.key, l.queue[0])
+		l.queued -= len(l.queue[0])
 		l.queue = l.queue[1:]
 	}
 }
@@ -253,7 +290,7 @@ func (e *Engine) endSelfSync() {
 		e.stage.active = q.tag
 		if q.kind != KindTitle {
 			e.originate(q.kind, []byte(q.text))
-		} else if q.text != e.title.text {
+		} else if q.text != e.title.text && e.title.stamp < MaxTitleStamp {
 			e.originate(KindTitle, append(putU64(nil, e.title.stamp+1), q.text...))
 		}
 		e.stage.active = 0

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"confchat/identity"
@@ -142,3 +144,21 @@ type sysTimer struct{ t *time.Timer }
 func (t sysTimer) C() <-chan time.Time   { return t.t.C }
 func (t sysTimer) Reset(d time.Duration) { t.t.Reset(d) }
 func (t sysTimer) Stop() bool            { return t.t.Stop() }
+
+// ParseBootstrap parses a --dht-bootstrap value: host:port entries
+// separated by commas.
+func ParseBootstrap(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		host, port, err := net.SplitHostPort(f)
+		if err != nil || host == "" {
+			return nil, fmt.Errorf("%w: %q (want host:port)", ErrBadBootstrap, f)
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return nil, fmt.Errorf("%w: port of %q", ErrBadBootstrap, f)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}

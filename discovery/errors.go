@@ -24,6 +24,8 @@ var (
 	ErrBadSignature = errors.New("dht item signature does not verify")
 	// ErrStaleSeq: an item older than one already seen for the ID.
 	ErrStaleSeq = errors.New("dht item sequence number is lower than one already seen")
+	// ErrBadBootstrap: a bootstrap router that is not host:port.
+	ErrBadBootstrap = errors.New("bad bootstrap address")
 	// ErrDecrypt: the value does not decrypt with the ID's key.
 	ErrDecrypt = errors.New("dht item does not decrypt")
 )

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -219,4 +220,35 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("decode/encode mismatch: %v", err)
 		}
 	})
+}
+
+// The test vector of docs/protocol.md part 5, for other implementations.
+func TestDeriveKeysVector(t *testing.T) {
+	kp, err := identity.FromSeed(bytes.Repeat([]byte{7}, identity.SeedSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := DeriveKeys(identity.ID{Key: kp.Public(), Nospam: 0x01020304})
+	for _, c := range []struct{ name, got, want string }{
+		{"key", kp.Public().String(), "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"},
+		{"salt", hex.EncodeToString(k.Salt[:]), "a9fc40dada1ca984017bb28f769b87decccf2867c06ad01b88eea830a8e94f1e"},
+		{"secret", hex.EncodeToString(k.Secret[:]), "5b9651d7096929f644a83ad3dba6166b380f651c1781e58cd1ed65e451d3498a"},
+		{"target", hex.EncodeToString(k.Target[:]), "f976daad3bf4bf8387d4cb87953c3380510f6657"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %s, want %s", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestParseBootstrap(t *testing.T) {
+	got, err := ParseBootstrap("127.0.0.1:6881, router.example:42069,[::1]:1")
+	if err != nil || strings.Join(got, ",") != "127.0.0.1:6881,router.example:42069,[::1]:1" {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{"", "host", "host:0", ":1", "a:1,,b:2", "h:70000"} {
+		if _, err := ParseBootstrap(bad); !errors.Is(err, ErrBadBootstrap) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
 }

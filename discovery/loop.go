@@ -63,7 +63,8 @@ type loop struct {
 
 	publishing, publishAgain bool
 	pubFailures              int
-	nextPublish              time.Time // zero: nothing to publish
+	nextPublish              time.Time   // zero: nothing to publish
+	retired                  []retiredID // old IDs whose item is to be emptied
 	st                       Status
 
 	ids     map[identity.ID]*idState
@@ -171,6 +172,9 @@ func (l *loop) handle(r request) {
 		if r.id.Key != l.id.Key || r.id == l.id {
 			return
 		}
+		if l.lastSeq > 0 && len(l.retired) < maxRetired {
+			l.retired = append(l.retired, retiredID{id: l.id, keys: l.keys})
+		}
 		l.id, l.keys = r.id, nil
 		l.republish(now)
 	case reqRemember:
@@ -203,6 +207,9 @@ func (l *loop) tick(now time.Time) {
 	if l.bootDone && !l.publishing && !l.nextPublish.IsZero() && !now.Before(l.nextPublish) {
 		l.startPublish(now)
 	}
+	if l.bootDone && !l.publishing && len(l.retired) > 0 {
+		l.startWithdraw()
+	}
 	if l.bootDone {
 		l.startLookups(now)
 	}
@@ -221,6 +228,9 @@ func (l *loop) arm(now time.Time) {
 	}
 	if l.bootDone && !l.publishing {
 		consider(l.nextPublish)
+		if len(l.retired) > 0 {
+			consider(now)
+		}
 	}
 	for _, st := range l.ids {
 		if st.wanted && !st.running && !st.queued {

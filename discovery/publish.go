@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/anacrolix/dht/v2/bep44"
@@ -53,24 +54,46 @@ func (l *loop) bootFinished(nodes int, err error) {
 
 // publishJob is what a publish worker needs, copied out of the loop.
 type publishJob struct {
-	key    Signer
-	keys   *Keys
-	id     identity.ID
-	addrs  []string
-	seq    int64
-	save   func(int64) error
-	node   *dhtNode
-	cfg    *Config
-	used   int64 // highest sequence number persisted or sent
-	result Published
+	key   Signer
+	keys  *Keys
+	id    identity.ID
+	addrs []string
+	seq   int64
+	save  func(int64) error
+	node  *dhtNode
+	cfg   *Config
+	used  int64 // highest sequence number persisted or sent
+	// withdraw: the empty record for a retired ID, not a publish.
+	withdraw bool
+	result   Published
+}
+
+// maxRetired bounds the old IDs waiting for their item to be emptied.
+const maxRetired = 4
+
+// retiredID is an ID we published under before a nospam change.
+type retiredID struct {
+	id   identity.ID
+	keys *Keys
 }
 
 func (l *loop) startPublish(now time.Time) {
-	l.publishing, l.publishAgain = true, false
-	j := &publishJob{
-		key: l.cfg.Key, keys: l.keys, id: l.id, addrs: l.addrs, seq: l.lastSeq + 1,
-		save: l.cfg.SaveSeq, node: l.node, cfg: l.cfg,
-	}
+	l.publishAgain = false
+	l.spawnPublish(&publishJob{keys: l.keys, id: l.id, addrs: l.addrs})
+}
+
+// startWithdraw publishes an empty record under the oldest retired ID,
+// so that ID stops yielding addresses at once instead of after the item
+// expires (about 2 h). One attempt: the old item expires anyway.
+func (l *loop) startWithdraw() {
+	r := l.retired[0]
+	l.retired = slices.Delete(l.retired, 0, 1)
+	l.spawnPublish(&publishJob{keys: r.keys, id: r.id, withdraw: true})
+}
+
+func (l *loop) spawnPublish(j *publishJob) {
+	l.publishing = true
+	j.key, j.seq, j.save, j.node, j.cfg = l.cfg.Key, l.lastSeq+1, l.cfg.SaveSeq, l.node, l.cfg
 	l.spawn(func(ctx context.Context) func(*loop) {
 		j.run(ctx)
 		return func(l *loop) { l.publishFinished(j) }
@@ -146,6 +169,16 @@ func (l *loop) publishFinished(j *publishJob) {
 		l.keys = j.keys
 	}
 	l.lastSeq = max(l.lastSeq, j.used)
+	if j.withdraw {
+		if j.result.Err != nil {
+			l.cfg.Logger.Info("dht: emptying the item of the old ID failed", "err", j.result.Err)
+		}
+		if l.publishAgain {
+			l.publishAgain = false
+			l.republish(now)
+		}
+		return
+	}
 	l.st.LastPublish = now
 	l.st.PublishErr = j.result.Err
 	if j.result.Err == nil {

@@ -74,8 +74,10 @@ type Service struct {
 	ran    bool
 }
 
-// New checks cfg and, unless it is Disabled, opens the UDP socket and
-// loads the routing table. Nothing is sent before Run.
+// New checks cfg and, unless it is Disabled, opens the UDP socket (or
+// takes Conn, which the service then owns) and loads the routing table.
+// The DHT node answers others' queries from here on; it sends nothing of
+// its own before Run, and Run's end closes the socket, so call Run.
 func New(cfg Config) (*Service, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err

@@ -97,6 +97,17 @@ func TestOldNospamNotFound(t *testing.T) {
 	if err != nil || !slices.Equal(found.Record.Addresses, testAddrs[:1]) {
 		t.Fatalf("new ID: %+v %v", found, err)
 	}
+	// The old ID's item is emptied right after (a higher seq, no addresses).
+	for i := 0; ; i++ {
+		found, err = res.Lookup(lookupCtx(t), oldID)
+		if err == nil && len(found.Record.Addresses) == 0 {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("old ID still yields %+v %v", found, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Items put on the DHT by someone else than the owner's publisher: a
@@ -112,10 +123,16 @@ func TestForgedItemsRejected(t *testing.T) {
 	}
 	p.put(t, old) // a replayed, old item
 
-	res := startService(t, Config{Key: attacker, ID: identity.ID{Key: attacker.Public()}, Bootstrap: p.addrs[1:2]})
+	res := startService(t, Config{Key: attacker, ID: identity.ID{Key: attacker.Public()}, Bootstrap: p.addrs[1:2],
+		MinInterval: 10 * time.Millisecond})
 	res.Remember(id, 9) // the resolver saw seq 9 before
 	if _, err := res.Lookup(lookupCtx(t), id); !errors.Is(err, ErrStaleSeq) {
 		t.Fatalf("replayed lower seq: %v", err)
+	}
+	// A background lookup of it reports the failure and finds nothing.
+	res.RequestLookup(id)
+	if f, ok := nextEvent[Event](t, res).(LookupFailed); !ok || !errors.Is(f.Err, ErrStaleSeq) {
+		t.Fatalf("background lookup of a replay: %#v", f)
 	}
 
 	// The attacker's own item under the owner's salt lives at another

@@ -16,10 +16,12 @@ const (
 	DefaultHeartbeatInterval = 5 * time.Second
 	DefaultHeartbeatMisses   = 2
 	DefaultHandshakeTimeout  = 5 * time.Second
+	DefaultHandshakeStep     = 2 * time.Second
 	DefaultCloseTimeout      = 10 * time.Second
 	DefaultMaxFrameSize      = 64 << 10
 	DefaultSendBuffer        = 1024
 	DefaultMaxHalfOpen       = 64
+	DefaultMaxHalfOpenSource = 8
 	DefaultEventBuffer       = 1024
 )
 
@@ -52,9 +54,20 @@ type Config struct {
 	// SendBuffer is the number of frames a session holds until the peer
 	// acknowledges them. Send blocks while it is full.
 	SendBuffer int
-	// MaxHalfOpen bounds inbound connections still in their handshake;
-	// further connections are closed at once.
+	// HandshakeStepTimeout bounds how long an inbound connection may keep
+	// us waiting for each of the dialer's handshake messages (Noise
+	// message 1 right after connecting, HELLO one round trip after our
+	// answer), within HandshakeTimeout. An idle or trickling connection
+	// is cut after it.
+	HandshakeStepTimeout time.Duration
+	// MaxHalfOpen bounds inbound connections still in their handshake.
+	// When all are taken, a new connection displaces the oldest one of
+	// the source holding the most (see halfOpenTable).
 	MaxHalfOpen int
+	// MaxHalfOpenPerSource bounds the half-open connections of one source
+	// (an IPv4 address or an IPv6 /64); its next connection displaces its
+	// own oldest.
+	MaxHalfOpenPerSource int
 	// EventBuffer is the capacity of the Events channel.
 	EventBuffer int
 
@@ -137,11 +150,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setDur(&c.HeartbeatInterval, DefaultHeartbeatInterval)
 	setDur(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	setDur(&c.HandshakeStepTimeout, min(DefaultHandshakeStep, c.HandshakeTimeout))
 	setDur(&c.CloseTimeout, DefaultCloseTimeout)
 	setInt(&c.HeartbeatMisses, DefaultHeartbeatMisses)
 	setInt(&c.MaxFrameSize, DefaultMaxFrameSize)
 	setInt(&c.SendBuffer, DefaultSendBuffer)
 	setInt(&c.MaxHalfOpen, DefaultMaxHalfOpen)
+	setInt(&c.MaxHalfOpenPerSource, DefaultMaxHalfOpenSource)
 	setInt(&c.EventBuffer, DefaultEventBuffer)
 	if c.MaxFrameSize > maxRecordCap {
 		return c, errors.New("netlayer: config: MaxFrameSize over 16 MiB")

@@ -24,7 +24,7 @@ type Endpoint struct {
 	ctx      context.Context // canceled by terminate: every goroutine stops
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // accept loop, inbound handshakes, sessions
-	halfOpen chan struct{}  // one token per inbound handshake in progress
+	halfOpen *halfOpenTable // inbound handshakes in progress
 
 	liveConns atomic.Int64 // links alive now (tests count them)
 
@@ -47,14 +47,17 @@ func New(cfg Config) (*Endpoint, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Endpoint{
-		cfg:      cfg,
-		log:      cfg.Logger.With("self", cfg.Key.Public().Short()),
-		self:     cfg.Key.Public(),
-		hs:       handshaker{key: cfg.Key, major: VersionMajor, timeout: cfg.HandshakeTimeout, accept: cfg.Accept},
+		cfg:  cfg,
+		log:  cfg.Logger.With("self", cfg.Key.Public().Short()),
+		self: cfg.Key.Public(),
+		hs: handshaker{
+			key: cfg.Key, major: VersionMajor, accept: cfg.Accept,
+			timeout: cfg.HandshakeTimeout, step: cfg.HandshakeStepTimeout,
+		},
 		events:   make(chan Event, cfg.EventBuffer),
 		ctx:      ctx,
 		cancel:   cancel,
-		halfOpen: make(chan struct{}, cfg.MaxHalfOpen),
+		halfOpen: newHalfOpenTable(cfg.MaxHalfOpen, cfg.MaxHalfOpenPerSource),
 	}
 	e.mu.sessions = make(map[identity.PublicKey]*Session)
 	return e, nil

@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// acceptLoop accepts connections until the listener closes.
+// acceptLoop accepts connections until the listener closes. Every
+// connection gets a half-open slot, displacing another if need be (see
+// halfOpenTable).
 func (e *Endpoint) acceptLoop(ln net.Listener) {
 	for {
 		conn, err := ln.Accept()
@@ -18,16 +20,11 @@ func (e *Endpoint) acceptLoop(ln net.Listener) {
 			}
 			return
 		}
-		select {
-		case e.halfOpen <- struct{}{}:
-			e.wg.Go(func() {
-				defer func() { <-e.halfOpen }()
-				e.serveInbound(conn)
-			})
-		default:
-			_ = conn.Close()
-			e.rejected(conn, nil, ErrTooManyHandshakes)
+		hc, victim := e.halfOpen.admit(conn)
+		if victim != nil {
+			_ = victim.conn.Close()
 		}
+		e.wg.Go(func() { e.serveInbound(hc) })
 	}
 }
 
@@ -45,11 +42,15 @@ func (e *Endpoint) rejected(conn net.Conn, sc *secureConn, err error) {
 
 // serveInbound runs the listener side of a handshake and hands the
 // connection to the peer's session.
-func (e *Endpoint) serveInbound(conn net.Conn) {
+func (e *Endpoint) serveInbound(hc *halfConn) {
+	conn := hc.conn
 	stop := context.AfterFunc(e.ctx, func() { _ = conn.Close() })
-	sc, h, err := e.hs.listen(conn)
+	sc, h, err := e.hs.listen(conn, func() { e.halfOpen.progressed(hc) })
 	if !stop() && err == nil {
 		err = ErrClosed
+	}
+	if e.halfOpen.release(hc) {
+		err = fmt.Errorf("inbound: displaced by a newer connection: %w", ErrTooManyHandshakes)
 	}
 	if err != nil {
 		_ = conn.Close()

@@ -35,8 +35,9 @@ var (
 	// reported in SessionStateChanged.Reason so the layer above can log a
 	// peer that probably changed its key or address.
 	ErrUnauthenticatedRefusal = errors.New("netlayer: unauthenticated refusal: the listener did not hold the key we dialed, or the answer was forged")
-	// ErrTooManyHandshakes is reported when an inbound connection is dropped
-	// because Config.MaxHalfOpen handshakes are already in progress.
+	// ErrTooManyHandshakes is reported when an inbound connection still in
+	// its handshake is closed to make room for a newer one (its source, or
+	// the whole endpoint, had too many half-open connections).
 	ErrTooManyHandshakes = errors.New("netlayer: too many half-open handshakes")
 	// ErrSessionMismatch is the retriable handshake outcome: the two sides do
 	// not agree on the session (one of them lost its state). Both start a new

@@ -292,24 +292,28 @@ func TestSlowHandshakes(t *testing.T) {
 	}
 }
 
-// Acceptance: at most MaxHalfOpen handshakes are held; extra connections
-// are dropped at once.
+// Acceptance: at most MaxHalfOpen handshakes are held; a further
+// connection displaces the oldest (defect 11: it is never refused).
 func TestHalfOpenLimit(t *testing.T) {
 	leakCheck(t)
 	b := newNode(t, newKey(t), func(c *Config) {
 		c.MaxHalfOpen = 2
-		c.HandshakeTimeout = 300 * time.Millisecond
+		c.HandshakeTimeout = 5 * time.Second
 	})
+	first := rawDial(t, b.addr())
+	waitFor(t, "one half-open handshake", func() bool { return b.ep.halfOpen.len() == 1 })
 	rawDial(t, b.addr())
+	waitFor(t, "two half-open handshakes", func() bool { return b.ep.halfOpen.len() == 2 })
 	rawDial(t, b.addr())
-	waitFor(t, "two half-open handshakes", func() bool { return len(b.ep.halfOpen) == 2 })
-	third := rawDial(t, b.addr())
 	rejectedWith(t, b, errIs(ErrTooManyHandshakes))
-	_ = third.SetReadDeadline(time.Now().Add(time.Second))
-	if _, err := third.Read(make([]byte, 1)); err == nil {
-		t.Fatal("third connection was served")
+	_ = first.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := first.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("oldest connection not closed: %v", err)
+	}
+	if n := b.ep.halfOpen.len(); n > 2 {
+		t.Fatalf("%d half-open connections held, limit 2", n)
 	}
 	a := newNode(t, newKey(t), nil)
 	a.open(b)
-	b.waitState(a, Connected) // once the two time out, a gets through
+	b.waitState(a, Connected) // displaces an idle one at once
 }

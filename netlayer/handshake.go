@@ -55,7 +55,9 @@ func staticKey(kp *identity.KeyPair) noise.DHKey {
 
 // secureConn is a TCP connection after a completed Noise handshake. During
 // the handshake one goroutine uses it; afterwards the link's reader owns
-// br and recv and its writer owns send.
+// br and recv and its writer owns send. On the listener side br is nil
+// until the dialer's HELLO authenticated it: a stranger's half-open
+// connection holds no read buffer.
 type secureConn struct {
 	conn   net.Conn
 	br     *bufio.Reader
@@ -77,7 +79,11 @@ func (sc *secureConn) writeMsg(r record) error {
 
 // readMsg reads and decrypts one record of at most limit bytes.
 func (sc *secureConn) readMsg(limit int) (record, error) {
-	ct, err := readRecord(sc.br, nil, limit, tagSize+1)
+	var r io.Reader = sc.conn
+	if sc.br != nil {
+		r = sc.br
+	}
+	ct, err := readRecord(r, nil, limit, tagSize+1)
 	if err != nil {
 		return record{}, err
 	}
@@ -96,8 +102,9 @@ func openRecord(cs *noise.CipherState, ct []byte) (record, error) {
 // handshaker holds what both handshake directions need.
 type handshaker struct {
 	key     *identity.KeyPair
-	major   byte // VersionMajor except in version-mismatch tests
-	timeout time.Duration
+	major   byte          // VersionMajor except in version-mismatch tests
+	timeout time.Duration // the whole handshake
+	step    time.Duration // listener: each of the dialer's messages
 	accept  func(identity.PublicKey) bool
 }
 
@@ -199,12 +206,18 @@ func readVerdict(sc *secureConn) (welcome, error) {
 // listen runs the listener side on conn up to and including the dialer's
 // HELLO. The session decision is the caller's: nothing here changes state,
 // so a replayed message 1 costs one DH and a timeout, nothing more.
-func (h *handshaker) listen(conn net.Conn) (*secureConn, hello, error) {
-	_ = conn.SetDeadline(time.Now().Add(h.timeout))
+// The dialer gets h.step for each of its two messages and h.timeout for
+// the whole; first is called once message 1 has arrived.
+func (h *handshaker) listen(conn net.Conn, first func()) (*secureConn, hello, error) {
+	deadline := time.Now().Add(h.timeout)
+	_ = conn.SetWriteDeadline(deadline)
+	h.stepDeadline(conn, deadline)
 	sc, err := h.listenNoise(conn)
 	if err != nil {
 		return nil, hello{}, err
 	}
+	first()
+	h.stepDeadline(conn, deadline)
 	r, err := sc.readMsg(handshakeLimit)
 	if err != nil {
 		return nil, hello{}, fmt.Errorf("handshake: read hello: %w", err)
@@ -217,12 +230,24 @@ func (h *handshaker) listen(conn net.Conn) (*secureConn, hello, error) {
 		_ = sc.writeMsg(record{Type: recReject, Payload: []byte{byte(rejectMalformed)}})
 		return nil, hello{}, fatal(ReasonProtocol, err)
 	}
+	// The dialer sends nothing more before our WELCOME, so nothing is
+	// buffered yet: the read buffer starts here.
+	sc.br = bufio.NewReaderSize(conn, readBufSize)
 	return sc, hl, nil
 }
 
+// stepDeadline gives the dialer h.step for its next message, within the
+// whole handshake's deadline.
+func (h *handshaker) stepDeadline(conn net.Conn, whole time.Time) {
+	d := time.Now().Add(h.step)
+	if h.step <= 0 || d.After(whole) {
+		d = whole
+	}
+	_ = conn.SetReadDeadline(d)
+}
+
 func (h *handshaker) listenNoise(conn net.Conn) (*secureConn, error) {
-	br := bufio.NewReaderSize(conn, readBufSize)
-	m1, err := readRecord(br, nil, handshakeLimit, 1)
+	m1, err := readRecord(conn, nil, handshakeLimit, 1)
 	if err != nil {
 		return nil, fmt.Errorf("handshake: read message 1: %w", err)
 	}
@@ -233,7 +258,7 @@ func (h *handshaker) listenNoise(conn net.Conn) (*secureConn, error) {
 	payload, _, _, err := hs.ReadMessage(nil, m1)
 	if err != nil {
 		// An empty record tells an honest dialer it has the wrong key. It
-		// is unauthenticated, like a TCP reset.
+		// is unauthenticated, like a TCP reset, and dialers treat it so.
 		_ = writeRecord(conn, nil)
 		return nil, fmt.Errorf("handshake: message 1: %w: %w", ErrHandshake, err)
 	}
@@ -258,7 +283,7 @@ func (h *handshaker) listenNoise(conn net.Conn) (*secureConn, error) {
 	case answerRefused:
 		return nil, fatal(ReasonRefused, fmt.Errorf("handshake: refused %s", in.Key.Short()))
 	}
-	return &secureConn{conn: conn, br: br, send: cs2, recv: cs1, peer: in.Key}, nil
+	return &secureConn{conn: conn, send: cs2, recv: cs1, peer: in.Key}, nil
 }
 
 func (h *handshaker) verdict(in intro) answerStatus {

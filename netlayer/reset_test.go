@@ -72,6 +72,7 @@ func peerRestart(t *testing.T, ka, kb *identity.KeyPair) {
 	a.waitState(b, Connected)
 	sendN(t, sa, 5, 32)
 	waitFor(t, "first frames", func() bool { return len(b.rec.frames(a.pub())) == 5 })
+	waitFor(t, "first frames acknowledged", func() bool { return unackedCount(sa) == 0 })
 
 	p.stall() // the next frames are never acknowledged
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
@@ -245,4 +246,10 @@ func TestGraceExpires(t *testing.T) {
 		t.Fatal("Open returned the closed session")
 	}
 	a.waitState(b, Connected)
+}
+
+// unackedCount reads the length of s's send buffer on its owner goroutine.
+func unackedCount(s *Session) (n int) {
+	s.onLoop(func() { n = len(s.buf) })
+	return n
 }

@@ -108,26 +108,27 @@ func TestDefect14DroppedFramesHealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.a.withConf(ctx, p.conf, func(now time.Time, c *conf) error {
+	var pu *pump
+	err = p.a.do(ctx, func(time.Time) error {
 		s := p.a.sessions[p.meB.Key]
 		s.pump.stop()
-		pu := newPump(s.sess, p.a.healWake) // not running yet: a reader that stalls
+		pu = newPump(s.sess, p.a.healWake) // not running yet: a reader that stalls
 		for range pumpMaxFrames {
 			pu.push(hello)
 		}
 		s.pump = pu
-		if err := c.engine.SendMessage(now, "squeezed out"); err != nil {
-			return err
-		}
-		if err := p.a.apply(now, c); err != nil {
-			return err
-		}
-		pu.start(p.a.ctx, &p.a.wg, p.a.log)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := p.a.Send(ctx, p.conf, "squeezed out", false); err != nil {
+		t.Fatal(err)
+	}
+	p.a.do(ctx, func(time.Time) error {
+		pu.start(p.a.ctx, &p.a.wg, p.a.log)
+		return nil
+	})
 	received(t, p.subB, "squeezed out", 10*time.Second)
 	if c := p.a.Counters(); c.SendDropped == 0 || c.SendHealed == 0 {
 		t.Fatalf("counters = %+v, want the drop and its heal counted", c)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"confchat/conference"
 	"confchat/identity"
 	"confchat/netlayer"
 	"confchat/peers"
@@ -56,9 +57,15 @@ type Node struct {
 	dropLog     *logLimiter
 	healWake    chan struct{} // a pump drained after dropping frames
 	counters    counters
-	clock       Clock
-	timer       Timer
-	closing     bool
+	turn        turn
+	readies     []conference.Ready // scratch of flush
+	// Commit retry after a database failure.
+	retryAt, reportedFailure time.Time
+	retryDelay               time.Duration
+	lastFailure              error
+	clock                    Clock
+	timer                    Timer
+	closing                  bool
 	// qctx bounds the database calls of the input the loop is handling
 	// (dbTimeout), so a failing disk never stalls the loop for long.
 	qctx context.Context
@@ -140,6 +147,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 	n.timer = n.clock.NewTimer(time.Hour)
 	n.qctx = ctx
 	n.startup(now) // before the loop exists, so it owns nothing yet
+	n.flush(now)
 	n.qctx = n.ctx
 	n.wg.Add(1)
 	go n.loop()
@@ -285,32 +293,26 @@ func (n *Node) loop() {
 	events := n.ep.Events()
 	for {
 		n.armTimer()
+		open := true
 		select {
 		case r := <-n.reqs:
-			n.bounded(func(now time.Time) { r.reply <- r.fn(now) })
+			open = n.runTurn(func(now time.Time) { n.runRequest(now, r) })
 		case ev, ok := <-events:
 			if !ok {
 				return
 			}
-			n.bounded(func(now time.Time) { n.handleNet(now, ev) })
+			open = n.runTurn(func(now time.Time) { n.handleNet(now, ev) })
 		case <-n.timer.C():
-			n.bounded(n.tick)
+			open = n.runTurn(n.tick)
 		case <-n.healWake:
-			n.bounded(n.healPumps)
+			open = n.runTurn(n.healPumps)
 		case <-n.ctx.Done():
 			return
 		}
+		if !open {
+			return
+		}
 	}
-}
-
-// bounded runs fn for one input with the database calls it makes bounded
-// by dbTimeout.
-func (n *Node) bounded(fn func(now time.Time)) {
-	ctx, cancel := context.WithTimeout(n.ctx, dbTimeout)
-	defer cancel()
-	n.qctx = ctx
-	fn(n.clock.Now())
-	n.qctx = n.ctx
 }
 
 // armTimer sets the timer to the earliest deadline of the engines, the
@@ -326,6 +328,9 @@ func (n *Node) armTimer() {
 		if d := s.strangerUntil; !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
 		}
+	}
+	if !n.retryAt.IsZero() && len(n.turn.dirty) > 0 && (next.IsZero() || n.retryAt.Before(next)) {
+		next = n.retryAt
 	}
 	wait := time.Hour
 	if !next.IsZero() {
@@ -368,6 +373,7 @@ func (n *Node) shutdownLoop(ctx context.Context, now time.Time) {
 			n.apply(now, c)
 		}
 	}
+	n.flush(now) // the leave packets are queued before the pumps flush
 	for _, s := range n.sessions {
 		if s.pump != nil {
 			s.pump.flush(ctx)

@@ -136,34 +136,44 @@ func (r chatRender) nick(e *entry) string {
 // chatLine is one screen line of the chat pane.
 type chatLine = string
 
-// collect returns the newest need lines of b (oldest first) and whether
-// they reach the start of what is loaded.
-func (r chatRender) collect(b *buffer, w, need int) (lines []chatLine, top bool) {
+// collect returns need lines of b (oldest first) that end skip lines
+// above the newest, and whether they reach the start of what is loaded.
+// Lines below the window are only counted, never copied, so a frame far
+// back in a long history costs little more than one at the bottom.
+func (r chatRender) collect(b *buffer, w, skip, need int) (lines []chatLine, top bool) {
 	marker := -1
 	if b.readUpTo < len(b.entries) && b.hasOthersAfter(b.readUpTo) {
 		marker = b.readUpTo
 	}
-	var rev []chatLine
+	rev := make([]chatLine, 0, need)
+	seen := 0
+	emit := func(l string) {
+		if seen >= skip && len(rev) < need {
+			rev = append(rev, l)
+		}
+		seen++
+	}
 	for i := len(b.entries) - 1; i >= 0 && len(rev) < need; i-- {
-		e := &b.entries[i]
-		el := r.entryLines(e, w)
-		for j := len(el) - 1; j >= 0; j-- {
-			rev = append(rev, el[j])
+		el := r.entryLines(&b.entries[i], w)
+		if seen+len(el) <= skip {
+			seen += len(el) // wholly below the window
+		} else {
+			for j := len(el) - 1; j >= 0; j-- {
+				emit(el[j])
+			}
 		}
 		if i == marker {
-			rev = append(rev, r.markerLine(w))
+			emit(r.markerLine(w))
 		}
 		if d := r.dayChange(b, i); d != "" {
-			rev = append(rev, d)
+			emit(d)
 		}
 	}
+	top = len(rev) < need
 	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
 		rev[i], rev[j] = rev[j], rev[i]
 	}
-	if len(rev) > need {
-		return rev[len(rev)-need:], false
-	}
-	return rev, true
+	return rev, top
 }
 
 // hasOthersAfter reports whether a message from someone else is at or
@@ -240,20 +250,30 @@ func (r chatRender) window(b *buffer, w, h int) (out []string, maxScroll int) {
 		footer = r.st.Hint.Render(truncate("  ↓ "+n+" — End or PgDn to read", w))
 		body--
 	}
-	lines, top := r.collect(b, w, b.scroll+body)
+	lines, top := r.collect(b, w, b.scroll, body)
 	maxScroll = -1
 	if top {
+		// The window reaches the head line (or past it): place it.
 		if head := r.head(b); head != "" {
 			lines = append([]string{r.st.Dim.Render(truncate("  "+head, w))}, lines...)
 		}
-		maxScroll = max(0, len(lines)-(h-1))
+		if len(lines) > body {
+			lines = lines[:body]
+		}
+		// Lines above the window's bottom are all loaded: the furthest
+		// scroll shows the head line at the top of a scrolled pane.
+		below := b.scroll
+		total := below + len(lines)
+		maxScroll = max(0, total-(h-1))
+		if len(lines) < body && b.scroll > 0 {
+			// Scrolled past the top: show the top screen instead.
+			saved := b.scroll
+			b.scroll = maxScroll
+			defer func() { b.scroll = saved }()
+			return r.window(b, w, h)
+		}
 	}
-	end := max(0, len(lines)-b.scroll)
-	if end < min(body, len(lines)) {
-		end = min(body, len(lines))
-	}
-	start := max(0, end-body)
-	out = append(out, lines[start:end]...)
+	out = append(out, lines...)
 	for len(out) < body {
 		out = append([]string{""}, out...)
 	}

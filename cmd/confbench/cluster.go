@@ -133,7 +133,7 @@ func (c *cluster) startAll(ctx context.Context) error {
 	}
 	errs := make(chan error, len(c.procs))
 	for _, p := range c.procs {
-		go func() { errs <- p.start(ctx, []string{"--advertise", c.proxies[p.idx].addr()}) }()
+		go func() { errs <- p.start(ctx, c.nodeFlags(p)) }()
 	}
 	var first error
 	for range c.procs {
@@ -233,4 +233,16 @@ func (c *cluster) close() {
 		return
 	}
 	os.RemoveAll(c.dir)
+}
+
+// nodeFlags are the per-node flags beyond the common ones.
+func (c *cluster) nodeFlags(p *proc) []string {
+	f := []string{"--advertise", c.proxies[p.idx].addr()}
+	if c.opts.profileDir != "" {
+		if p.pprof == "" {
+			p.pprof, _ = freePort("127.0.0.1")
+		}
+		f = append(f, "--pprof", p.pprof)
+	}
+	return f
 }

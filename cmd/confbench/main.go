@@ -32,6 +32,7 @@ type options struct {
 	burstCount  int
 	msgLen      int
 	burstStall  time.Duration     // burst ends after this long without progress
+	profileDir  string            // write each node's CPU profile of the burst phase here
 	faults      *faults           // tests inject link faults here
 	beforePhase func(name string) // tests: called before each phase after connect
 }
@@ -57,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.latCount, "L", o.latCount, "latency messages")
 	fs.IntVar(&o.burstCount, "B", o.burstCount, "burst size")
 	fs.IntVar(&o.msgLen, "m", o.msgLen, "message length in bytes")
+	fs.StringVar(&o.profileDir, "cpuprofile", "", "run the nodes with --pprof and write each one's CPU profile of the burst phase to `DIR`")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: confbench [flags]\n\nMeasures N confchat bot processes on loopback; "+
 			"prints `metric <name> <value> <unit>` lines.\n\n")

@@ -125,6 +125,7 @@ func (b *bench) burst(ctx context.Context) error {
 		return err
 	}
 	defer b.countTraffic()()
+	defer b.profile(ctx)()
 	sender := c.procs[0]
 	n := c.opts.burstCount
 	texts := make([]string, n)

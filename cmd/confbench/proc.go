@@ -50,6 +50,7 @@ type proc struct {
 	profile string
 	listen  string // the address the bot listens on (behind its proxy)
 	logPath string
+	pprof   string // --pprof address, with -cpuprofile
 
 	cmd  *exec.Cmd
 	pid  int

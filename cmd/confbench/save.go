@@ -51,7 +51,7 @@ func (b *bench) save(ctx context.Context) error {
 	r.st = newNodeState()
 	c.mu.Unlock()
 	tr := time.Now()
-	if err := r.start(ctx, []string{"--advertise", c.proxies[r.idx].addr()}); err != nil {
+	if err := r.start(ctx, c.nodeFlags(r)); err != nil {
 		return err
 	}
 	if err := b.listed(ctx, r, tr); err != nil {

@@ -28,7 +28,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{tuiCommand(), idCommand(), botCommand(), versionCommand(), helpCommand()}
+	return []*command{tuiCommand(), idCommand(), botCommand(), relayCommand(), versionCommand(), helpCommand()}
 }
 
 func findCommand(name string) *command {
@@ -78,6 +78,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := g.validate(); err != nil {
 		return flagError(e, cmd, err)
 	}
+	stopPprof, perr := g.pprof.start(stderr)
+	if perr != nil {
+		fmt.Fprintf(stderr, "confchat: %v\n", perr)
+		return 1
+	}
+	defer stopPprof()
 	err := cmd.run(ctx, e, fs.Args())
 	var ue *usageError
 	var xe *exitError

@@ -28,6 +28,7 @@ type globalFlags struct {
 	name        string
 	freezeAfter time.Duration
 	logLevel    slog.Level
+	pprof       pprofFlag
 }
 
 func defaultGlobalFlags() *globalFlags {
@@ -45,6 +46,7 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.name, "name", g.name, "display `NAME` shown to peers")
 	fs.DurationVar(&g.freezeAfter, "freeze-after", g.freezeAfter,
 		"freeze a conference peer silent for `DUR` (pings every DUR/3)")
+	fs.Var(&g.pprof, "pprof", "serve net/http/pprof on the loopback `ADDR` (host:port), for profiling")
 	fs.TextVar(&g.logLevel, "log-level", &g.logLevel,
 		"log `LEVEL` of the chat's confchat.log: debug, info, warn or error")
 }

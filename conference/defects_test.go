@@ -1,0 +1,171 @@
+package conference_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"confchat/conference"
+	"confchat/conference/simnet"
+	"confchat/identity"
+)
+
+// signAs builds a flooded message packet from sender (as number) signed
+// by kp, for receiver group g.
+func signAs(kp *identity.KeyPair, id conference.ID, g, sender uint16, number uint32, kind byte, body []byte) []byte {
+	sig := kp.Sign(conference.SignedBytes(id, kp.Public(), number, kind, body))
+	return forged(nil, g, sender, number, kind, body, sig)
+}
+
+func record(kp *identity.KeyPair, id conference.ID, number uint32, kind byte, body []byte) conference.Record {
+	return conference.Record{Origin: kp.Public(), Number: number, Kind: kind, Body: body,
+		Signature: kp.Sign(conference.SignedBytes(id, kp.Public(), number, kind, body))}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// Defect 1: a flood of HISTORY REQUESTs from a member keeps the queued
+// history bytes under a fixed cap (and the heap growth small).
+func TestDefect01HistoryRequestQueueBounded(t *testing.T) {
+	net, nodes := buildChain(t, 51, 2, 10*time.Second)
+	a, b := nodes[0], nodes[1]
+	for i := range 60 {
+		_ = a.Send(fmt.Sprintf("message %d with some length to it", i))
+	}
+	net.Run(2 * time.Second)
+	before := heapInUse()
+	req := (&conference.HistoryRequestPacket{Group: a.GroupNumber(), Count: math.MaxUint16}).Encode()
+	for range 10000 {
+		net.Inject(b, a, req)
+	}
+	net.Run(50 * time.Millisecond)
+	queued := a.Engine.QueuedHistoryBytes()
+	grown := int64(heapInUse()) - int64(before)
+	const capBytes = 2 << 20
+	if queued > capBytes || grown > 32<<20 {
+		t.Fatalf("after 10,000 history requests: %d bytes queued (cap %d), heap grew %d MiB", queued, capBytes, grown>>20)
+	}
+}
+
+// Defect 5: summaries naming origins that are not members are not
+// remembered, so a summary costs work linear in its own size.
+func TestDefect05SummaryOriginsBounded(t *testing.T) {
+	net, nodes := buildChain(t, 55, 2, 10*time.Second)
+	a, b := nodes[0], nodes[1]
+	for round := range 16 {
+		var entries []conference.SummaryEntry
+		for i := range 256 {
+			var k identity.PublicKey
+			binary.BigEndian.PutUint32(k[:], uint32(round*256+i+1))
+			entries = append(entries, conference.SummaryEntry{Origin: k, Floor: 1, HWM: 5, Top: 9})
+		}
+		net.Inject(b, a, (&conference.SummaryPacket{Group: a.GroupNumber(), Entries: entries}).Encode())
+	}
+	net.Run(50 * time.Millisecond)
+	if n := a.Engine.RemoteOrigins(b.Key()); n > 8 {
+		t.Fatalf("a remembers %d origins from b's summaries; only members count", n)
+	}
+}
+
+// Defect 6: a BATCH nobody asked for, or records of keys that are not
+// members, are not stored; the store stays within its retention.
+func TestDefect06BatchFromNonMembersRefused(t *testing.T) {
+	net := simnet.New(56)
+	net.Config.FreezeAfter = 10 * time.Second
+	net.Config.RetentionCount = 40
+	nodes := net.AddN("n", 2)
+	net.Linear(nodes)
+	a, b := nodes[0], nodes[1]
+	b.AutoJoin = true
+	a.Create()
+	_ = a.Invite(b)
+	if !net.RunUntil(10*time.Second, allActive(nodes, 2)) {
+		t.Fatal("join")
+	}
+	net.Run(6 * time.Second)
+	id := a.Engine.ID()
+	stored := a.Engine.StoredCount()
+	for i := range 200 {
+		stranger := mustKey(t, byte(i+10))
+		recs := []conference.Record{
+			record(stranger, id, 1, conference.KindName, append([]byte{0, 0, 0, 0}, "junk name"...)),
+			record(stranger, id, 2, conference.KindMessage, append([]byte{0, 0, 0, 1}, "junk"...)),
+		}
+		net.Inject(b, a, (&conference.BatchPacket{Group: a.GroupNumber(), Records: recs}).Encode())
+	}
+	net.Run(time.Second)
+	if got := a.Engine.StoredCount(); got != stored || got > 40 {
+		t.Fatalf("store went from %d to %d messages (retention 40) on junk batches", stored, got)
+	}
+	for _, x := range a.Received {
+		if x.Text == "junk" {
+			t.Fatal("a junk record was shown")
+		}
+	}
+}
+
+// Defect 7: a TITLE with stamp 2^64-1 cannot lock the title: stamps never
+// wrap, such titles are refused, and set_title keeps working.
+func TestDefect07TitleStampNoWrap(t *testing.T) {
+	net, nodes := buildChain(t, 57, 2, 10*time.Second)
+	a, b := nodes[0], nodes[1]
+	net.Run(6 * time.Second)
+	id := a.Engine.ID()
+	body := binary.BigEndian.AppendUint32(nil, 0)
+	body = binary.BigEndian.AppendUint64(body, math.MaxUint64)
+	body = append(body, "locked"...)
+	n := b.Engine.NextNumber() + 10
+	net.Inject(b, a, signAs(b.KeyPair(), id, a.GroupNumber(), b.Engine.SelfNumber(), n, conference.KindTitle, body))
+	net.Run(time.Second)
+	if err := a.SetTitle("changed"); err != nil {
+		t.Fatalf("set title after the max-stamp title: %v", err)
+	}
+	net.Run(2 * time.Second)
+	if a.Engine.Title() != "changed" || b.Engine.Title() != "changed" {
+		t.Fatalf("titles %q %q, want \"changed\"", a.Engine.Title(), b.Engine.Title())
+	}
+}
+
+// Defect 8: a NEW_PEER from member M naming V cannot change V's addresses
+// nor unfreeze V.
+func TestDefect08NewPeerCannotRewriteOthers(t *testing.T) {
+	net, nodes := buildChain(t, 58, 3, 6*time.Second)
+	a, m, v := nodes[0], nodes[1], nodes[2]
+	net.Run(3 * time.Second)
+	addrs := func() []string {
+		for _, p := range a.Engine.Peers() {
+			if p.Key == v.Key() {
+				return p.Addresses
+			}
+		}
+		return nil
+	}
+	want := addrs()
+	v.Pause()
+	if !net.RunUntil(20*time.Second, func() bool { return a.ActiveCount() == 2 }) {
+		t.Fatal("v never froze at a")
+	}
+	body := binary.BigEndian.AppendUint16(nil, v.Engine.SelfNumber())
+	vk := v.Key()
+	body = append(body, vk[:]...)
+	body = append(body, 1, byte(len("6.6.6.6:6666")))
+	body = append(body, "6.6.6.6:6666"...)
+	n := m.Engine.NextNumber() + 10
+	net.Inject(m, a, signAs(m.KeyPair(), a.Engine.ID(), a.GroupNumber(), m.Engine.SelfNumber(), n, conference.KindNewPeer, body))
+	net.Run(100 * time.Millisecond)
+	if got := addrs(); !slices.Equal(got, want) {
+		t.Fatalf("v's addresses at a became %v (were %v)", got, want)
+	}
+	if a.ActiveCount() != 2 {
+		t.Fatalf("m's NEW_PEER unfroze v at a (active %d)", a.ActiveCount())
+	}
+}
