@@ -71,9 +71,11 @@ type Config struct {
 	// EventBuffer is the capacity of the Events channel.
 	EventBuffer int
 
+	// Transport makes connections; nil is TCPTransport{DialFrom: DialFrom}.
+	Transport Transport
 	// DialFrom, when set, is the local IP outgoing connections are made
 	// from (a host with several addresses dials from the one it listens
-	// on). Nil lets the system choose.
+	// on). Nil lets the system choose. Used by the default Transport only.
 	DialFrom net.IP
 	// Accept, when set, is asked before a peer gets a session: for inbound
 	// connections before the handshake reply, and for Open. Returning false
@@ -162,6 +164,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("netlayer: config: MaxFrameSize over 16 MiB")
 	}
 	c.Backoff = c.Backoff.withDefaults()
+	if c.Transport == nil {
+		c.Transport = TCPTransport{DialFrom: c.DialFrom}
+	}
 	if c.Clock == nil {
 		c.Clock = systemClock{}
 	}
