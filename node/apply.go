@@ -11,30 +11,17 @@ import (
 	"confchat/storage"
 )
 
-// apply drains c's engine and performs its outputs.
-func (n *Node) apply(now time.Time, c *conf) error {
-	if !c.engine.HasReady() {
-		return nil
-	}
-	return n.applyReady(now, c, c.engine.Ready())
+// apply marks c's engine as having outputs to apply. They are applied
+// at the end of the loop turn, together with every other engine's, in one
+// transaction (flush); a request that touched c gets its answer then.
+func (n *Node) apply(_ time.Time, c *conf) error {
+	n.turn.touch(c)
+	return nil
 }
 
-// applyReady performs one batch in the engine's order: rows are committed
-// first (so nothing is sent or shown that a crash could lose), then
-// packets go out, then sessions are opened or released, then events are
-// emitted.
-func (n *Node) applyReady(now time.Time, c *conf, r conference.Ready) error {
-	defer c.engine.Advance() // as before C1: the batch is cleared even if persisting fails
-	clear(n.seqs)
-	if len(r.Rows) > 0 {
-		err := n.db.Update(n.qctx, func(tx *storage.Tx) error {
-			return n.persist(tx, now, c, r.Rows)
-		})
-		if err != nil {
-			// Sending what was not stored could lose it in a crash: stop here.
-			return fmt.Errorf("persist conference rows: %w", err)
-		}
-	}
+// perform hands out one committed batch in the engine's order: packets go
+// out, then sessions are opened or released, then events are emitted.
+func (n *Node) perform(now time.Time, c *conf, r conference.Ready) {
 	for _, p := range r.Packets {
 		n.send(p.To, p.Data)
 	}
@@ -52,7 +39,6 @@ func (n *Node) applyReady(now time.Time, c *conf, r conference.Ready) error {
 	for _, ev := range r.Events {
 		n.conferenceEvent(now, c, ev)
 	}
-	return nil
 }
 
 func nonEmpty(a []string) []string {
@@ -62,21 +48,24 @@ func nonEmpty(a []string) []string {
 	return a
 }
 
-// persist writes engine rows in order.
+// persist writes engine rows in order. Of several MetaRows only the last
+// is written, and only if it differs from what is stored.
 func (n *Node) persist(tx *storage.Tx, now time.Time, c *conf, rows []conference.Row) error {
 	ctx := n.qctx
 	id := c.id
-	for _, row := range rows {
+	lastMeta := -1
+	for i, row := range rows {
+		if _, ok := row.(conference.MetaRow); ok {
+			lastMeta = i
+		}
+	}
+	for i, row := range rows {
 		var err error
 		switch row := row.(type) {
 		case conference.MetaRow:
-			state := storage.ConferenceJoined
-			if row.Left {
-				state = storage.ConferenceLeft
+			if i == lastMeta {
+				err = n.persistMeta(ctx, tx, now, c, row)
 			}
-			err = tx.PutConference(ctx, storage.Conference{ID: id, Title: c.engine.Title(), State: state,
-				NextNumber: row.NextNumber, SelfNumber: row.SelfNumber, Connected: row.Connected,
-				MaxFrozen: row.MaxFrozen, CreatedAt: now})
 		case conference.PeerRow:
 			err = tx.PutPeer(ctx, storage.Peer{Conference: id, Key: row.Key, Number: row.Number,
 				Name: row.Name, Addresses: row.Addresses, Frozen: true, LastActive: row.LastActive,
@@ -84,19 +73,7 @@ func (n *Node) persist(tx *storage.Tx, now time.Time, c *conf, rows []conference
 		case conference.PeerDeletedRow:
 			err = tx.DeletePeer(ctx, id, row.Key)
 		case conference.MessageRow:
-			if row.Forked {
-				// The canonical version may replace one we stored.
-				if err = tx.DeleteMessage(ctx, id, row.Origin, row.Number); err != nil {
-					break
-				}
-			}
-			var seq int64
-			seq, err = tx.InsertMessageSeq(ctx, storage.Message{Conference: id, Origin: row.Origin,
-				Number: row.Number, Prev: row.Prev, Kind: row.Kind, Body: row.Body,
-				Signature: row.Signature, ReceivedAt: row.Received, Forked: row.Forked})
-			if seq > 0 {
-				n.seqs[msgKey{c.id, row.Origin, row.Number}] = seq
-			}
+			err = n.persistMessage(ctx, tx, c, row)
 		case conference.MessageDeletedRow:
 			err = tx.DeleteMessage(ctx, id, row.Origin, row.Number)
 		case conference.FloorRow:
@@ -111,10 +88,55 @@ func (n *Node) persist(tx *storage.Tx, now time.Time, c *conf, rows []conference
 	return nil
 }
 
+// savedMeta is what the conference row last written holds of the engine.
+type savedMeta struct {
+	meta  conference.MetaRow
+	title string
+	ok    bool
+}
+
+func (n *Node) persistMeta(ctx context.Context, tx *storage.Tx, now time.Time, c *conf, row conference.MetaRow) error {
+	saved := savedMeta{meta: row, title: c.engine.Title(), ok: true}
+	if c.saved == saved {
+		return nil
+	}
+	state := storage.ConferenceJoined
+	if row.Left {
+		state = storage.ConferenceLeft
+	}
+	err := tx.PutConference(ctx, storage.Conference{ID: c.id, Title: saved.title, State: state,
+		NextNumber: row.NextNumber, SelfNumber: row.SelfNumber, Connected: row.Connected,
+		MaxFrozen: row.MaxFrozen, CreatedAt: now, Hidden: c.hidden, LastRead: c.lastRead,
+		Delivered: row.Delivered})
+	if err == nil && row.Delivered > 0 {
+		err = tx.RaiseDelivered(ctx, c.id, row.Delivered)
+	}
+	if err == nil {
+		c.pendingSaved = saved // becomes c.saved once the transaction commits
+	}
+	return err
+}
+
+func (n *Node) persistMessage(ctx context.Context, tx *storage.Tx, c *conf, row conference.MessageRow) error {
+	if row.Forked {
+		// The canonical version may replace one we stored.
+		if err := tx.DeleteMessage(ctx, c.id, row.Origin, row.Number); err != nil {
+			return err
+		}
+	}
+	seq, err := tx.InsertMessageSeq(ctx, storage.Message{Conference: c.id, Origin: row.Origin,
+		Number: row.Number, Prev: row.Prev, Kind: row.Kind, Body: row.Body,
+		Signature: row.Signature, ReceivedAt: row.Received, Forked: row.Forked})
+	if seq > 0 {
+		n.seqs[msgKey{c.id, row.Origin, row.Number}] = seq
+	}
+	return err
+}
+
 // loadState reads what Restore needs from the database.
 func (n *Node) loadState(ctx context.Context, sc storage.Conference) (conference.State, error) {
 	st := conference.State{Meta: conference.MetaRow{ID: conference.ID(sc.ID), SelfNumber: sc.SelfNumber,
-		NextNumber: sc.NextNumber, Connected: sc.Connected, MaxFrozen: sc.MaxFrozen}}
+		NextNumber: sc.NextNumber, Connected: sc.Connected, MaxFrozen: sc.MaxFrozen, Delivered: sc.Delivered}}
 	ps, err := n.db.Peers(ctx, sc.ID)
 	if err != nil {
 		return st, err
@@ -169,6 +191,11 @@ func (n *Node) conferenceEvent(now time.Time, c *conf, ev conference.Event) {
 		n.emit(TitleChanged{Conference: c.id, Title: ev.Title, By: ev.By})
 	case conference.Connected:
 		n.emit(ConferenceJoined{Conference: c.id})
+	case conference.Delivered:
+		if ev.UpTo > c.delivered {
+			c.delivered = ev.UpTo
+			n.emit(MessageDelivered{Conference: c.id, UpTo: ev.UpTo})
+		}
 	case conference.PeerAddressesLearned:
 		if n.wants.Wanted(ev.Key) {
 			n.openSession(ev.Key, ev.Addresses)

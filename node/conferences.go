@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"confchat/conference"
@@ -29,6 +30,10 @@ type conf struct {
 	engine *conference.Engine
 	names  map[identity.PublicKey]string   // last known names, for events after a peer is gone
 	seen   map[identity.PublicKey]peerSeen // activity times of members, for PeerInfo
+
+	dirty        bool      // in the turn's list of engines to apply
+	saved        savedMeta // the engine state the conference row holds
+	pendingSaved savedMeta // what the running commit writes there
 
 	// Front-end state, persisted in the conference row.
 	hidden    bool
@@ -160,7 +165,7 @@ func (n *Node) CreateConference(ctx context.Context, title string) (ConferenceID
 		}
 		c := n.addConf(now, e, group)
 		id = c.id
-		if err := n.apply(now, c); err != nil {
+		if err := n.commitNew(now, c); err != nil {
 			return err
 		}
 		n.emit(ConferenceJoined{Conference: id})
@@ -207,10 +212,34 @@ func (n *Node) Join(ctx context.Context, id ConferenceID) error {
 		if err != nil {
 			return err
 		}
-		delete(n.invites, id)
 		c := n.addConf(now, e, group)
-		return n.apply(now, c)
+		if err := n.commitNew(now, c); err != nil {
+			return err
+		}
+		delete(n.invites, id)
+		return nil
 	})
+}
+
+// commitNew stores a conference just created or joined before anything
+// of it goes out; if that fails the conference is forgotten again.
+func (n *Node) commitNew(now time.Time, c *conf) error {
+	n.apply(now, c)
+	if err := n.flush(now); err != nil {
+		n.dropConf(c)
+		return fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	return nil
+}
+
+// dropConf forgets a conference the node no longer runs.
+func (n *Node) dropConf(c *conf) {
+	delete(n.confs, c.id)
+	delete(n.byGroup, c.group)
+	n.turn.dirty = slices.DeleteFunc(n.turn.dirty, func(d *conf) bool { return d == c })
+	for _, key := range n.wants.RemoveConference(c.id) {
+		n.releaseSession(key)
+	}
 }
 
 // Send sends a message (or an action, "/me") and returns its number. The
@@ -243,14 +272,16 @@ func (n *Node) SendMessage(ctx context.Context, id ConferenceID, text string, ac
 		if err := send(now, text); err != nil {
 			return err
 		}
-		if err := n.apply(now, c); err != nil {
+		n.apply(now, c)
+		numbered := c.engine.NextNumber() != before
+		n.afterCommit(func(err error) error {
+			if err == nil && numbered {
+				sent = SentMessage{Number: before, Seq: n.seqs[msgKey{c.id, n.key.Public(), before}], Time: now}
+			} else if err == nil {
+				sent.Time = now // queued until our own history is re-synced
+			}
 			return err
-		}
-		sent.Time = now
-		if c.engine.NextNumber() != before {
-			sent.Number = before
-			sent.Seq = n.seqs[msgKey{c.id, n.key.Public(), before}]
-		}
+		})
 		return nil
 	})
 	return sent, err
@@ -306,12 +337,9 @@ func (n *Node) Leave(ctx context.Context, id ConferenceID) error {
 			return ErrUnknownConference
 		}
 		c.engine.Leave(now)
-		err := n.apply(now, c)
-		delete(n.confs, id)
-		delete(n.byGroup, c.group)
-		for _, key := range n.wants.RemoveConference(id) {
-			n.releaseSession(key)
-		}
+		n.apply(now, c)
+		err := n.flush(now) // the leave goes out before the conference is gone
+		n.dropConf(c)
 		if derr := n.db.DeleteConference(n.qctx, id); err == nil {
 			err = derr
 		}

@@ -14,6 +14,7 @@ import (
 
 	"confchat/conference"
 	"confchat/identity"
+	"confchat/netlayer"
 	"confchat/peers"
 )
 
@@ -108,28 +109,77 @@ func TestDefect14DroppedFramesHealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.a.withConf(ctx, p.conf, func(now time.Time, c *conf) error {
+	var pu *pump
+	err = p.a.do(ctx, func(time.Time) error {
 		s := p.a.sessions[p.meB.Key]
 		s.pump.stop()
-		pu := newPump(s.sess, p.a.healWake) // not running yet: a reader that stalls
+		pu = newPump(s.sess, p.a.healWake) // not running yet: a reader that stalls
 		for range pumpMaxFrames {
 			pu.push(hello)
 		}
 		s.pump = pu
-		if err := c.engine.SendMessage(now, "squeezed out"); err != nil {
-			return err
-		}
-		if err := p.a.apply(now, c); err != nil {
-			return err
-		}
-		pu.start(p.a.ctx, &p.a.wg, p.a.log)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := p.a.Send(ctx, p.conf, "squeezed out", false); err != nil {
+		t.Fatal(err)
+	}
+	p.a.do(ctx, func(time.Time) error {
+		pu.start(p.a.ctx, &p.a.wg, p.a.log)
+		return nil
+	})
 	received(t, p.subB, "squeezed out", 10*time.Second)
 	if c := p.a.Counters(); c.SendDropped == 0 || c.SendHealed == 0 {
 		t.Fatalf("counters = %+v, want the drop and its heal counted", c)
 	}
+}
+
+// Defect 3 (node side): a session closed for a "fatal" reason was never
+// reopened, so one forged answer cut a wanted peer off for good.
+func TestDefect03FatalCloseRetried(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	n := openNode(t, filepath.Join(t.TempDir(), "p"), "x")
+	defer closeNode(t, n)
+	friend := otherKey(t)
+	if err := n.AddFriend(ctx, identity.ID{Key: friend}, "127.0.0.1:1", ""); err != nil {
+		t.Fatal(err)
+	}
+	var at time.Time
+	has := func(now time.Time) bool { _, ok := n.sessions[friend]; return ok }
+	n.do(ctx, func(now time.Time) error {
+		at = now
+		n.handleNet(now, netlayer.SessionStateChanged{Peer: friend, From: netlayer.Connecting, To: netlayer.Closed,
+			Reason: &netlayer.FatalError{Reason: netlayer.ReasonProtocol}})
+		if has(now) {
+			t.Error("session still listed after its close")
+		}
+		n.tick(now.Add(time.Second))
+		if has(now) {
+			t.Error("reopened at once: a fatal close must back off")
+		}
+		n.tick(now.Add(maxRedialBackoff))
+		if !has(now) {
+			t.Error("a wanted peer was never redialled after a fatal close")
+		}
+		return nil
+	})
+	// New addresses reset the backoff: a second fatal close, then an
+	// address we did not have, redials at once.
+	n.do(ctx, func(now time.Time) error {
+		now = at.Add(maxRedialBackoff + time.Second)
+		n.handleNet(now, netlayer.SessionStateChanged{Peer: friend, From: netlayer.Connecting, To: netlayer.Closed,
+			Reason: &netlayer.FatalError{Reason: netlayer.ReasonProtocol}})
+		n.openSession(friend, nil)
+		if has(now) {
+			t.Error("reopened during the backoff without new addresses")
+		}
+		n.openSession(friend, []string{"127.0.0.1:2"})
+		if !has(now) {
+			t.Error("new addresses did not reset the backoff")
+		}
+		return nil
+	})
 }

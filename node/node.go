@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"confchat/conference"
 	"confchat/identity"
 	"confchat/netlayer"
 	"confchat/peers"
@@ -49,6 +50,7 @@ type Node struct {
 	byGroup  map[uint16]*conf
 	invites  map[ConferenceID]*invite
 	seqs     map[msgKey]int64 // History positions of the rows the last apply stored
+	redials  map[identity.PublicKey]*redial
 	// strangers lists keys of sessions nobody wants, oldest first (it may
 	// hold keys that have since become wanted; they are skipped).
 	strangers   []identity.PublicKey
@@ -56,9 +58,15 @@ type Node struct {
 	dropLog     *logLimiter
 	healWake    chan struct{} // a pump drained after dropping frames
 	counters    counters
-	clock       Clock
-	timer       Timer
-	closing     bool
+	turn        turn
+	readies     []conference.Ready // scratch of flush
+	// Commit retry after a database failure.
+	retryAt, reportedFailure time.Time
+	retryDelay               time.Duration
+	lastFailure              error
+	clock                    Clock
+	timer                    Timer
+	closing                  bool
 	// qctx bounds the database calls of the input the loop is handling
 	// (dbTimeout), so a failing disk never stalls the loop for long.
 	qctx context.Context
@@ -117,6 +125,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		byGroup:     map[uint16]*conf{},
 		invites:     map[ConferenceID]*invite{},
 		seqs:        map[msgKey]int64{},
+		redials:     map[identity.PublicKey]*redial{},
 		healWake:    make(chan struct{}, 1),
 		strangerLog: newLogLimiter(),
 		dropLog:     newLogLimiter(),
@@ -140,6 +149,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 	n.timer = n.clock.NewTimer(time.Hour)
 	n.qctx = ctx
 	n.startup(now) // before the loop exists, so it owns nothing yet
+	n.flush(now)
 	n.qctx = n.ctx
 	n.wg.Add(1)
 	go n.loop()
@@ -285,38 +295,37 @@ func (n *Node) loop() {
 	events := n.ep.Events()
 	for {
 		n.armTimer()
+		open := true
 		select {
 		case r := <-n.reqs:
-			n.bounded(func(now time.Time) { r.reply <- r.fn(now) })
+			open = n.runTurn(func(now time.Time) { n.runRequest(now, r) })
 		case ev, ok := <-events:
 			if !ok {
 				return
 			}
-			n.bounded(func(now time.Time) { n.handleNet(now, ev) })
+			open = n.runTurn(func(now time.Time) { n.handleNet(now, ev) })
 		case <-n.timer.C():
-			n.bounded(n.tick)
+			open = n.runTurn(n.tick)
 		case <-n.healWake:
-			n.bounded(n.healPumps)
+			open = n.runTurn(n.healPumps)
 		case <-n.ctx.Done():
 			return
 		}
+		if !open {
+			return
+		}
 	}
-}
-
-// bounded runs fn for one input with the database calls it makes bounded
-// by dbTimeout.
-func (n *Node) bounded(fn func(now time.Time)) {
-	ctx, cancel := context.WithTimeout(n.ctx, dbTimeout)
-	defer cancel()
-	n.qctx = ctx
-	fn(n.clock.Now())
-	n.qctx = n.ctx
 }
 
 // armTimer sets the timer to the earliest deadline of the engines, the
 // session wants and stranger sessions.
 func (n *Node) armTimer() {
 	next := n.wants.NextExpiry()
+	for _, d := range []time.Time{n.book.NextRequestExpiry(), n.nextRedial()} {
+		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
 	for _, c := range n.confs {
 		if d := c.engine.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
@@ -326,6 +335,9 @@ func (n *Node) armTimer() {
 		if d := s.strangerUntil; !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
 		}
+	}
+	if !n.retryAt.IsZero() && len(n.turn.dirty) > 0 && (next.IsZero() || n.retryAt.Before(next)) {
+		next = n.retryAt
 	}
 	wait := time.Hour
 	if !next.IsZero() {
@@ -337,6 +349,11 @@ func (n *Node) armTimer() {
 func (n *Node) tick(now time.Time) {
 	for _, key := range n.wants.Expire(now) {
 		n.releaseSession(key)
+	}
+	n.dueRedials(now)
+	if d := n.book.NextRequestExpiry(); !d.IsZero() && !now.Before(d) {
+		n.book.ExpireRequests(now)
+		n.dropDisplacedRequests()
 	}
 	for key, s := range n.sessions {
 		if s.strangerUntil.IsZero() || now.Before(s.strangerUntil) {
@@ -368,6 +385,7 @@ func (n *Node) shutdownLoop(ctx context.Context, now time.Time) {
 			n.apply(now, c)
 		}
 	}
+	n.flush(now) // the leave packets are queued before the pumps flush
 	for _, s := range n.sessions {
 		if s.pump != nil {
 			s.pump.flush(ctx)
@@ -385,4 +403,4 @@ func (n *Node) shutdownLoop(ctx context.Context, now time.Time) {
 }
 
 // emit publishes an event to every subscriber.
-func (n *Node) emit(ev Event) { n.hub.publish(ev) }
+func (n *Node) emit(ev Event) { n.hub.publish(ev, n.clock.Now()) }

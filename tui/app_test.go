@@ -369,3 +369,28 @@ func TestFriendRequestAndAccept(t *testing.T) {
 		t.Fatalf("calls %q", f.calls)
 	}
 }
+
+func TestLeftConferenceGoesHome(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	f.confs = f.confs[1:]
+	h.event(node.ConferenceLeft{Conference: roomID})
+	if !h.app.current.home {
+		t.Fatal("still showing a conference that was left")
+	}
+	h.mustSee("Welcome to confchat")
+	h.mustNotSee("Tea room")
+}
+
+func TestStatusLineAgreesWithStatus(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	h.mustSee("1 connected · bob direct")
+	f.friends[0].Online = false
+	h.event(node.FriendOffline{Friend: bobKey})
+	h.mustSee("0 connected")
+	h.mustNotSee("bob direct")
+	f.friends[0].Online = true
+	h.event(node.FriendOnline{Friend: bobKey, Route: 1}, node.RouteChanged{Peer: bobKey, Route: 1, Switch: "relay"})
+	h.mustSee("1 connected · bob direct→relay")
+}
