@@ -93,6 +93,7 @@ type Engine struct {
 	lastStored     uint32 // our previous stored number (prev of the next one)
 	name           string
 	selfNameNumber uint32
+	lastRenumber   time.Time // last renumbering forced by a collision
 
 	peers     *peerTable
 	conns     []*conn
@@ -267,7 +268,7 @@ func (e *Engine) SessionUp(now time.Time, key identity.PublicKey) {
 	}
 	if p := e.peers.byKey[key]; p != nil && p.frozen {
 		e.trySendRejoin(p) // Rejoin, then Online on the INTRODUCER connection
-	} else if c := e.conn(key); c != nil && !c.online {
+	} else if c := e.conn(key); c != nil && !c.online && !c.pending {
 		e.sendOnline(c)
 	}
 	if e.status == statusJoining && key == e.joinInviter {
@@ -313,7 +314,7 @@ func (e *Engine) NextDeadline() time.Time {
 		d.add(p.lastActive.Add(e.cfg.FreezeAfter))
 	}
 	for _, c := range e.conns {
-		if !c.online && e.sessions[c.key] {
+		if !c.online && !c.pending && e.sessions[c.key] {
 			d.add(e.nextOnlineResend(c))
 		}
 	}
