@@ -394,3 +394,16 @@ func TestStatusLineAgreesWithStatus(t *testing.T) {
 	h.event(node.FriendOnline{Friend: bobKey, Route: 1}, node.RouteChanged{Peer: bobKey, Route: 1, Switch: "relay"})
 	h.mustSee("1 connected · bob direct→relay")
 }
+
+func TestMentionIsHighlighted(t *testing.T) {
+	h := newHarness(t, withConversation(), 120, 40)
+	h.event(node.MessageReceived{Conference: roomID, Message: node.Message{Seq: 60, From: bobKey, Name: "bob", Text: "Alice: tea?", Time: testNow}},
+		node.MessageReceived{Conference: roomID, Message: node.Message{Seq: 61, From: bobKey, Name: "bob", Text: "malice aforethought", Time: testNow}})
+	es := h.app.current.entries
+	if !es[len(es)-2].mention || es[len(es)-1].mention {
+		t.Fatalf("mention flags: %v %v", es[len(es)-2].mention, es[len(es)-1].mention)
+	}
+	if !strings.Contains(h.app.screen(), h.app.st.Mention.Render("Alice: tea?")) {
+		t.Fatal("mention not drawn in the mention style")
+	}
+}
