@@ -83,7 +83,9 @@ func (e *Engine) adoptSelf(number uint16) {
 		return
 	}
 	e.selfNumber = number
-	e.status = statusConnected
+	if e.setStatus(statusConnected) != nil {
+		return
+	}
 	e.sendName = true
 	e.announceSelf = true
 	e.persistMeta()

@@ -144,7 +144,9 @@ func Create(cfg Config, now time.Time) (*Engine, error) {
 		copy(id[i:], b[:])
 	}
 	e := newEngine(cfg, id, now)
-	e.status = statusConnected
+	if err := e.setStatus(statusConnected); err != nil {
+		return nil, err
+	}
 	e.persistMeta()
 	return e, nil
 }
@@ -164,7 +166,7 @@ func Join(cfg Config, now time.Time, inviter identity.PublicKey, cookie []byte) 
 	}
 	cfg.setDefaults()
 	e := newEngine(cfg, inv.ID, now)
-	e.status = statusJoining
+	// newEngine starts joining (the zero status)
 	e.joinInviter, e.joinCookie = inviter, inv
 	e.sessions[inviter] = true
 	c := e.addConn(inviter, reasonIntroducer)
@@ -229,11 +231,11 @@ func (e *Engine) persistMeta() {
 // logs), and the engine state is unchanged by a malformed packet.
 func (e *Engine) HandlePacket(now time.Time, from identity.PublicKey, data []byte) error {
 	if e.out.full() {
-		return ErrBackpressure
+		return fmt.Errorf("conference: handle packet: %w", ErrBackpressure)
 	}
 	e.now = now
 	if e.status == statusLeft {
-		return ErrLeft
+		return fmt.Errorf("conference: handle packet: %w", ErrLeft)
 	}
 	w, err := DecodePacket(data)
 	if err != nil {
@@ -253,7 +255,7 @@ func (e *Engine) HandlePacket(now time.Time, from identity.PublicKey, data []byt
 	case directPacket:
 		return e.handleDirect(from, p)
 	}
-	return ErrUnknownPacket
+	return fmt.Errorf("conference: handle packet: %w", ErrUnknownPacket)
 }
 
 // SessionUp tells the engine the session to key is up.
