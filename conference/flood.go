@@ -56,8 +56,12 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 	if c == nil {
 		return nil
 	}
+	if c.pending && !e.selfAnnouncementOf(from, m) {
+		return nil // a pending inviter may only introduce itself
+	}
 	e.arrival = c
 	defer func() { e.arrival = nil }()
+	defer e.promotePending(c)
 	origin, q, ok := e.resolveOrigin(c, m)
 	if !ok {
 		return nil
@@ -86,20 +90,32 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 	return nil
 }
 
+// selfAnnouncementOf reports whether m is key's NEW_PEER about itself
+// under its own sender number (it is verified like any message).
+func (e *Engine) selfAnnouncementOf(key identity.PublicKey, m *MessagePacket) bool {
+	if m.Kind != KindNewPeer {
+		return false
+	}
+	np, err := decodeNewPeer(m.Body())
+	return err == nil && np.Key == key && np.Number == m.Sender
+}
+
 // resolveOrigin maps the sender peer number to a key. An unknown sender
 // triggers a Peer Query, except for a self-announcing NEW_PEER, which is
 // verified against the key it announces (used after renumbering).
 func (e *Engine) resolveOrigin(c *conn, m *MessagePacket) (identity.PublicKey, *peer, bool) {
+	if m.Kind == KindNewPeer {
+		// A self-announcement is verified against the key it announces, even
+		// under our own number (a collision it resolves).
+		if np, err := decodeNewPeer(m.Body()); err == nil && np.Number == m.Sender && np.Key != e.self {
+			return np.Key, e.peers.byKey[np.Key], true
+		}
+	}
 	if m.Sender == e.selfNumber {
 		return e.self, nil, true
 	}
 	if q := e.peers.byNumber[m.Sender]; q != nil {
 		return q.key, q, true
-	}
-	if m.Kind == KindNewPeer {
-		if np, err := decodeNewPeer(m.Body()); err == nil && np.Number == m.Sender {
-			return np.Key, nil, true
-		}
 	}
 	if m.Kind != KindFreezePeer && c.online {
 		e.sendDirect(c, &PeerQueryPacket{})
@@ -223,7 +239,7 @@ func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *Messag
 	case KindNewPeer:
 		np, _ := decodeNewPeer(body)
 		if np.Key == origin {
-			e.addPeer(np.Key, np.Number, np.Addresses, true) // its own word: fresh
+			e.addPeerFrom(np.Key, np.Number, np.Addresses, true, true) // its own signed word: fresh
 		} else if e.peers.byKey[np.Key] == nil {
 			e.addPeer(np.Key, np.Number, np.Addresses, false) // never about a member we know
 		}
