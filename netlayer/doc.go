@@ -44,6 +44,12 @@
 // *FatalError in a Closed transition a peer that must not be retried.
 // Session.Close and Endpoint.Close close gracefully within a context.
 //
+// # Time
+//
+// Every timer (heartbeats and the watchdog, dial backoff, grace, close and
+// handshake timeouts) runs on Config.Clock, so tests run on a fake clock
+// or, with MemNetwork, inside testing/synctest without real sleeps.
+//
 // # Concurrency
 //
 // Each Session's mutable state belongs to its run goroutine ("owned by

@@ -53,7 +53,7 @@ func New(cfg Config) (*Endpoint, error) {
 		self: cfg.Key.Public(),
 		hs: handshaker{
 			key: cfg.Key, major: VersionMajor, accept: cfg.Accept,
-			timeout: cfg.HandshakeTimeout, step: cfg.HandshakeStepTimeout,
+			timeout: cfg.HandshakeTimeout, step: cfg.HandshakeStepTimeout, clock: cfg.Clock,
 		},
 		events:   make(chan Event, cfg.EventBuffer),
 		ctx:      ctx,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 )
 
 // acceptLoop accepts connections until the listener fails, and returns
@@ -73,12 +72,12 @@ func (e *Endpoint) serveInbound(hc *halfConn) {
 		e.rejected(conn, nil, err)
 		return
 	}
-	_ = conn.SetDeadline(time.Time{})
 	if err := e.handOver(sc, h); err != nil {
 		var rj *rejectError
 		if errors.As(err, &rj) {
-			_ = conn.SetWriteDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
+			dl := e.hs.deadline(conn, e.cfg.HandshakeTimeout)
 			_ = sc.writeMsg(record{Type: recReject, Payload: []byte{byte(rj.code)}})
+			_ = dl.end(nil)
 		}
 		_ = conn.Close()
 		e.rejected(conn, sc, err)

@@ -49,9 +49,14 @@ func TestBlackHoleDetected(t *testing.T) {
 
 // Anchor 12: an idle session stays Connected on heartbeats alone, and
 // inbound data keeps the watchdog quiet when no heartbeats flow at all.
+// In-memory, in a synctest bubble: the sleeps below take no real time.
 func TestIdleAndDataKeepAlive(t *testing.T) {
 	leakCheck(t)
-	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
+	inMem(t, idleAndDataKeepAlive)
+}
+
+func idleAndDataKeepAlive(t *testing.T, mn *MemNetwork) {
+	a, b := newNode(t, newKey(t), onMem(mn)), newNode(t, newKey(t), onMem(mn))
 	sa := a.open(b)
 	a.waitState(b, Connected)
 	sb := b.waitState(a, Connected)

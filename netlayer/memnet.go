@@ -23,6 +23,7 @@ type MemNetwork struct {
 	listeners map[string]*memListener
 	conns     map[*memConn]struct{}
 	refuse    bool
+	dials     int
 }
 
 // ErrMemRefused is what Dial returns for an address nobody listens on, or
@@ -55,6 +56,7 @@ func (m *MemNetwork) Dial(ctx context.Context, _ identity.PublicKey, addr string
 	m.mu.Lock()
 	l := m.listeners[addr]
 	refuse := m.refuse
+	m.dials++
 	m.next++
 	local := memAddr("mem-dialer:" + strconv.Itoa(m.next))
 	m.mu.Unlock()
@@ -89,6 +91,13 @@ func (m *MemNetwork) Cut() {
 	for _, c := range conns {
 		_ = c.Close()
 	}
+}
+
+// Dials returns the number of Dial calls so far.
+func (m *MemNetwork) Dials() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dials
 }
 
 // SetRefuse makes every later Dial fail (true) or work again (false).

@@ -53,8 +53,8 @@ type Session struct {
 	attempt      *dialAttempt
 	attemptGen   uint64
 	retries      int
-	backoffT     *time.Timer
-	graceT       *time.Timer
+	backoffT     Timer
+	graceT       Timer
 	hb           heartbeat
 
 	sealMu sync.Mutex // serialises the links' writers on outFrame.room
@@ -229,14 +229,14 @@ func (s *Session) step() {
 	}
 }
 
-func timerC(t *time.Timer) <-chan time.Time {
+func timerC(t Timer) <-chan time.Time {
 	if t == nil {
 		return nil
 	}
-	return t.C
+	return t.C()
 }
 
-func stopTimer(t **time.Timer) {
+func stopTimer(t *Timer) {
 	if *t != nil {
 		(*t).Stop()
 		*t = nil

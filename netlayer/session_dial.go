@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // dialAttempt is an in-flight dial owned by the session; cancel ends it.
@@ -41,7 +40,7 @@ func (s *Session) connect(reason error) {
 		return
 	}
 	s.setPhase(BackingOff, reason)
-	s.backoffT = time.NewTimer(d)
+	s.backoffT = s.ep.cfg.Clock.NewTimer(d)
 }
 
 // startDial launches one dial attempt through the current addresses.
@@ -268,6 +267,6 @@ func (s *Session) handleAddrs(addrs []string) {
 // armGrace starts the grace timer when the session loses its connection.
 func (s *Session) armGrace() {
 	if s.ep.cfg.Grace > 0 && s.graceT == nil {
-		s.graceT = time.NewTimer(s.ep.cfg.Grace)
+		s.graceT = s.ep.cfg.Clock.NewTimer(s.ep.cfg.Grace)
 	}
 }

@@ -407,3 +407,18 @@ func TestMentionIsHighlighted(t *testing.T) {
 		t.Fatal("mention not drawn in the mention style")
 	}
 }
+
+func TestHomeInputHistoryKept(t *testing.T) {
+	f := newFakeNode()
+	f.inputs[node.ConferenceID{}] = []string{"/add something"}
+	h := newHarness(t, f, 80, 24)
+	h.press("up")
+	if h.app.input.value() != "/add something" {
+		t.Fatalf("up on the home screen gave %q", h.app.input.value())
+	}
+	h.press("down")
+	h.enter("/friends")
+	if got := f.inputs[node.ConferenceID{}]; len(got) != 2 || got[1] != "/friends" {
+		t.Fatalf("global history %q", got)
+	}
+}
