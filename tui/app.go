@@ -34,10 +34,12 @@ type Snapshot struct {
 	Requests    []node.RequestInfo
 	// Current is the conference shown first, with its last messages,
 	// peers and input history.
-	Current   *node.ConferenceID
-	History   []node.HistoryEntry
-	Peers     []node.PeerInfo
-	InputHist []string
+	// HomeInputHist is the input history typed outside conferences.
+	HomeInputHist []string
+	Current       *node.ConferenceID
+	History       []node.HistoryEntry
+	Peers         []node.PeerInfo
+	InputHist     []string
 }
 
 // App is the root bubbletea model. It owns the layout and all UI state;
@@ -111,6 +113,8 @@ func New(ctx context.Context, n Node, evs Events, snap Snapshot, opt Options) *A
 	a.input = newInputLine(&a.st)
 	a.setConferences(snap.Conferences)
 	a.current = a.home
+	a.home.inputHist, a.home.histLoaded = snap.HomeInputHist, true
+	a.input.history, a.input.histPos = a.home.inputHist, len(a.home.inputHist)
 	if snap.Current != nil {
 		if b := a.byID[*snap.Current]; b != nil {
 			a.current = b
@@ -145,6 +149,9 @@ func Load(ctx context.Context, n Node, historyPage int) (Snapshot, error) {
 		return s, err
 	}
 	if s.Requests, err = n.FriendRequests(ctx); err != nil {
+		return s, err
+	}
+	if s.HomeInputHist, err = n.InputHistory(ctx, node.ConferenceID{}); err != nil {
 		return s, err
 	}
 	cur := firstShown(s.Conferences)

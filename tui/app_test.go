@@ -394,3 +394,31 @@ func TestStatusLineAgreesWithStatus(t *testing.T) {
 	h.event(node.FriendOnline{Friend: bobKey, Route: 1}, node.RouteChanged{Peer: bobKey, Route: 1, Switch: "relay"})
 	h.mustSee("1 connected · bob direct→relay")
 }
+
+func TestMentionIsHighlighted(t *testing.T) {
+	h := newHarness(t, withConversation(), 120, 40)
+	h.event(node.MessageReceived{Conference: roomID, Message: node.Message{Seq: 60, From: bobKey, Name: "bob", Text: "Alice: tea?", Time: testNow}},
+		node.MessageReceived{Conference: roomID, Message: node.Message{Seq: 61, From: bobKey, Name: "bob", Text: "malice aforethought", Time: testNow}})
+	es := h.app.current.entries
+	if !es[len(es)-2].mention || es[len(es)-1].mention {
+		t.Fatalf("mention flags: %v %v", es[len(es)-2].mention, es[len(es)-1].mention)
+	}
+	if !strings.Contains(h.app.screen(), h.app.st.Mention.Render("Alice: tea?")) {
+		t.Fatal("mention not drawn in the mention style")
+	}
+}
+
+func TestHomeInputHistoryKept(t *testing.T) {
+	f := newFakeNode()
+	f.inputs[node.ConferenceID{}] = []string{"/add something"}
+	h := newHarness(t, f, 80, 24)
+	h.press("up")
+	if h.app.input.value() != "/add something" {
+		t.Fatalf("up on the home screen gave %q", h.app.input.value())
+	}
+	h.press("down")
+	h.enter("/friends")
+	if got := f.inputs[node.ConferenceID{}]; len(got) != 2 || got[1] != "/friends" {
+		t.Fatalf("global history %q", got)
+	}
+}

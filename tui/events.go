@@ -131,7 +131,9 @@ func (a *App) onMessage(ev node.MessageReceived) tea.Cmd {
 	if ev.Message.Self {
 		return nil
 	}
-	b.add(entryFromMessage(ev.Message))
+	e := entryFromMessage(ev.Message)
+	e.mention = !e.self && a.mentions(e.text)
+	b.add(e)
 	var cmds []tea.Cmd
 	if b.info.Hidden || a.index(b) < 0 {
 		// The node reopens a hidden conference on activity; so do we.
