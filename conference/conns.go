@@ -27,6 +27,10 @@ type conn struct {
 	lastOnlineSent  time.Time
 	onlineTries     int // unanswered Online resends, for backoff
 	lastOnlineReply time.Time
+	// pending: an Invite for our conference came from a key that is not a
+	// member. It gets nothing (no flood, no history, no peer list) until its
+	// own signed NEW_PEER makes it a member (see handleInvite).
+	pending bool
 }
 
 func (e *Engine) conn(key identity.PublicKey) *conn {
@@ -97,7 +101,7 @@ func (e *Engine) sendOnline(c *conn) {
 // closest rule is not symmetric) ignores it, so it is not worth more.
 func (e *Engine) resendOnlines() {
 	for _, c := range e.conns {
-		if !c.online && e.sessions[c.key] && !e.now.Before(e.nextOnlineResend(c)) {
+		if !c.online && !c.pending && e.sessions[c.key] && !e.now.Before(e.nextOnlineResend(c)) {
 			c.onlineTries++
 			e.sendOnline(c)
 		}
@@ -120,7 +124,7 @@ func (e *Engine) handleOnline(from identity.PublicKey, p *OnlinePacket) error {
 		return nil
 	}
 	c := e.conn(from)
-	if c == nil {
+	if c == nil || c.pending {
 		return nil
 	}
 	if c.online {

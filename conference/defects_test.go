@@ -169,3 +169,80 @@ func TestDefect08NewPeerCannotRewriteOthers(t *testing.T) {
 		t.Fatalf("m's NEW_PEER unfroze v at a (active %d)", a.ActiveCount())
 	}
 }
+
+// Defect 2: an Invite for our conference from a session that is not a
+// known member gains no online connection: no live flood, no history, no
+// peer list — only the member response.
+func TestDefect02InviteFromNonMemberGetsNothing(t *testing.T) {
+	net, nodes := buildChain(t, 52, 2, 10*time.Second)
+	a := nodes[0]
+	x := net.Add("stranger")
+	net.MakeFriends(a, x)
+	net.Run(time.Second)
+	got := map[byte]int{}
+	net.SetTap(func(from, to *simnet.Node, data []byte) {
+		if from == a && to == x && len(data) > 1 {
+			got[data[0]]++
+			if data[0] == 0x60 && data[1] != 0x02 {
+				got[0xFF]++
+			}
+		}
+	})
+	id := a.Engine.ID()
+	g := a.GroupNumber()
+	net.Inject(x, a, (&conference.InvitePacket{InviterGroup: 7, ID: id}).Encode())
+	net.Inject(x, a, (&conference.OnlinePacket{SenderGroup: 7, ID: id}).Encode())
+	net.Inject(x, a, (&conference.PeerQueryPacket{Group: g}).Encode())
+	net.Inject(x, a, (&conference.HistoryRequestPacket{Group: g, Count: 100}).Encode())
+	net.Inject(x, a, (&conference.SummaryPacket{Group: g}).Encode())
+	net.Run(100 * time.Millisecond)
+	_ = a.Send("secret")
+	net.Run(5 * time.Second)
+	net.SetTap(nil)
+	if got[0x60] != 1 || got[0xFF] != 0 || len(got) != 1 {
+		t.Fatalf("the stranger received packets by id %v; want only the member response", got)
+	}
+	if slices.Contains(a.Engine.ConnectedPeers(), x.Key()) {
+		t.Fatal("the stranger holds an online connection")
+	}
+}
+
+// Defect 9: unsigned Peer Response entries cannot make us renumber, and
+// cannot grow the peer table past its bound.
+func TestDefect09PeerResponseClaimsBounded(t *testing.T) {
+	net, nodes := buildChain(t, 59, 2, 10*time.Second)
+	a, b := nodes[0], nodes[1]
+	net.Run(6 * time.Second)
+	self := a.Engine.SelfNumber()
+	g := a.GroupNumber()
+	for i := range 50 {
+		var k identity.PublicKey // smaller than any real key
+		k[31] = byte(i + 1)
+		net.Inject(b, a, (&conference.PeerResponsePacket{Group: g, Entries: []conference.PeerEntry{
+			{Number: a.Engine.SelfNumber(), Key: k, Name: "claim"}}}).Encode())
+		net.Run(10 * time.Millisecond)
+	}
+	renumbered := 0
+	for _, ev := range a.Events {
+		if _, ok := ev.(conference.Renumbered); ok {
+			renumbered++
+		}
+	}
+	if renumbered != 0 || a.Engine.SelfNumber() != self {
+		t.Fatalf("%d renumberings from unsigned claims (number %d -> %d)", renumbered, self, a.Engine.SelfNumber())
+	}
+	for p := range 100 {
+		var entries []conference.PeerEntry
+		for i := range 300 {
+			var k identity.PublicKey
+			binary.BigEndian.PutUint32(k[:], uint32(p*300+i+1))
+			k[31] = 0xEE
+			entries = append(entries, conference.PeerEntry{Number: uint16(p*300 + i + 1000), Key: k})
+		}
+		net.Inject(b, a, (&conference.PeerResponsePacket{Group: g, Entries: entries}).Encode())
+	}
+	net.Run(10 * time.Millisecond)
+	if n := a.ActiveCount() + a.Engine.FrozenCount(); n > 1025 {
+		t.Fatalf("30,000 unsigned entries made %d peers", n)
+	}
+}

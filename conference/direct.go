@@ -15,7 +15,7 @@ func (e *Engine) handleDirect(from identity.PublicKey, p directPacket) error {
 		return nil
 	}
 	c := e.conn(from)
-	if c == nil {
+	if c == nil || c.pending {
 		return nil
 	}
 	switch p := p.(type) {
@@ -60,8 +60,15 @@ func (e *Engine) handlePeerResponse(c *conn, p *PeerResponsePacket) {
 			e.adoptSelf(en.Number)
 			continue
 		}
-		q := e.addPeer(en.Key, en.Number, en.Addresses, false)
-		if q == nil || q.nameNumber != 0 || q.name == en.Name {
+		// Addresses and a name hint are taken from the sender about itself,
+		// or for a peer we did not know; never about a member we know.
+		addrs := en.Addresses
+		if en.Key != c.key && e.peers.byKey[en.Key] != nil {
+			addrs = nil
+		}
+		known := e.peers.byKey[en.Key] != nil
+		q := e.addPeer(en.Key, en.Number, addrs, false)
+		if q == nil || q.nameNumber != 0 || q.name == en.Name || (known && en.Key != c.key) {
 			continue
 		}
 		q.name = en.Name
@@ -76,7 +83,9 @@ func (e *Engine) adoptSelf(number uint16) {
 		return
 	}
 	e.selfNumber = number
-	e.status = statusConnected
+	if e.setStatus(statusConnected) != nil {
+		return
+	}
 	e.sendName = true
 	e.announceSelf = true
 	e.persistMeta()

@@ -93,6 +93,7 @@ type Engine struct {
 	lastStored     uint32 // our previous stored number (prev of the next one)
 	name           string
 	selfNameNumber uint32
+	lastRenumber   time.Time // last renumbering forced by a collision
 
 	peers     *peerTable
 	conns     []*conn
@@ -106,8 +107,6 @@ type Engine struct {
 	sync  syncState
 
 	selfSeen seenWindow
-	relayOK  bool
-	arrival  *conn // connection of the message being handled
 
 	sendName     bool
 	announceSelf bool
@@ -143,7 +142,9 @@ func Create(cfg Config, now time.Time) (*Engine, error) {
 		copy(id[i:], b[:])
 	}
 	e := newEngine(cfg, id, now)
-	e.status = statusConnected
+	if err := e.setStatus(statusConnected); err != nil {
+		return nil, err
+	}
 	e.persistMeta()
 	return e, nil
 }
@@ -163,7 +164,7 @@ func Join(cfg Config, now time.Time, inviter identity.PublicKey, cookie []byte) 
 	}
 	cfg.setDefaults()
 	e := newEngine(cfg, inv.ID, now)
-	e.status = statusJoining
+	// newEngine starts joining (the zero status)
 	e.joinInviter, e.joinCookie = inviter, inv
 	e.sessions[inviter] = true
 	c := e.addConn(inviter, reasonIntroducer)
@@ -228,11 +229,11 @@ func (e *Engine) persistMeta() {
 // logs), and the engine state is unchanged by a malformed packet.
 func (e *Engine) HandlePacket(now time.Time, from identity.PublicKey, data []byte) error {
 	if e.out.full() {
-		return ErrBackpressure
+		return fmt.Errorf("conference: handle packet: %w", ErrBackpressure)
 	}
 	e.now = now
 	if e.status == statusLeft {
-		return ErrLeft
+		return fmt.Errorf("conference: handle packet: %w", ErrLeft)
 	}
 	w, err := DecodePacket(data)
 	if err != nil {
@@ -252,7 +253,7 @@ func (e *Engine) HandlePacket(now time.Time, from identity.PublicKey, data []byt
 	case directPacket:
 		return e.handleDirect(from, p)
 	}
-	return ErrUnknownPacket
+	return fmt.Errorf("conference: handle packet: %w", ErrUnknownPacket)
 }
 
 // SessionUp tells the engine the session to key is up.
@@ -267,7 +268,7 @@ func (e *Engine) SessionUp(now time.Time, key identity.PublicKey) {
 	}
 	if p := e.peers.byKey[key]; p != nil && p.frozen {
 		e.trySendRejoin(p) // Rejoin, then Online on the INTRODUCER connection
-	} else if c := e.conn(key); c != nil && !c.online {
+	} else if c := e.conn(key); c != nil && !c.online && !c.pending {
 		e.sendOnline(c)
 	}
 	if e.status == statusJoining && key == e.joinInviter {
@@ -313,7 +314,7 @@ func (e *Engine) NextDeadline() time.Time {
 		d.add(p.lastActive.Add(e.cfg.FreezeAfter))
 	}
 	for _, c := range e.conns {
-		if !c.online && e.sessions[c.key] {
+		if !c.online && !c.pending && e.sessions[c.key] {
 			d.add(e.nextOnlineResend(c))
 		}
 	}

@@ -7,22 +7,22 @@ import (
 
 // Sentinel errors. Decoders wrap ErrMalformed; user actions return the others.
 var (
-	ErrMalformed      = errors.New("conference: malformed packet")
-	ErrUnknownPacket  = errors.New("conference: unknown packet id")
-	ErrNotConnected   = errors.New("conference: not connected to the conference")
-	ErrNoConnection   = errors.New("conference: no online connection")
-	ErrTooLong        = errors.New("conference: too long")
-	ErrEmpty          = errors.New("conference: empty")
-	ErrLeft           = errors.New("conference: conference was left")
-	ErrWrongType      = errors.New("conference: wrong conference type")
-	ErrBadCookie      = errors.New("conference: bad invite cookie")
-	ErrBadSignature   = errors.New("conference: bad signature")
-	ErrAlreadyJoining = errors.New("conference: already joining or joined")
-	ErrUnsolicited    = errors.New("conference: unsolicited packet")
-	ErrTitleLocked    = errors.New("conference: title stamp exhausted")
+	ErrMalformed      = errors.New("malformed packet")
+	ErrUnknownPacket  = errors.New("unknown packet id")
+	ErrNotConnected   = errors.New("not connected to the conference")
+	ErrNoConnection   = errors.New("no online connection")
+	ErrTooLong        = errors.New("too long")
+	ErrEmpty          = errors.New("empty")
+	ErrLeft           = errors.New("conference was left")
+	ErrWrongType      = errors.New("wrong conference type")
+	ErrBadCookie      = errors.New("bad invite cookie")
+	ErrBadSignature   = errors.New("bad signature")
+	ErrAlreadyJoining = errors.New("already joining or joined")
+	ErrUnsolicited    = errors.New("unsolicited packet")
+	ErrTitleLocked    = errors.New("title stamp exhausted")
 	// ErrBackpressure: too many outputs await Advance; the packet was
 	// refused without changing state (see MaxPendingOutputs).
-	ErrBackpressure = errors.New("conference: outputs await advance")
+	ErrBackpressure = errors.New("outputs await advance")
 )
 
 // DecodeError says which packet failed to decode and why; it unwraps to
@@ -33,7 +33,7 @@ type DecodeError struct {
 }
 
 func (e *DecodeError) Error() string {
-	return fmt.Sprintf("conference: decode %s: %s", e.Packet, e.Reason)
+	return fmt.Sprintf("decode %s: %s", e.Packet, e.Reason)
 }
 
 // Unwrap returns ErrMalformed.

@@ -44,3 +44,6 @@ func (e *Engine) RemoteOrigins(key [32]byte) int {
 
 // StoredCount is the number of messages in the store.
 func (e *Engine) StoredCount() int { return e.store.count }
+
+// SetStatusForTest drives the status transition function.
+func (e *Engine) SetStatusForTest(s uint8) error { return e.setStatus(status(s)) }

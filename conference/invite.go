@@ -36,6 +36,11 @@ func (e *Engine) sendJoinRequest(now time.Time) {
 // handleInvite: an Invite for our own conference. If we are connected we
 // answer with the "already a member" response (merging components); while
 // joining we ignore it. Never surfaced as an event (double-invite rule).
+//
+// An inviter that is not a member we know (a split-off component's member,
+// or anyone who learned the conference id) gets only the member response:
+// its connection stays pending — no flood, no history, no peer list — until
+// its own signed NEW_PEER (sent by handleAccept) makes it a visible member.
 func (e *Engine) handleInvite(from identity.PublicKey, p *InvitePacket) error {
 	if p.ID != e.id || e.status != statusConnected {
 		return nil
@@ -43,6 +48,16 @@ func (e *Engine) handleInvite(from identity.PublicKey, p *InvitePacket) error {
 	resp := &InviteAcceptPacket{
 		JoinerGroup: e.cfg.GroupNumber, InviterGroup: p.InviterGroup, ID: e.id,
 		Member: true, PeerNumber: e.selfNumber,
+	}
+	if e.peers.byKey[from] == nil {
+		if old := e.conn(from); old != nil && !old.pending {
+			return nil // a connection we use for something else: leave it
+		}
+		e.limitPending(from)
+		e.sendRaw(from, resp.Encode())
+		c := e.addConn(from, reasonIntroducer)
+		c.remoteGroup, c.pending = p.InviterGroup, true
+		return nil
 	}
 	e.sendRaw(from, resp.Encode())
 	c := e.addConn(from, reasonIntroducer|reasonIntroducing)
@@ -83,12 +98,44 @@ func (e *Engine) handleAccept(from identity.PublicKey, p *InviteAcceptPacket) er
 	c.remoteGroup, c.online = p.JoinerGroup, true
 	if p.Member {
 		e.sendDirect(c, &PeerQueryPacket{})
+		e.floodSelfAnnouncement() // vouches for us, signed, to a member that may not know us
 	}
 	e.floodNewPeer(q)
 	if !wasOnline {
 		e.sync.linkUp(e, c)
 	}
 	return nil
+}
+
+// maxPendingInvites bounds the connections held for inviters that are not
+// members yet.
+const maxPendingInvites = 4
+
+// limitPending drops the oldest pending inviter connections so one more
+// fits.
+func (e *Engine) limitPending(except identity.PublicKey) {
+	n := 0
+	for i := len(e.conns) - 1; i >= 0; i-- {
+		c := e.conns[i]
+		if !c.pending || c.key == except {
+			continue
+		}
+		if n++; n >= maxPendingInvites {
+			e.removeConn(c.key)
+		}
+	}
+}
+
+// promotePending: a pending inviter became a member; its connection goes
+// online as an invite's would have.
+func (e *Engine) promotePending(c *conn) {
+	if !c.pending || e.peers.byKey[c.key] == nil {
+		return
+	}
+	c.pending, c.online = false, true
+	c.reasons |= reasonIntroducing
+	e.sendDirect(c, &PeerQueryPacket{})
+	e.sync.linkUp(e, c)
 }
 
 // freshPeerNumber draws a random number used by no known peer (33 tries).

@@ -68,17 +68,35 @@ func (e *Engine) numberInUse(n uint16) bool {
 // Peer Response entry (not fresh) never thaws. It reports the peer, or nil
 // if the claim conflicts with what we know.
 func (e *Engine) addPeer(key identity.PublicKey, number uint16, addrs []string, fresh bool) *peer {
+	return e.addPeerFrom(key, number, addrs, fresh, false)
+}
+
+// addPeerFrom is addPeer; signed says the claim on number is signed by key
+// itself (its own NEW_PEER). Only such a claim may make us renumber, and
+// at most once per renumberCooldown; other claims on our number lose
+// (first claim wins locally). The table holds at most maxPeers members.
+func (e *Engine) addPeerFrom(key identity.PublicKey, number uint16, addrs []string, fresh, signed bool) *peer {
 	if key == e.self {
 		return nil
 	}
-	if number == e.selfNumber && e.status != statusJoining && !e.resolveSelfCollision(key) {
+	if number == e.selfNumber && e.status != statusJoining && !(signed && e.resolveSelfCollision(key)) {
 		return nil
 	}
 	if p := e.peers.byNumber[number]; p != nil {
 		return e.refreshPeer(p, key, addrs, fresh)
 	}
+	if e.peers.byKey[key] == nil && len(e.peers.byKey) >= maxPeers {
+		return nil
+	}
 	return e.createPeer(key, number, addrs)
 }
+
+// maxPeers bounds the members (active and frozen) one conference holds;
+// renumberCooldown spaces out renumberings forced by collisions.
+const (
+	maxPeers         = 1024
+	renumberCooldown = time.Minute
+)
 
 func (e *Engine) refreshPeer(p *peer, key identity.PublicKey, addrs []string, fresh bool) *peer {
 	if p.key != key {
@@ -129,6 +147,10 @@ func (e *Engine) resolveSelfCollision(other identity.PublicKey) bool {
 	if !other.Less(e.self) {
 		return false
 	}
+	if !e.lastRenumber.IsZero() && e.now.Before(e.lastRenumber.Add(renumberCooldown)) {
+		return false
+	}
+	e.lastRenumber = e.now
 	old := e.selfNumber
 	for range peerNumberDraws * 4 {
 		n := uint16(e.cfg.Rand.UintN(1 << 16))

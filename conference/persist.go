@@ -35,7 +35,9 @@ func Restore(cfg Config, now time.Time, st State) (*Engine, error) {
 	cfg.MaxFrozen = max(cfg.MaxFrozen, len(st.Peers))
 	cfg.setDefaults()
 	e := newEngine(cfg, st.Meta.ID, now)
-	e.status = statusConnected
+	if err := e.setStatus(statusConnected); err != nil {
+		return nil, err
+	}
 	e.selfNumber = st.Meta.SelfNumber
 	e.delivered = st.Meta.Delivered
 	e.nextNumber = max(st.Meta.NextNumber+restoreMargin, 1)

@@ -163,7 +163,7 @@ func (e *Engine) leaveWith(now time.Time, kind byte) {
 	if e.status == statusConnected && e.onlineCount() > 0 {
 		e.originate(kind, putU16(nil, e.selfNumber))
 	}
-	e.status = statusLeft
+	_ = e.setStatus(statusLeft) // always legal: left is reachable from every status
 	if kind == KindKillPeer {
 		e.persistMeta()
 	}

@@ -11,8 +11,8 @@ import (
 
 // handleSyncPacket dispatches the history-sync direct packets.
 func (e *Engine) handleSyncPacket(c *conn, p directPacket) error {
-	if e.status != statusConnected {
-		return nil
+	if e.status != statusConnected || !c.online {
+		return nil // history is only for online connections to members
 	}
 	l := e.sync.links[c.key]
 	if l == nil {

@@ -71,9 +71,11 @@ type Config struct {
 	// EventBuffer is the capacity of the Events channel.
 	EventBuffer int
 
+	// Transport makes connections; nil is TCPTransport{DialFrom: DialFrom}.
+	Transport Transport
 	// DialFrom, when set, is the local IP outgoing connections are made
 	// from (a host with several addresses dials from the one it listens
-	// on). Nil lets the system choose.
+	// on). Nil lets the system choose. Used by the default Transport only.
 	DialFrom net.IP
 	// Accept, when set, is asked before a peer gets a session: for inbound
 	// connections before the handshake reply, and for Open. Returning false
@@ -83,19 +85,48 @@ type Config struct {
 
 	// Backoff paces redials after a lost or failed connection.
 	Backoff Backoff
-	// Clock supplies the time for the heartbeat watchdog; nil means the
-	// system clock.
+	// Clock supplies the time and every timer of the layer: heartbeats
+	// and the watchdog, dial backoff, grace, close and handshake timeouts.
+	// Nil is the system clock. (Deadlines on a live connection's reads and
+	// writes stay the connection's own.)
 	Clock Clock
 	// Logger receives debug and warning logs; nil discards them.
 	Logger *slog.Logger
 }
 
-// Clock is the time source of the heartbeat watchdog.
-type Clock interface{ Now() time.Time }
+// Clock is the layer's time source.
+type Clock interface {
+	Now() time.Time
+	// NewTimer returns a timer that sends on C after d.
+	NewTimer(d time.Duration) Timer
+	// AfterFunc calls f in its own goroutine after d; its C is nil.
+	AfterFunc(d time.Duration, f func()) Timer
+}
 
-type systemClock struct{}
+// Timer is a Clock's timer, with time.Timer's Go 1.23 semantics (Reset
+// and Stop need no draining).
+type Timer interface {
+	C() <-chan time.Time
+	Reset(d time.Duration)
+	Stop() bool
+}
 
-func (systemClock) Now() time.Time { return time.Now() }
+// SystemClock is the wall clock (what a nil Config.Clock means).
+type SystemClock struct{}
+
+func (SystemClock) Now() time.Time { return time.Now() }
+
+func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
+
+func (SystemClock) AfterFunc(d time.Duration, f func()) Timer {
+	return sysTimer{time.AfterFunc(d, f)}
+}
+
+type sysTimer struct{ t *time.Timer }
+
+func (t sysTimer) C() <-chan time.Time   { return t.t.C }
+func (t sysTimer) Reset(d time.Duration) { t.t.Reset(d) }
+func (t sysTimer) Stop() bool            { return t.t.Stop() }
 
 // Backoff is a capped, jittered exponential backoff: the n-th retry after a
 // failure waits Base·2^(n-1), at most Max, plus up to Jitter of that delay at
@@ -162,8 +193,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("netlayer: config: MaxFrameSize over 16 MiB")
 	}
 	c.Backoff = c.Backoff.withDefaults()
+	if c.Transport == nil {
+		c.Transport = TCPTransport{DialFrom: c.DialFrom}
+	}
 	if c.Clock == nil {
-		c.Clock = systemClock{}
+		c.Clock = SystemClock{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

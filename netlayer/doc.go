@@ -4,7 +4,9 @@
 //
 // # What it owns
 //
-//   - TCP listening and dialing, the Noise_IK_25519_ChaChaPoly_BLAKE2s
+//   - Listening and dialing through a Transport (TCP by default,
+//     MemNetwork in tests, a relay client), extra listeners through
+//     Endpoint.Serve, the Noise_IK_25519_ChaChaPoly_BLAKE2s
 //     handshake (github.com/flynn/noise) keyed by the X25519 form of each
 //     profile's Ed25519 key, and length-prefixed records with a hard size
 //     limit checked before any allocation.
@@ -16,8 +18,9 @@
 //     layer above gives it; heartbeats and a dead-connection watchdog; the
 //     duplicate-connection rule (the connection dialed by the lower key
 //     wins); a two-phase graceful close.
-//   - A Route per connected session. Only direct TCP routes exist now;
-//     relays and migration between routes will be added here.
+//   - A Route per connected session: RouteRelay for a connection whose
+//     Relayed method says so, RouteDirect otherwise. Migration between
+//     routes will be added here.
 //
 // # What it must not do
 //
@@ -40,6 +43,12 @@
 // one side lost (with the frames the peer never acknowledged), and a
 // *FatalError in a Closed transition a peer that must not be retried.
 // Session.Close and Endpoint.Close close gracefully within a context.
+//
+// # Time
+//
+// Every timer (heartbeats and the watchdog, dial backoff, grace, close and
+// handshake timeouts) runs on Config.Clock, so tests run on a fake clock
+// or, with MemNetwork, inside testing/synctest without real sleeps.
 //
 // # Concurrency
 //

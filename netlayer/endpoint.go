@@ -34,6 +34,7 @@ type Endpoint struct {
 	mu struct {
 		sync.Mutex
 		ln       net.Listener
+		served   map[net.Listener]struct{} // listeners passed to Serve
 		closed   bool
 		sessions map[identity.PublicKey]*Session
 	}
@@ -52,7 +53,7 @@ func New(cfg Config) (*Endpoint, error) {
 		self: cfg.Key.Public(),
 		hs: handshaker{
 			key: cfg.Key, major: VersionMajor, accept: cfg.Accept,
-			timeout: cfg.HandshakeTimeout, step: cfg.HandshakeStepTimeout,
+			timeout: cfg.HandshakeTimeout, step: cfg.HandshakeStepTimeout, clock: cfg.Clock,
 		},
 		events:   make(chan Event, cfg.EventBuffer),
 		ctx:      ctx,
@@ -60,6 +61,7 @@ func New(cfg Config) (*Endpoint, error) {
 		halfOpen: newHalfOpenTable(cfg.MaxHalfOpen, cfg.MaxHalfOpenPerSource),
 	}
 	e.mu.sessions = make(map[identity.PublicKey]*Session)
+	e.mu.served = make(map[net.Listener]struct{})
 	return e, nil
 }
 
@@ -71,9 +73,10 @@ func (e *Endpoint) Key() identity.PublicKey { return e.self }
 // report (and, through TCP, their peers). It is closed by Close.
 func (e *Endpoint) Events() <-chan Event { return e.events }
 
-// Listen binds Config.ListenAddr and starts accepting connections.
+// Listen binds Config.ListenAddr through Config.Transport and starts
+// accepting connections.
 func (e *Endpoint) Listen() error {
-	ln, err := net.Listen("tcp", e.cfg.ListenAddr)
+	ln, err := e.cfg.Transport.Listen(e.cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -87,8 +90,34 @@ func (e *Endpoint) Listen() error {
 		return errors.New("listen: already listening")
 	}
 	e.mu.ln = ln
-	e.wg.Go(func() { e.acceptLoop(ln) })
+	e.wg.Go(func() { _ = e.acceptLoop(ln) })
 	return nil
+}
+
+// Serve accepts connections from l as from the listen address (a relay
+// registration's stream of spliced inbound connections, say) until l
+// fails or the endpoint closes, and then closes l. It blocks: the caller
+// owns the goroutine. It returns ErrClosed when the endpoint closed, else
+// l's Accept error.
+func (e *Endpoint) Serve(l net.Listener) error {
+	e.mu.Lock()
+	if e.mu.closed {
+		e.mu.Unlock()
+		_ = l.Close()
+		return fmt.Errorf("serve: %w", ErrClosed)
+	}
+	e.mu.served[l] = struct{}{}
+	e.mu.Unlock()
+	err := e.acceptLoop(l)
+	e.mu.Lock()
+	delete(e.mu.served, l)
+	closed := e.mu.closed
+	e.mu.Unlock()
+	_ = l.Close()
+	if closed {
+		return fmt.Errorf("serve: %w", ErrClosed)
+	}
+	return fmt.Errorf("serve: %w", err)
 }
 
 // Addr returns the bound listen address, or nil before Listen.
@@ -211,6 +240,9 @@ func (e *Endpoint) stopAccepting() []*Session {
 	e.mu.closed = true
 	if e.mu.ln != nil {
 		_ = e.mu.ln.Close()
+	}
+	for l := range e.mu.served {
+		_ = l.Close()
 	}
 	out := make([]*Session, 0, len(e.mu.sessions))
 	for _, s := range e.mu.sessions {

@@ -5,27 +5,42 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 )
 
-// acceptLoop accepts connections until the listener closes. Every
-// connection gets a half-open slot, displacing another if need be (see
-// halfOpenTable).
-func (e *Endpoint) acceptLoop(ln net.Listener) {
+// acceptLoop accepts connections until the listener fails, and returns
+// why. Every connection gets a half-open slot, displacing another if need
+// be (see halfOpenTable).
+func (e *Endpoint) acceptLoop(ln net.Listener) error {
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				e.log.Warn("accept", "err", err)
 			}
-			return
+			return err
 		}
-		hc, victim := e.halfOpen.admit(conn)
-		if victim != nil {
-			_ = victim.conn.Close()
+		if !e.goInbound(conn) {
+			_ = conn.Close()
+			return net.ErrClosed
 		}
-		e.wg.Go(func() { e.serveInbound(hc) })
 	}
+}
+
+// goInbound starts conn's handshake unless the endpoint is closed: the
+// check and the start happen under the lock that terminate takes before
+// it waits for the goroutines, so none starts after that wait began.
+func (e *Endpoint) goInbound(conn net.Conn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.mu.closed {
+		return false
+	}
+	hc, victim := e.halfOpen.admit(conn)
+	if victim != nil {
+		_ = victim.conn.Close()
+	}
+	e.wg.Go(func() { e.serveInbound(hc) })
+	return true
 }
 
 func (e *Endpoint) rejected(conn net.Conn, sc *secureConn, err error) {
@@ -57,12 +72,12 @@ func (e *Endpoint) serveInbound(hc *halfConn) {
 		e.rejected(conn, nil, err)
 		return
 	}
-	_ = conn.SetDeadline(time.Time{})
 	if err := e.handOver(sc, h); err != nil {
 		var rj *rejectError
 		if errors.As(err, &rj) {
-			_ = conn.SetWriteDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
+			dl := e.hs.deadline(conn, e.cfg.HandshakeTimeout)
 			_ = sc.writeMsg(record{Type: recReject, Payload: []byte{byte(rj.code)}})
+			_ = dl.end(nil)
 		}
 		_ = conn.Close()
 		e.rejected(conn, sc, err)

@@ -87,7 +87,7 @@ func stillServes(t *testing.T, n *node) {
 	if n.ep.cfg.Accept != nil {
 		return // this listener refuses everyone on purpose
 	}
-	c := newNode(t, newKey(t), nil)
+	c := newNode(t, newKey(t), func(c *Config) { c.Transport = n.ep.cfg.Transport })
 	c.open(n)
 	n.waitState(c, Connected)
 }
@@ -98,7 +98,11 @@ func stillServes(t *testing.T, n *node) {
 // (issue 9 defect 3); the listener keeps serving others.
 func TestWrongListenerKey(t *testing.T) {
 	leakCheck(t)
-	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
+	inMem(t, wrongListenerKey)
+}
+
+func wrongListenerKey(t *testing.T, mn *MemNetwork) {
+	a, b := newNode(t, newKey(t), onMem(mn)), newNode(t, newKey(t), onMem(mn))
 	s, err := a.ep.Open(newKey(t).Public(), []string{b.addr()})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +123,11 @@ func TestWrongListenerKey(t *testing.T) {
 // Anchor 18 and acceptance: an unknown major version is fatal on both sides.
 func TestUnknownVersion(t *testing.T) {
 	leakCheck(t)
-	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
+	inMem(t, unknownVersion)
+}
+
+func unknownVersion(t *testing.T, mn *MemNetwork) {
+	a, b := newNode(t, newKey(t), onMem(mn)), newNode(t, newKey(t), onMem(mn))
 	a.ep.hs.major = VersionMajor + 1
 	fatalEnd(t, a.open(b), ReasonVersion, b, reasonIs(ReasonVersion))
 	if b.ep.Session(a.pub()) != nil {
@@ -131,8 +139,12 @@ func TestUnknownVersion(t *testing.T) {
 // retry loop.
 func TestRefusedPeer(t *testing.T) {
 	leakCheck(t)
-	a := newNode(t, newKey(t), nil)
-	b := newNode(t, newKey(t), func(c *Config) { c.Accept = func(identity.PublicKey) bool { return false } })
+	inMem(t, refusedPeer)
+}
+
+func refusedPeer(t *testing.T, mn *MemNetwork) {
+	a := newNode(t, newKey(t), onMem(mn))
+	b := newNode(t, newKey(t), onMem(mn, func(c *Config) { c.Accept = func(identity.PublicKey) bool { return false } }))
 	fatalEnd(t, a.open(b), ReasonRefused, b, reasonIs(ReasonRefused))
 	if b.ep.Session(a.pub()) != nil {
 		t.Fatal("refused peer got a session")
@@ -250,11 +262,17 @@ func (r *fixedReader) Read(p []byte) (int, error) {
 // Anchor 26 and acceptance: a silent connection and one that trickles a
 // byte a second are cut at the handshake deadline, hold no session, and
 // do not stop another peer from connecting meanwhile.
+//
+// In-memory, in a synctest bubble: the seconds below are fake.
 func TestSlowHandshakes(t *testing.T) {
 	leakCheck(t)
-	b := newNode(t, newKey(t), func(c *Config) { c.HandshakeTimeout = 1500 * time.Millisecond })
-	silent := rawDial(t, b.addr())
-	slow := rawDial(t, b.addr())
+	inMem(t, slowHandshakes)
+}
+
+func slowHandshakes(t *testing.T, mn *MemNetwork) {
+	b := newNode(t, newKey(t), onMem(mn, func(c *Config) { c.HandshakeTimeout = 1500 * time.Millisecond }))
+	silent := memDial(t, mn, b.addr())
+	slow := memDial(t, mn, b.addr())
 	slowDone := make(chan error, 1)
 	go func() { // owner: ends when b cuts the connection, at most ~3 writes
 		msg := make([]byte, 200)
@@ -268,7 +286,7 @@ func TestSlowHandshakes(t *testing.T) {
 		}
 		slowDone <- errors.New("slowloris finished its message")
 	}()
-	a := newNode(t, newKey(t), nil)
+	a := newNode(t, newKey(t), onMem(mn))
 	a.open(b)
 	b.waitState(a, Connected)
 	waitFor(t, "both slow connections cut", func() bool {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/flynn/noise"
@@ -106,6 +108,41 @@ type handshaker struct {
 	timeout time.Duration // the whole handshake
 	step    time.Duration // listener: each of the dialer's messages
 	accept  func(identity.PublicKey) bool
+	clock   Clock // nil: the system clock
+}
+
+// deadline closes conn after d on the handshaker's clock; see hsDeadline.
+func (h *handshaker) deadline(conn net.Conn, d time.Duration) *hsDeadline {
+	c := h.clock
+	if c == nil {
+		c = SystemClock{}
+	}
+	dl := &hsDeadline{}
+	dl.t = c.AfterFunc(d, func() {
+		dl.fired.Store(true)
+		_ = conn.Close()
+	})
+	return dl
+}
+
+// hsDeadline is a handshake timeout on the injected clock: when it fires
+// it closes the connection, which ends any read or write in progress.
+type hsDeadline struct {
+	t     Timer
+	fired atomic.Bool
+}
+
+// end stops the deadline and returns err, or the timeout if it fired
+// (then the connection is closed even when err is nil).
+func (dl *hsDeadline) end(err error) error {
+	dl.t.Stop()
+	if dl.fired.Load() {
+		if err == nil {
+			return fmt.Errorf("handshake: %w", os.ErrDeadlineExceeded)
+		}
+		return fmt.Errorf("handshake: %w (%w)", os.ErrDeadlineExceeded, err)
+	}
+	return err
 }
 
 // dial runs the dialer side on conn: Noise IK against the expected peer,
@@ -116,7 +153,15 @@ func (h *handshaker) dial(conn net.Conn, peer identity.PublicKey, hl hello) (*se
 	if err != nil {
 		return nil, welcome{}, fatal(ReasonBadKey, err)
 	}
-	_ = conn.SetDeadline(time.Now().Add(h.timeout))
+	dl := h.deadline(conn, h.timeout)
+	sc, w, err := h.dialSteps(conn, peer, peerX, hl)
+	if err := dl.end(err); err != nil {
+		return nil, welcome{}, err
+	}
+	return sc, w, nil
+}
+
+func (h *handshaker) dialSteps(conn net.Conn, peer identity.PublicKey, peerX [32]byte, hl hello) (*secureConn, welcome, error) {
 	sc, err := h.dialNoise(conn, peer, peerX)
 	if err != nil {
 		return nil, welcome{}, err
@@ -128,7 +173,6 @@ func (h *handshaker) dial(conn net.Conn, peer identity.PublicKey, hl hello) (*se
 	if err != nil {
 		return nil, welcome{}, err
 	}
-	_ = conn.SetDeadline(time.Time{})
 	return sc, w, nil
 }
 
@@ -209,15 +253,29 @@ func readVerdict(sc *secureConn) (welcome, error) {
 // The dialer gets h.step for each of its two messages and h.timeout for
 // the whole; first is called once message 1 has arrived.
 func (h *handshaker) listen(conn net.Conn, first func()) (*secureConn, hello, error) {
-	deadline := time.Now().Add(h.timeout)
-	_ = conn.SetWriteDeadline(deadline)
-	h.stepDeadline(conn, deadline)
+	whole := h.deadline(conn, h.timeout)
+	step := h.deadline(conn, h.stepTime())
+	sc, hl, err := h.listenSteps(conn, func() { first(); step.t.Reset(h.stepTime()) })
+	err = whole.end(step.end(err))
+	if err != nil {
+		return nil, hello{}, err
+	}
+	return sc, hl, nil
+}
+
+func (h *handshaker) stepTime() time.Duration {
+	if h.step <= 0 || h.step > h.timeout {
+		return h.timeout
+	}
+	return h.step
+}
+
+func (h *handshaker) listenSteps(conn net.Conn, first func()) (*secureConn, hello, error) {
 	sc, err := h.listenNoise(conn)
 	if err != nil {
 		return nil, hello{}, err
 	}
 	first()
-	h.stepDeadline(conn, deadline)
 	r, err := sc.readMsg(handshakeLimit)
 	if err != nil {
 		return nil, hello{}, fmt.Errorf("handshake: read hello: %w", err)
@@ -234,16 +292,6 @@ func (h *handshaker) listen(conn net.Conn, first func()) (*secureConn, hello, er
 	// buffered yet: the read buffer starts here.
 	sc.br = bufio.NewReaderSize(conn, readBufSize)
 	return sc, hl, nil
-}
-
-// stepDeadline gives the dialer h.step for its next message, within the
-// whole handshake's deadline.
-func (h *handshaker) stepDeadline(conn net.Conn, whole time.Time) {
-	d := time.Now().Add(h.step)
-	if h.step <= 0 || d.After(whole) {
-		d = whole
-	}
-	_ = conn.SetReadDeadline(d)
 }
 
 func (h *handshaker) listenNoise(conn net.Conn) (*secureConn, error) {

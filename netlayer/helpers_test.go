@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -274,3 +276,33 @@ func sessionID(s *Session) (id SessionID) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(runPrintingMetrics{m}) }
+
+// inMem runs fn in a testing/synctest bubble (fake time: sleeps and
+// timeouts take no real time) with a fresh in-memory network; endpoints
+// made with onMem use it.
+func inMem(t *testing.T, fn func(t *testing.T, mn *MemNetwork)) {
+	t.Helper()
+	synctest.Test(t, func(t *testing.T) { fn(t, NewMemNetwork()) })
+}
+
+// onMem returns a Config mutator putting an endpoint on mn, then applying
+// more.
+func onMem(mn *MemNetwork, more ...func(*Config)) func(*Config) {
+	return func(c *Config) {
+		c.Transport = mn
+		for _, m := range more {
+			m(c)
+		}
+	}
+}
+
+// memDial opens a raw in-memory connection to addr.
+func memDial(t *testing.T, mn *MemNetwork, addr string) net.Conn {
+	t.Helper()
+	c, err := mn.Dial(context.Background(), identity.PublicKey{}, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}

@@ -209,21 +209,25 @@ func TestSequenceRules(t *testing.T) {
 // connection through BackingOff, Connecting and Handshaking; when it
 // expires the session closes with ErrGraceExpired, lists its unacked
 // frames, fails Send, and the next Open starts a new session.
+// In-memory, in a synctest bubble.
 func TestGraceExpires(t *testing.T) {
 	leakCheck(t)
+	inMem(t, graceExpires)
+}
+
+func graceExpires(t *testing.T, mn *MemNetwork) {
 	const grace = 400 * time.Millisecond
-	a := newNode(t, newKey(t), func(c *Config) { c.Grace = grace })
-	b := newNode(t, newKey(t), nil)
-	p := newProxy(t, b.addr())
-	sa := a.open(b, p.addr())
+	a := newNode(t, newKey(t), onMem(mn, func(c *Config) { c.Grace = grace }))
+	b := newNode(t, newKey(t), onMem(mn))
+	sa := a.open(b)
 	a.waitState(b, Connected)
 	time.Sleep(2 * grace) // Connected holds no grace timer
 	if sa.State() != Connected {
 		t.Fatalf("state %v while connected past the grace period", sa.State())
 	}
-	p.setRefuse(true)
+	mn.SetRefuse(true)
 	lost := time.Now()
-	p.cut()
+	mn.Cut()
 	sendN(t, sa, 2, 16)
 	<-sa.Done()
 	if el := time.Since(lost); el < grace || el > grace+time.Second {
@@ -240,8 +244,8 @@ func TestGraceExpires(t *testing.T) {
 	if err := sa.Send(context.Background(), []byte("late")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Send after grace: %v", err)
 	}
-	p.setRefuse(false)
-	sa2 := a.open(b, p.addr())
+	mn.SetRefuse(false)
+	sa2 := a.open(b)
 	if sa2 == sa {
 		t.Fatal("Open returned the closed session")
 	}

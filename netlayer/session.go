@@ -31,7 +31,7 @@ type Session struct {
 	done    chan struct{}  // closed when run has returned
 	wg      sync.WaitGroup // dial attempts and link goroutines
 	state   atomic.Int32   // mirror of the public state, for State()
-	routed  atomic.Bool    // mirror of link != nil, for Route()
+	route   atomic.Int32   // mirror of the link's route, for Route()
 	err     error          // the close reason; written before done closes
 
 	// owned by run(): everything below is touched only by the run goroutine.
@@ -53,8 +53,8 @@ type Session struct {
 	attempt      *dialAttempt
 	attemptGen   uint64
 	retries      int
-	backoffT     *time.Timer
-	graceT       *time.Timer
+	backoffT     Timer
+	graceT       Timer
 	hb           heartbeat
 
 	sealMu sync.Mutex // serialises the links' writers on outFrame.room
@@ -112,14 +112,9 @@ func (s *Session) Peer() identity.PublicKey { return s.peer }
 // State returns the session's current state.
 func (s *Session) State() State { return State(s.state.Load()) }
 
-// Route returns the path the session uses now: RouteDirect while
-// Connected (or Closing over a live connection), else RouteNone.
-func (s *Session) Route() Route {
-	if s.routed.Load() {
-		return RouteDirect
-	}
-	return RouteNone
-}
+// Route returns the path the session uses now: RouteDirect or RouteRelay
+// while Connected (or Closing over a live connection), else RouteNone.
+func (s *Session) Route() Route { return Route(s.route.Load()) }
 
 // Done is closed once the session is Closed and all its goroutines ended.
 func (s *Session) Done() <-chan struct{} { return s.done }
@@ -234,14 +229,14 @@ func (s *Session) step() {
 	}
 }
 
-func timerC(t *time.Timer) <-chan time.Time {
+func timerC(t Timer) <-chan time.Time {
 	if t == nil {
 		return nil
 	}
-	return t.C
+	return t.C()
 }
 
-func stopTimer(t **time.Timer) {
+func stopTimer(t *Timer) {
 	if *t != nil {
 		(*t).Stop()
 		*t = nil
@@ -284,7 +279,11 @@ func (s *Session) public() State {
 
 func (s *Session) publish() {
 	s.state.Store(int32(s.public()))
-	s.routed.Store(s.link != nil)
+	r := RouteNone
+	if s.link != nil {
+		r = s.link.route
+	}
+	s.route.Store(int32(r))
 }
 
 // setPhase moves the connection phase and reports the public transition.
@@ -310,7 +309,7 @@ func (s *Session) report(from State, reason error, unacked [][]byte) {
 	}
 	ev := SessionStateChanged{Peer: s.peer, From: from, To: to, Route: RouteNone, Reason: reason, Unacked: unacked}
 	if s.link != nil {
-		ev.Route = RouteDirect
+		ev.Route = s.link.route
 		if to == Connected {
 			ev.RemoteAddr = s.link.sc.conn.RemoteAddr().String()
 		}

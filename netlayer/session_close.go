@@ -11,7 +11,7 @@ import "time"
 type closeState struct {
 	local    bool // we started the close
 	peerDone bool // the peer's CLOSING or CLOSED arrived
-	timer    *time.Timer
+	timer    Timer
 }
 
 // startClose enters Closing: no more Sends, and a marker frame after the
@@ -27,7 +27,7 @@ func (s *Session) startClose(local bool) {
 	s.sendQ.stop()
 	s.takeSends() // accepted before the close: they go before the marker
 	from := s.public()
-	s.closing = &closeState{local: local, timer: time.NewTimer(s.ep.cfg.CloseTimeout)}
+	s.closing = &closeState{local: local, timer: s.ep.cfg.Clock.NewTimer(s.ep.cfg.CloseTimeout)}
 	s.report(from, nil, nil)
 	marker := recClosing
 	if !local {
@@ -60,7 +60,7 @@ func (s *Session) closeTimer() <-chan time.Time {
 	if s.closing == nil {
 		return nil
 	}
-	return s.closing.timer.C
+	return s.closing.timer.C()
 }
 
 func (s *Session) stopCloseTimer() {

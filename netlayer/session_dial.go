@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"time"
 )
 
 // dialAttempt is an in-flight dial owned by the session; cancel ends it.
@@ -42,7 +40,7 @@ func (s *Session) connect(reason error) {
 		return
 	}
 	s.setPhase(BackingOff, reason)
-	s.backoffT = time.NewTimer(d)
+	s.backoffT = s.ep.cfg.Clock.NewTimer(d)
 }
 
 // startDial launches one dial attempt through the current addresses.
@@ -116,11 +114,9 @@ func (s *Session) dialLoop(ctx context.Context, gen uint64, addrs []string, hl h
 }
 
 func (s *Session) dialOne(ctx context.Context, gen uint64, addr string, hl hello) (*secureConn, welcome, error) {
-	d := net.Dialer{Timeout: s.ep.cfg.HandshakeTimeout}
-	if ip := s.ep.cfg.DialFrom; ip != nil && sameScope(ip, addr) {
-		d.LocalAddr = &net.TCPAddr{IP: ip}
-	}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	dctx, cancel := context.WithTimeout(ctx, s.ep.cfg.HandshakeTimeout)
+	conn, err := s.ep.cfg.Transport.Dial(dctx, s.peer, addr)
+	cancel()
 	if err != nil {
 		return nil, welcome{}, fmt.Errorf("dial %s: %w", addr, err)
 	}
@@ -271,21 +267,6 @@ func (s *Session) handleAddrs(addrs []string) {
 // armGrace starts the grace timer when the session loses its connection.
 func (s *Session) armGrace() {
 	if s.ep.cfg.Grace > 0 && s.graceT == nil {
-		s.graceT = time.NewTimer(s.ep.cfg.Grace)
+		s.graceT = s.ep.cfg.Clock.NewTimer(s.ep.cfg.Grace)
 	}
-}
-
-// sameScope reports whether a connection from ip to addr can work: addr's
-// host is an IP literal of the same family and both or neither are
-// loopback. Otherwise the system picks the source.
-func sameScope(ip net.IP, addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	dst := net.ParseIP(host)
-	if dst == nil {
-		return false
-	}
-	return (ip.To4() != nil) == (dst.To4() != nil) && ip.IsLoopback() == dst.IsLoopback()
 }

@@ -8,9 +8,10 @@ import (
 // heartbeat is the Connected state's liveness machinery. The accepting
 // side of a connection pings every interval; the dialing side answers
 // each ping with a pong. Both sides drop the connection when nothing at
-// all arrived for interval × misses. It owns one ticker.
+// all arrived for interval × misses. It owns one timer, rearmed every
+// half interval.
 type heartbeat struct {
-	ticker      *time.Ticker
+	timer       Timer
 	pinger      bool
 	interval    time.Duration
 	deadAfter   time.Duration
@@ -21,7 +22,7 @@ type heartbeat struct {
 func (h *heartbeat) start(cfg Config, pinger bool) {
 	h.stop()
 	now := cfg.Clock.Now()
-	h.ticker = time.NewTicker(cfg.HeartbeatInterval / 2)
+	h.timer = cfg.Clock.NewTimer(cfg.HeartbeatInterval / 2)
 	h.pinger = pinger
 	h.interval = cfg.HeartbeatInterval
 	h.deadAfter = cfg.deadAfter()
@@ -29,21 +30,22 @@ func (h *heartbeat) start(cfg Config, pinger bool) {
 }
 
 func (h *heartbeat) stop() {
-	if h.ticker != nil {
-		h.ticker.Stop()
-		h.ticker = nil
+	if h.timer != nil {
+		h.timer.Stop()
+		h.timer = nil
 	}
 }
 
 func (h *heartbeat) tick() <-chan time.Time {
-	if h.ticker == nil {
+	if h.timer == nil {
 		return nil
 	}
-	return h.ticker.C
+	return h.timer.C()
 }
 
 // heartbeatTick runs the watchdog and, on the accepting side, pings.
 func (s *Session) heartbeatTick() {
+	s.hb.timer.Reset(s.hb.interval / 2)
 	now := s.ep.cfg.Clock.Now()
 	if silent := now.Sub(s.hb.lastInbound); silent > s.hb.deadAfter {
 		s.dropLink(fmt.Errorf("connection: silent for %v: %w", silent.Round(time.Millisecond), ErrPeerDead))

@@ -17,6 +17,7 @@ import (
 type link struct {
 	sc       *secureConn
 	gen      uint64
+	route    Route       // RouteDirect or RouteRelay, from the connection
 	out      chan record // records to write; closed by finish
 	done     chan struct{}
 	killOnce sync.Once
@@ -39,6 +40,7 @@ func (s *Session) newLink(sc *secureConn) *link {
 	l := &link{
 		sc:     sc,
 		gen:    s.linkGen,
+		route:  routeOf(sc.conn),
 		out:    make(chan record, s.ep.cfg.SendBuffer+64),
 		done:   make(chan struct{}),
 		roomMu: &s.sealMu,
@@ -259,7 +261,7 @@ func (l *link) closeWrite(w *recordWriter) {
 		l.kill()
 		return
 	}
-	if tc, ok := l.sc.conn.(*net.TCPConn); ok {
-		_ = tc.CloseWrite()
+	if hc, ok := l.sc.conn.(interface{ CloseWrite() error }); ok {
+		_ = hc.CloseWrite()
 	}
 }

@@ -163,19 +163,23 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
+// Anchor 19. In-memory, in a synctest bubble.
 func TestRetryBudget(t *testing.T) {
 	leakCheck(t)
-	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
-	p := newProxy(t, b.addr())
-	sa := a.open(b, p.addr())
+	inMem(t, retryBudget)
+}
+
+func retryBudget(t *testing.T, mn *MemNetwork) {
+	a, b := newNode(t, newKey(t), onMem(mn)), newNode(t, newKey(t), onMem(mn))
+	sa := a.open(b)
 	a.waitState(b, Connected)
-	p.setRefuse(true)
-	start := p.acceptedCount()
+	mn.SetRefuse(true)
+	start := mn.Dials()
 	for range 50 { // kill the link 50 times in a row
-		p.cut()
+		mn.Cut()
 		time.Sleep(10 * time.Millisecond)
 	}
-	attempts := p.acceptedCount() - start
+	attempts := mn.Dials() - start
 	// 500 ms at 0, 10, 20, 40, 80, 80, ... ms (+ up to 50% jitter) is at
 	// most a dozen attempts; without backoff it would be hundreds.
 	if attempts < 4 || attempts > 16 {
@@ -186,7 +190,7 @@ func TestRetryBudget(t *testing.T) {
 	if retries < 4 {
 		t.Fatalf("retries %d", retries)
 	}
-	p.setRefuse(false)
+	mn.SetRefuse(false)
 	a.waitState(b, Connected)
 	sa.onLoop(func() { retries = sa.retries })
 	if retries != 0 {

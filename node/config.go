@@ -40,3 +40,12 @@ const strangerGrace = 30 * time.Second
 // maxStrangers bounds the sessions from keys nobody wants; past it the
 // oldest is closed.
 const maxStrangers = 64
+
+// Redials of a wanted peer whose session closed for a fatal reason (an
+// authenticated refusal, a protocol error): the first after
+// minRedialBackoff, doubling up to maxRedialBackoff; addresses we did not
+// have before retry at once.
+const (
+	minRedialBackoff = time.Minute
+	maxRedialBackoff = 30 * time.Minute
+)

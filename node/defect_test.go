@@ -14,6 +14,7 @@ import (
 
 	"confchat/conference"
 	"confchat/identity"
+	"confchat/netlayer"
 	"confchat/peers"
 )
 
@@ -133,4 +134,52 @@ func TestDefect14DroppedFramesHealed(t *testing.T) {
 	if c := p.a.Counters(); c.SendDropped == 0 || c.SendHealed == 0 {
 		t.Fatalf("counters = %+v, want the drop and its heal counted", c)
 	}
+}
+
+// Defect 3 (node side): a session closed for a "fatal" reason was never
+// reopened, so one forged answer cut a wanted peer off for good.
+func TestDefect03FatalCloseRetried(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	n := openNode(t, filepath.Join(t.TempDir(), "p"), "x")
+	defer closeNode(t, n)
+	friend := otherKey(t)
+	if err := n.AddFriend(ctx, identity.ID{Key: friend}, "127.0.0.1:1", ""); err != nil {
+		t.Fatal(err)
+	}
+	var at time.Time
+	has := func(now time.Time) bool { _, ok := n.sessions[friend]; return ok }
+	n.do(ctx, func(now time.Time) error {
+		at = now
+		n.handleNet(now, netlayer.SessionStateChanged{Peer: friend, From: netlayer.Connecting, To: netlayer.Closed,
+			Reason: &netlayer.FatalError{Reason: netlayer.ReasonProtocol}})
+		if has(now) {
+			t.Error("session still listed after its close")
+		}
+		n.tick(now.Add(time.Second))
+		if has(now) {
+			t.Error("reopened at once: a fatal close must back off")
+		}
+		n.tick(now.Add(maxRedialBackoff))
+		if !has(now) {
+			t.Error("a wanted peer was never redialled after a fatal close")
+		}
+		return nil
+	})
+	// New addresses reset the backoff: a second fatal close, then an
+	// address we did not have, redials at once.
+	n.do(ctx, func(now time.Time) error {
+		now = at.Add(maxRedialBackoff + time.Second)
+		n.handleNet(now, netlayer.SessionStateChanged{Peer: friend, From: netlayer.Connecting, To: netlayer.Closed,
+			Reason: &netlayer.FatalError{Reason: netlayer.ReasonProtocol}})
+		n.openSession(friend, nil)
+		if has(now) {
+			t.Error("reopened during the backoff without new addresses")
+		}
+		n.openSession(friend, []string{"127.0.0.1:2"})
+		if !has(now) {
+			t.Error("new addresses did not reset the backoff")
+		}
+		return nil
+	})
 }

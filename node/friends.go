@@ -56,6 +56,7 @@ func (n *Node) loadFriends(ctx context.Context) error {
 // startup opens sessions to every friend and applies what the restored
 // engines asked for. It runs before the loop starts.
 func (n *Node) startup(now time.Time) {
+	n.dropDisplacedRequests() // the book trims what was stored past its cap
 	for _, f := range n.book.Friends() {
 		n.wantFriend(f)
 	}
@@ -149,7 +150,12 @@ func (n *Node) handleFriendPacket(now time.Time, from identity.PublicKey, data [
 }
 
 func (n *Node) friendRequestArrived(now time.Time, from identity.PublicKey, r peers.Request) error {
-	switch n.book.HandleRequest(from, r, peers.Source{}, n.id.Nospam, now) {
+	var src peers.Source
+	if s, ok := n.sessions[from]; ok {
+		src = peers.SourceOf(s.remote)
+	}
+	defer n.dropDisplacedRequests()
+	switch n.book.HandleRequest(from, r, src, n.id.Nospam, now) {
 	case peers.RequestStored:
 		if s, ok := n.sessions[from]; ok && !n.wants.Wanted(from) {
 			s.strangerUntil = now.Add(strangerGrace)
@@ -169,6 +175,17 @@ func (n *Node) friendRequestArrived(now time.Time, from identity.PublicKey, r pe
 		return errors.New("friend request rate-limited")
 	}
 	return nil
+}
+
+// dropDisplacedRequests deletes the rows of pending requests the book
+// evicted (its cap) or aged out, and lets their stranger sessions go.
+func (n *Node) dropDisplacedRequests() {
+	for _, key := range n.book.DroppedRequests() {
+		if err := n.db.DeleteFriendRequest(n.qctx, key); err != nil {
+			n.log.Warn("delete displaced friend request", "peer", key.Short(), "err", err)
+		}
+		n.releaseSession(key)
+	}
 }
 
 func (n *Node) helloArrived(now time.Time, from identity.PublicKey, id byte, h peers.Hello) error {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // maxQueued bounds the events queued for one subscriber that stopped
@@ -17,40 +18,55 @@ type Subscription struct {
 	hub *hub
 
 	mu      sync.Mutex // guards queue, dropped, closed
-	queue   []Event
+	queue   []stamped
 	dropped int
+	lastAt  time.Time // when the last drop happened
 	closed  bool
 	ready   chan struct{} // has a value while queue is non-empty or closed
+}
+
+// stamped is an event with the node-clock time it was emitted at.
+type stamped struct {
+	ev Event
+	at time.Time
 }
 
 // Next returns the next event. It returns ok=false when ctx ends, the
 // subscription is closed, or the node has stopped and every queued event
 // was read.
 func (s *Subscription) Next(ctx context.Context) (ev Event, ok bool) {
+	ev, _, ok = s.NextAt(ctx)
+	return ev, ok
+}
+
+// NextAt is Next with the time (the node's clock) the event was emitted
+// at; a Lagged event carries the time it was noticed.
+func (s *Subscription) NextAt(ctx context.Context) (ev Event, at time.Time, ok bool) {
 	for {
 		s.mu.Lock()
 		if s.dropped > 0 {
 			n := s.dropped
 			s.dropped = 0
+			at := s.lastAt
 			s.mu.Unlock()
-			return Lagged{Missed: n}, true
+			return Lagged{Missed: n}, at, true
 		}
 		if len(s.queue) > 0 {
-			ev = s.queue[0]
-			s.queue[0] = nil
+			e := s.queue[0]
+			s.queue[0] = stamped{}
 			s.queue = s.queue[1:]
 			s.mu.Unlock()
-			return ev, true
+			return e.ev, e.at, true
 		}
 		if s.closed {
 			s.mu.Unlock()
-			return nil, false
+			return nil, time.Time{}, false
 		}
 		s.mu.Unlock()
 		select {
 		case <-s.ready:
 		case <-ctx.Done():
-			return nil, false
+			return nil, time.Time{}, false
 		}
 	}
 }
@@ -61,18 +77,19 @@ func (s *Subscription) Close() {
 	s.finish()
 }
 
-func (s *Subscription) push(ev Event) {
+func (s *Subscription) push(ev Event, at time.Time) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return
 	}
 	if len(s.queue) >= maxQueued {
-		s.queue[0] = nil
+		s.queue[0] = stamped{}
 		s.queue = s.queue[1:]
 		s.dropped++
+		s.lastAt = at
 	}
-	s.queue = append(s.queue, ev)
+	s.queue = append(s.queue, stamped{ev, at})
 	s.mu.Unlock()
 	s.signal()
 }
@@ -118,11 +135,11 @@ func (h *hub) remove(s *Subscription) {
 	h.mu.Unlock()
 }
 
-func (h *hub) publish(ev Event) {
+func (h *hub) publish(ev Event, at time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
-		s.push(ev)
+		s.push(ev, at)
 	}
 }
 

@@ -14,14 +14,14 @@ func TestHubFanOutInOrder(t *testing.T) {
 	h := newHub()
 	a, b := h.subscribe(), h.subscribe()
 	for i := range 100 {
-		h.publish(testEvent{i})
+		h.publish(testEvent{i}, time.Unix(int64(i), 0))
 	}
 	h.close()
 	for _, s := range []*Subscription{a, b} {
 		for i := range 100 {
-			ev, ok := s.Next(context.Background())
-			if !ok || ev.(testEvent).n != i {
-				t.Fatalf("event %d: %v %v", i, ev, ok)
+			ev, at, ok := s.NextAt(context.Background())
+			if !ok || ev.(testEvent).n != i || at.Unix() != int64(i) {
+				t.Fatalf("event %d: %v at %v, %v", i, ev, at, ok)
 			}
 		}
 		if _, ok := s.Next(context.Background()); ok {
@@ -37,7 +37,7 @@ func TestHubSlowSubscriberLags(t *testing.T) {
 	h := newHub()
 	s := h.subscribe()
 	for i := range maxQueued + 10 {
-		h.publish(testEvent{i})
+		h.publish(testEvent{i}, time.Unix(int64(i), 0))
 	}
 	ev, _ := s.Next(context.Background())
 	if l, ok := ev.(Lagged); !ok || l.Missed != 10 {
@@ -54,7 +54,7 @@ func TestHubNextWaitsAndCancels(t *testing.T) {
 	s := h.subscribe()
 	go func() {
 		time.Sleep(10 * time.Millisecond)
-		h.publish(testEvent{7})
+		h.publish(testEvent{7}, time.Unix(int64(7), 0))
 	}()
 	ev, ok := s.Next(context.Background())
 	if !ok || ev.(testEvent).n != 7 {
@@ -66,7 +66,7 @@ func TestHubNextWaitsAndCancels(t *testing.T) {
 		t.Fatal("Next returned without an event")
 	}
 	s.Close()
-	h.publish(testEvent{8})
+	h.publish(testEvent{8}, time.Unix(int64(8), 0))
 	if _, ok := s.Next(context.Background()); ok {
 		t.Fatal("closed subscription got an event")
 	}

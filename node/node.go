@@ -50,6 +50,7 @@ type Node struct {
 	byGroup  map[uint16]*conf
 	invites  map[ConferenceID]*invite
 	seqs     map[msgKey]int64 // History positions of the rows the last apply stored
+	redials  map[identity.PublicKey]*redial
 	// strangers lists keys of sessions nobody wants, oldest first (it may
 	// hold keys that have since become wanted; they are skipped).
 	strangers   []identity.PublicKey
@@ -124,6 +125,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		byGroup:     map[uint16]*conf{},
 		invites:     map[ConferenceID]*invite{},
 		seqs:        map[msgKey]int64{},
+		redials:     map[identity.PublicKey]*redial{},
 		healWake:    make(chan struct{}, 1),
 		strangerLog: newLogLimiter(),
 		dropLog:     newLogLimiter(),
@@ -319,6 +321,11 @@ func (n *Node) loop() {
 // session wants and stranger sessions.
 func (n *Node) armTimer() {
 	next := n.wants.NextExpiry()
+	for _, d := range []time.Time{n.book.NextRequestExpiry(), n.nextRedial()} {
+		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
 	for _, c := range n.confs {
 		if d := c.engine.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
@@ -342,6 +349,11 @@ func (n *Node) armTimer() {
 func (n *Node) tick(now time.Time) {
 	for _, key := range n.wants.Expire(now) {
 		n.releaseSession(key)
+	}
+	n.dueRedials(now)
+	if d := n.book.NextRequestExpiry(); !d.IsZero() && !now.Before(d) {
+		n.book.ExpireRequests(now)
+		n.dropDisplacedRequests()
 	}
 	for key, s := range n.sessions {
 		if s.strangerUntil.IsZero() || now.Before(s.strangerUntil) {
@@ -391,4 +403,4 @@ func (n *Node) shutdownLoop(ctx context.Context, now time.Time) {
 }
 
 // emit publishes an event to every subscriber.
-func (n *Node) emit(ev Event) { n.hub.publish(ev) }
+func (n *Node) emit(ev Event) { n.hub.publish(ev, n.clock.Now()) }

@@ -17,6 +17,7 @@ type session struct {
 	pump      *pump
 	connected bool
 	route     netlayer.Route
+	remote    string // the connection's remote address while connected
 	// strangerUntil is set for a session nobody wants: it is closed then
 	// unless something comes to want it.
 	strangerUntil time.Time
@@ -87,7 +88,8 @@ func (n *Node) sessionChanged(now time.Time, ev netlayer.SessionStateChanged) {
 	}
 	switch {
 	case ev.To == netlayer.Connected:
-		s.connected = true
+		s.connected, s.remote = true, ev.RemoteAddr
+		delete(n.redials, ev.Peer) // it works again: the next fatal close starts the backoff anew
 		n.setRoute(ev.Peer, s, ev.Route)
 		n.sessionUp(now, ev.Peer)
 	case ev.From == netlayer.Connected:
@@ -107,7 +109,11 @@ func (n *Node) sessionChanged(now time.Time, ev netlayer.SessionStateChanged) {
 				n.debugLimited(n.strangerLog, "session closed", "peer", ev.Peer.Short(), "reason", ev.Reason)
 			}
 		}
-		if n.wants.Wanted(ev.Peer) && !n.closing && !netlayer.IsFatal(ev.Reason) {
+		switch {
+		case !n.wants.Wanted(ev.Peer) || n.closing:
+		case netlayer.IsFatal(ev.Reason):
+			n.scheduleRedial(now, ev.Peer)
+		default:
 			n.openSession(ev.Peer, nil)
 		}
 	}
@@ -188,6 +194,9 @@ func (n *Node) openSession(key identity.PublicKey, addrs []string) {
 	if err := identity.ValidatePublicKey(key); err != nil {
 		n.log.Debug("no session to a bad key", "peer", key.Short(), "err", err)
 		return
+	}
+	if _, ok := n.sessions[key]; !ok && n.holdRedial(key, addrs) {
+		return // backing off after a fatal close; new addresses would retry now
 	}
 	if addrs == nil {
 		if _, ok := n.sessions[key]; !ok {

@@ -9,7 +9,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"confchat/identity"
-	"confchat/netlayer"
 	"confchat/node"
 )
 
@@ -35,10 +34,12 @@ type Snapshot struct {
 	Requests    []node.RequestInfo
 	// Current is the conference shown first, with its last messages,
 	// peers and input history.
-	Current   *node.ConferenceID
-	History   []node.HistoryEntry
-	Peers     []node.PeerInfo
-	InputHist []string
+	// HomeInputHist is the input history typed outside conferences.
+	HomeInputHist []string
+	Current       *node.ConferenceID
+	History       []node.HistoryEntry
+	Peers         []node.PeerInfo
+	InputHist     []string
 }
 
 // App is the root bubbletea model. It owns the layout and all UI state;
@@ -54,9 +55,11 @@ type App struct {
 
 	width, height int
 
-	self     node.SelfInfo
-	status   node.StatusInfo
-	routes   map[identity.PublicKey]routeInfo
+	self   node.SelfInfo
+	status node.StatusInfo
+	// switches holds the route switch in progress per peer, from
+	// RouteChanged events; the routes themselves come from Status.
+	switches map[identity.PublicKey]string
 	friends  []node.FriendInfo
 	requests []node.RequestInfo
 
@@ -85,12 +88,6 @@ type App struct {
 	switchOnList node.ConferenceID
 }
 
-// routeInfo is the path to one peer as the status line shows it.
-type routeInfo struct {
-	route   netlayer.Route
-	switch_ string
-}
-
 // confirmPrompt is a y/N question (for /leave).
 type confirmPrompt struct {
 	question string
@@ -111,14 +108,13 @@ func New(ctx context.Context, n Node, evs Events, snap Snapshot, opt Options) *A
 	a := &App{ctx: ctx, node: n, events: evs, opt: opt, st: DefaultStyles(), keys: DefaultKeyMap(),
 		help: help.New(), width: 80, height: 24, self: snap.Self, status: snap.Status,
 		friends: snap.Friends, requests: snap.Requests, byID: map[node.ConferenceID]*buffer{},
-		routes: map[identity.PublicKey]routeInfo{}, mouse: true, joining: map[node.ConferenceID]bool{}}
+		switches: map[identity.PublicKey]string{}, mouse: true, joining: map[node.ConferenceID]bool{}}
 	a.home = &buffer{home: true, loaded: true, allLoaded: true}
 	a.input = newInputLine(&a.st)
-	for _, r := range snap.Status.Routes {
-		a.routes[r.Peer] = routeInfo{route: r.Route, switch_: r.Switch}
-	}
 	a.setConferences(snap.Conferences)
 	a.current = a.home
+	a.home.inputHist, a.home.histLoaded = snap.HomeInputHist, true
+	a.input.history, a.input.histPos = a.home.inputHist, len(a.home.inputHist)
 	if snap.Current != nil {
 		if b := a.byID[*snap.Current]; b != nil {
 			a.current = b
@@ -153,6 +149,9 @@ func Load(ctx context.Context, n Node, historyPage int) (Snapshot, error) {
 		return s, err
 	}
 	if s.Requests, err = n.FriendRequests(ctx); err != nil {
+		return s, err
+	}
+	if s.HomeInputHist, err = n.InputHistory(ctx, node.ConferenceID{}); err != nil {
 		return s, err
 	}
 	cur := firstShown(s.Conferences)
@@ -214,15 +213,17 @@ func (a *App) setConferences(infos []node.ConferenceInfo) {
 		}
 		bufs = append(bufs, b)
 	}
+	gone := false
 	for id, b := range a.byID {
 		if !seen[id] {
 			delete(a.byID, id)
-			if a.current == b {
-				a.current = a.home
-			}
+			gone = gone || a.current == b
 		}
 	}
 	a.bufs = bufs
+	if gone {
+		a.switchTo(a.home) // the conference was left: nothing to load
+	}
 }
 
 // shown is the buffers the sidebar lists and Ctrl+N cycles through.

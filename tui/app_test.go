@@ -369,3 +369,56 @@ func TestFriendRequestAndAccept(t *testing.T) {
 		t.Fatalf("calls %q", f.calls)
 	}
 }
+
+func TestLeftConferenceGoesHome(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	f.confs = f.confs[1:]
+	h.event(node.ConferenceLeft{Conference: roomID})
+	if !h.app.current.home {
+		t.Fatal("still showing a conference that was left")
+	}
+	h.mustSee("Welcome to confchat")
+	h.mustNotSee("Tea room")
+}
+
+func TestStatusLineAgreesWithStatus(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	h.mustSee("1 connected · bob direct")
+	f.friends[0].Online = false
+	h.event(node.FriendOffline{Friend: bobKey})
+	h.mustSee("0 connected")
+	h.mustNotSee("bob direct")
+	f.friends[0].Online = true
+	h.event(node.FriendOnline{Friend: bobKey, Route: 1}, node.RouteChanged{Peer: bobKey, Route: 1, Switch: "relay"})
+	h.mustSee("1 connected · bob direct→relay")
+}
+
+func TestMentionIsHighlighted(t *testing.T) {
+	h := newHarness(t, withConversation(), 120, 40)
+	h.event(node.MessageReceived{Conference: roomID, Message: node.Message{Seq: 60, From: bobKey, Name: "bob", Text: "Alice: tea?", Time: testNow}},
+		node.MessageReceived{Conference: roomID, Message: node.Message{Seq: 61, From: bobKey, Name: "bob", Text: "malice aforethought", Time: testNow}})
+	es := h.app.current.entries
+	if !es[len(es)-2].mention || es[len(es)-1].mention {
+		t.Fatalf("mention flags: %v %v", es[len(es)-2].mention, es[len(es)-1].mention)
+	}
+	if !strings.Contains(h.app.screen(), h.app.st.Mention.Render("Alice: tea?")) {
+		t.Fatal("mention not drawn in the mention style")
+	}
+}
+
+func TestHomeInputHistoryKept(t *testing.T) {
+	f := newFakeNode()
+	f.inputs[node.ConferenceID{}] = []string{"/add something"}
+	h := newHarness(t, f, 80, 24)
+	h.press("up")
+	if h.app.input.value() != "/add something" {
+		t.Fatalf("up on the home screen gave %q", h.app.input.value())
+	}
+	h.press("down")
+	h.enter("/friends")
+	if got := f.inputs[node.ConferenceID{}]; len(got) != 2 || got[1] != "/friends" {
+		t.Fatalf("global history %q", got)
+	}
+}

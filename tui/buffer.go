@@ -29,16 +29,17 @@ const (
 
 // entry is one line (before wrapping) of a chat buffer.
 type entry struct {
-	kind   entryKind
-	time   time.Time
-	from   identity.PublicKey
-	name   string
-	text   string
-	self   bool
-	number uint32
-	seq    int64
-	state  sendState
-	token  int // matches a sendResult to the entry it came from
+	kind    entryKind
+	time    time.Time
+	from    identity.PublicKey
+	name    string
+	text    string
+	self    bool
+	number  uint32
+	seq     int64
+	state   sendState
+	token   int  // matches a sendResult to the entry it came from
+	mention bool // the text names us
 
 	// render cache, valid while width matches
 	width int

@@ -48,8 +48,11 @@ func (r chatRender) render(e *entry, w int) []string {
 			prefix += "<" + name + "> "
 			pw += 3 + width(name)
 		}
-		if e.self {
+		switch {
+		case e.self:
 			textStyle = st.Self
+		case e.mention:
+			textStyle = st.Mention
 		}
 	case kindSystem:
 		prefix += st.Dim.Render("--") + " "

@@ -80,8 +80,7 @@ func (a *App) submit() tea.Cmd {
 		name, arg, _ := strings.Cut(strings.TrimSpace(line[1:]), " ")
 		c := findCommand(strings.ToLower(name))
 		if c == nil {
-			a.systemLine(a.current, kindError, fmt.Sprintf("unknown command /%s — /help lists them", name))
-			a.input.set(line)
+			a.refuse(line, fmt.Sprintf("unknown command /%s — /help lists them", name))
 			return hist
 		}
 		return tea.Batch(hist, c.run(a, strings.TrimSpace(arg), line))
@@ -112,13 +111,11 @@ func (a *App) addInputHistory(line string) tea.Cmd {
 func (a *App) send(text string, act bool, typed string) tea.Cmd {
 	b := a.current
 	if b.home || b.info.Invited {
-		a.systemLine(b, kindError, "this is not a conference: /create one, /join an invite, or Ctrl+N to a conference")
-		a.input.set(typed)
+		a.refuse(typed, "this is not a conference: /create one, /join an invite, or Ctrl+N to a conference")
 		return nil
 	}
 	if len(text) > maxMessageBytes {
-		a.systemLine(b, kindError, fmt.Sprintf("too long: %d bytes, a message holds at most %d", len(text), maxMessageBytes))
-		a.input.set(typed)
+		a.refuse(typed, fmt.Sprintf("too long: %d bytes, a message holds at most %d", len(text), maxMessageBytes))
 		return nil
 	}
 	a.sendToken++
@@ -140,8 +137,7 @@ func (a *App) send(text string, act bool, typed string) tea.Cmd {
 
 func (a *App) needConference(line string) bool {
 	if a.current.home || a.current.info.Invited {
-		a.systemLine(a.current, kindError, "that works inside a conference: Ctrl+N to one, or /create")
-		a.input.set(line)
+		a.refuse(line, "that works inside a conference: Ctrl+N to one, or /create")
 		return false
 	}
 	return true
@@ -149,8 +145,7 @@ func (a *App) needConference(line string) bool {
 
 func (a *App) usage(c, line string) tea.Cmd {
 	cmd := findCommand(c)
-	a.systemLine(a.current, kindError, fmt.Sprintf("usage: /%s %s — %s", cmd.name, cmd.args, cmd.help))
-	a.input.set(line)
+	a.refuse(line, fmt.Sprintf("usage: /%s %s — %s", cmd.name, cmd.args, cmd.help))
 	return nil
 }
 
@@ -161,8 +156,7 @@ func (a *App) cmdAdd(arg, line string) tea.Cmd {
 	}
 	id, err := identity.ParseID(f[0])
 	if err != nil {
-		a.systemLine(a.current, kindError, "/add: "+describe(err))
-		a.input.set(line)
+		a.refuse(line, "/add: "+describe(err))
 		return nil
 	}
 	addr := f[1]
@@ -195,8 +189,7 @@ func (a *App) answerRequest(arg, line string, accept bool) tea.Cmd {
 		}
 		k, err := a.resolveKey(arg, keys)
 		if err != nil {
-			a.systemLine(a.current, kindError, what+": "+err.Error())
-			a.input.set(line)
+			a.refuse(line, what+": "+err.Error())
 			return nil
 		}
 		r.Key = k
@@ -236,7 +229,7 @@ func (a *App) cmdFriends(string, string) tea.Cmd {
 		case !f.Confirmed:
 			state = "asked, not yet accepted"
 		case f.Online:
-			state = "online, " + routeLabel(f.Route, a.routes[f.Key].switch_)
+			state = "online, " + routeLabel(f.Route, a.switchOf(f.Key))
 		}
 		a.systemLine(a.current, kindSystem, fmt.Sprintf("%s (%s): %s", clean(a.keyName(f.Key), false), f.Key.Short(), state))
 	}
@@ -245,8 +238,7 @@ func (a *App) cmdFriends(string, string) tea.Cmd {
 
 func (a *App) cmdCreate(arg, line string) tea.Cmd {
 	if len(arg) > maxTitleBytes {
-		a.systemLine(a.current, kindError, fmt.Sprintf("/create: the title is %d bytes, the limit is %d", len(arg), maxTitleBytes))
-		a.input.set(line)
+		a.refuse(line, fmt.Sprintf("/create: the title is %d bytes, the limit is %d", len(arg), maxTitleBytes))
 		return nil
 	}
 	title := arg
@@ -290,8 +282,7 @@ func (a *App) cmdInvite(arg, line string) tea.Cmd {
 	}
 	k, err := a.resolveKey(arg, keys)
 	if err != nil {
-		a.systemLine(a.current, kindError, "/invite: "+err.Error())
-		a.input.set(line)
+		a.refuse(line, "/invite: "+err.Error())
 		return nil
 	}
 	id := a.current.id
@@ -316,8 +307,7 @@ func (a *App) cmdInvites(string, string) tea.Cmd {
 func (a *App) cmdJoin(arg, line string) tea.Cmd {
 	b, err := a.resolveConference(arg)
 	if err != nil {
-		a.systemLine(a.current, kindError, "/join: "+err.Error())
-		a.input.set(line)
+		a.refuse(line, "/join: "+err.Error())
 		return nil
 	}
 	if !b.info.Invited {
@@ -381,8 +371,7 @@ func (a *App) cmdTitle(arg, line string) tea.Cmd {
 		return nil
 	}
 	if len(arg) > maxTitleBytes {
-		a.systemLine(a.current, kindError, fmt.Sprintf("/title: %d bytes, the limit is %d", len(arg), maxTitleBytes))
-		a.input.set(line)
+		a.refuse(line, fmt.Sprintf("/title: %d bytes, the limit is %d", len(arg), maxTitleBytes))
 		return nil
 	}
 	id := a.current.id
@@ -394,8 +383,7 @@ func (a *App) cmdNick(arg, line string) tea.Cmd {
 		return a.usage("nick", line)
 	}
 	if len(arg) > maxTitleBytes {
-		a.systemLine(a.current, kindError, fmt.Sprintf("/nick: %d bytes, the limit is %d", len(arg), maxTitleBytes))
-		a.input.set(line)
+		a.refuse(line, fmt.Sprintf("/nick: %d bytes, the limit is %d", len(arg), maxTitleBytes))
 		return nil
 	}
 	name := clean(arg, false)
@@ -483,3 +471,10 @@ func (a *App) cmdQuit(string, string) tea.Cmd { return a.quit() }
 
 // maxTitleBytes is the longest title or name.
 const maxTitleBytes = 128
+
+// refuse reports bad input and puts the typed line back, so nothing
+// typed is lost.
+func (a *App) refuse(line, text string) {
+	a.systemLine(a.current, kindError, text+" (the line is kept: fix it, or Ctrl+U to clear)")
+	a.input.set(line)
+}

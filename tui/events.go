@@ -40,17 +40,20 @@ func (a *App) handleEvent(ev node.Event) tea.Cmd {
 		a.echoHome()
 		return tea.Batch(a.refreshFriends(), a.refreshRequests())
 	case node.FriendOnline:
-		a.routes[ev.Friend] = routeInfo{route: ev.Route}
-		return a.refreshFriends()
+		return tea.Batch(a.refreshFriends(), a.refreshStatus())
 	case node.FriendOffline:
-		delete(a.routes, ev.Friend)
-		return a.refreshFriends()
+		delete(a.switches, ev.Friend)
+		return tea.Batch(a.refreshFriends(), a.refreshStatus())
 	case node.FriendRemoved:
 		a.systemLine(a.home, kindSystem, a.keyName(ev.Friend)+" is no longer a friend")
 		return a.refreshFriends()
 	case node.RouteChanged:
-		a.routes[ev.Peer] = routeInfo{route: ev.Route, switch_: ev.Switch}
-		return a.refreshFriends()
+		if ev.Switch == "" {
+			delete(a.switches, ev.Peer)
+		} else {
+			a.switches[ev.Peer] = ev.Switch
+		}
+		return tea.Batch(a.refreshFriends(), a.refreshStatus())
 	case node.ConferenceInvited:
 		a.systemLine(a.home, kindHint, fmt.Sprintf("%s invited you to a conference %s: /join to accept (/invites lists them)",
 			a.keyName(ev.From), ev.Conference.Short()))
@@ -128,7 +131,9 @@ func (a *App) onMessage(ev node.MessageReceived) tea.Cmd {
 	if ev.Message.Self {
 		return nil
 	}
-	b.add(entryFromMessage(ev.Message))
+	e := entryFromMessage(ev.Message)
+	e.mention = !e.self && a.mentions(e.text)
+	b.add(e)
 	var cmds []tea.Cmd
 	if b.info.Hidden || a.index(b) < 0 {
 		// The node reopens a hidden conference on activity; so do we.

@@ -64,7 +64,7 @@ func TestGoldenFrozenPeerAndPending(t *testing.T) {
 			h.send(peersMsg{id: roomID, peers: f.peers[roomID]})
 			h.enter("anyone? this waits until someone is back")
 			h.mustSee("[pending]")
-			h.mustSee("2 messages waiting for a peer")
+			h.mustSee("2 waiting for a peer")
 			checkScreen(t, h, sz.w, sz.h)
 		})
 	}

@@ -24,10 +24,15 @@ type KeyMap struct {
 	Quit       key.Binding
 }
 
+// keyLabelWidth is the key column of the help table.
+const keyLabelWidth = 10
+
 // DefaultKeyMap returns the bindings the README documents.
 func DefaultKeyMap() KeyMap {
+	// One width for every key label keeps the help table's columns
+	// aligned across its groups.
 	b := func(keys []string, k, desc string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(pad(k, keyLabelWidth), desc))
 	}
 	return KeyMap{
 		Send:       b([]string{"enter"}, "enter", "send the line"),

@@ -176,7 +176,9 @@ func (a *App) applyHistory(b *buffer, m historyMsg) {
 		if m.before == 0 && b.loaded {
 			break
 		}
-		es = append(es, entryFromHistory(h))
+		e := entryFromHistory(h)
+		e.mention = !e.self && a.mentions(e.text)
+		es = append(es, e)
 	}
 	if len(m.entries) < m.limit {
 		b.allLoaded = true

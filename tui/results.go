@@ -27,16 +27,6 @@ func (a *App) handleResult(msg tea.Msg) tea.Cmd {
 		a.requests = m.reqs
 	case statusMsg:
 		a.status, a.self = m.st, m.st.Self
-		for k := range a.routes {
-			if a.routes[k].switch_ == "" {
-				delete(a.routes, k)
-			}
-		}
-		for _, r := range m.st.Routes {
-			if old, ok := a.routes[r.Peer]; !ok || old.switch_ == "" {
-				a.routes[r.Peer] = routeInfo{route: r.Route, switch_: r.Switch}
-			}
-		}
 	case peersMsg:
 		if b := a.byID[m.id]; b != nil {
 			b.peers, b.peersLoaded = m.peers, true
@@ -81,7 +71,11 @@ func (a *App) handleResult(msg tea.Msg) tea.Cmd {
 // into the input if the user has not started another.
 func (a *App) onDone(m doneMsg) tea.Cmd {
 	if m.err != nil {
-		a.systemLine(a.current, kindError, m.what+": "+describe(m.err))
+		text := m.what + ": " + describe(m.err)
+		if m.restore != "" && a.input.value() == "" {
+			text += " (the line is kept: fix it, or Ctrl+U to clear)"
+		}
+		a.systemLine(a.current, kindError, text)
 		if m.restore != "" && a.input.value() == "" {
 			a.input.set(m.restore)
 			a.layout()

@@ -76,7 +76,7 @@ func (a *App) confRow(i int, b *buffer, w int) string {
 			if b.peersLoaded {
 				active, frozen = b.peerCounts()
 			}
-			right += " " + fmt.Sprintf("%d/%d", frozen, active+frozen)
+			right += " " + fmt.Sprintf("%d/%d", frozen, active+frozen+1)
 		}
 	}
 	right = strings.TrimSpace(right)
@@ -106,7 +106,7 @@ func (a *App) friendRow(f node.FriendInfo, w int) string {
 	if !f.Online {
 		return a.st.Offline.Render(pad(" ○ "+name, w))
 	}
-	route := routeLabel(f.Route, a.routes[f.Key].switch_)
+	route := routeLabel(f.Route, a.switchOf(f.Key))
 	nameW := max(1, w-3-width(route)-1)
 	return a.st.Online.Render(" ● ") + pad(name, nameW) + " " + a.st.Dim.Render(route)
 }

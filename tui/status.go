@@ -37,12 +37,12 @@ func (a *App) statusLine(w int) string {
 func (a *App) routeSummary() string {
 	type pr struct{ name, label string }
 	var rs []pr
-	for k, r := range a.routes {
-		l := routeLabel(r.route, r.switch_)
+	for _, r := range a.status.Routes {
+		l := routeLabel(r.Route, a.switchOf(r.Peer))
 		if l == "" {
 			continue
 		}
-		rs = append(rs, pr{clean(a.keyName(k), false), l})
+		rs = append(rs, pr{clean(a.keyName(r.Peer), false), l})
 	}
 	sort.Slice(rs, func(i, j int) bool {
 		si, sj := strings.Contains(rs[i].label, "→"), strings.Contains(rs[j].label, "→")
@@ -78,3 +78,17 @@ func (a *App) keyName(k identity.PublicKey) string {
 
 // flash shows a short note in the status line until the next key.
 func (a *App) flash(s string) { a.flashText = s }
+
+// switchOf is the route switch in progress to k ("" when none): the
+// node's Status says so, or a RouteChanged event since.
+func (a *App) switchOf(k identity.PublicKey) string {
+	if s, ok := a.switches[k]; ok {
+		return s
+	}
+	for _, r := range a.status.Routes {
+		if r.Peer == k {
+			return r.Switch
+		}
+	}
+	return ""
+}

@@ -146,11 +146,11 @@ func (a *App) titleBar(w int) string {
 		case active+frozen == 0:
 			parts = append(parts, "only you — /invite a friend")
 		default:
-			parts = append(parts, fmt.Sprintf("%d online, %d frozen", active, frozen))
+			parts = append(parts, fmt.Sprintf("%d online incl. you, %d frozen", active+1, frozen))
 		}
 		if n := b.pendingCount(); n > 0 {
 			if active == 0 {
-				parts = append(parts, fmt.Sprintf("%d message%s waiting for a peer", n, plural(n)))
+				parts = append(parts, fmt.Sprintf("%d waiting for a peer", n))
 			} else {
 				parts = append(parts, fmt.Sprintf("%d pending", n))
 			}
