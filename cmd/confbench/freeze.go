@@ -52,7 +52,7 @@ func (b *bench) freezeCycle(ctx context.Context, v *proc, suffix, kind string, s
 	c := b.c
 	others := c.others(v)
 	if err := c.wait(ctx, 30*time.Second, c.activeEverywhere); err != nil {
-		return fmt.Errorf("not every node lists every other active before the freeze: %w", err)
+		return fmt.Errorf("not every node lists every other active before the freeze: %w (%s)", err, b.peerCounts())
 	}
 	t0 := time.Now()
 	if err := stop(true); err != nil {
@@ -124,7 +124,7 @@ func (b *bench) rejoin(ctx context.Context, v *proc, others []*proc, suffix, kin
 	if reached == "" || c.wait(ctx, time.Until(limit), listed) != nil {
 		b.r.add("rejoin_all_others_list_active"+suffix, math.NaN(), "s")
 		b.r.add("rejoin_msg_from_victim_reached_all"+suffix, math.NaN(), "s")
-		return fmt.Errorf("victim did not rejoin (message reached all: %v)", reached != "")
+		return fmt.Errorf("victim did not rejoin (message reached all: %v; %s; %s)", reached != "", b.peerCounts(), b.victimView(v))
 	}
 	c.mu.Lock()
 	var active time.Time
@@ -137,4 +137,17 @@ func (b *bench) rejoin(ctx context.Context, v *proc, others []*proc, suffix, kin
 	b.r.seconds("rejoin_msg_from_victim_reached_all"+suffix, msgAt.Sub(t1))
 	b.r.add("rejoin_victim_msgs_sent"+suffix, float64(len(texts)), "msgs")
 	return nil
+}
+
+// victimView says which nodes do not list v active.
+func (b *bench) victimView(v *proc) string {
+	b.c.mu.Lock()
+	defer b.c.mu.Unlock()
+	var missing []string
+	for _, p := range b.c.procs {
+		if p != v && !p.st.active[v.key] {
+			missing = append(missing, fmt.Sprint(p.idx))
+		}
+	}
+	return fmt.Sprintf("nodes not listing node %d active: %v", v.idx, missing)
 }
