@@ -119,45 +119,53 @@ func TestSendAfterPeerClosing(t *testing.T) {
 
 // Anchor 35: a peer that never answers CLOSING: Close returns
 // ErrCloseUnacknowledged after CloseTimeout instead of hanging.
+// In-memory, in a synctest bubble.
 func TestCloseUnanswered(t *testing.T) {
 	leakCheck(t)
-	a := newNode(t, newKey(t), func(c *Config) {
+	inMem(t, closeUnanswered)
+}
+
+func closeUnanswered(t *testing.T, mn *MemNetwork) {
+	a := newNode(t, newKey(t), onMem(mn, func(c *Config) {
 		c.CloseTimeout = 300 * time.Millisecond
 		c.HeartbeatInterval = time.Second // keep the watchdog out of it
-	})
-	b := newNode(t, newKey(t), nil)
-	p := newProxy(t, b.addr())
-	sa := a.open(b, p.addr())
+	}))
+	b := newNode(t, newKey(t), onMem(mn))
+	sa := a.open(b)
 	a.waitState(b, Connected)
-	p.stall()
+	mn.Stall()
 	start := time.Now()
 	err := sa.Close(context.Background())
 	if !errors.Is(err, ErrCloseUnacknowledged) {
 		t.Fatalf("Close: %v", err)
 	}
-	if el := time.Since(start); el < 300*time.Millisecond || el > 2*time.Second {
-		t.Fatalf("Close took %v", el)
+	if el := time.Since(start); el != 300*time.Millisecond {
+		t.Fatalf("Close took %v, want exactly the close timeout", el)
 	}
-	p.cut()
+	mn.Cut()
 }
 
 // Anchor 36: a close issued while disconnected waits in the buffer and is
 // delivered after the reconnect, with the frames before it.
+// In-memory, in a synctest bubble.
 func TestCloseWhileDisconnected(t *testing.T) {
 	leakCheck(t)
-	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
-	p := newProxy(t, b.addr())
-	sa := a.open(b, p.addr())
+	inMem(t, closeWhileDisconnected)
+}
+
+func closeWhileDisconnected(t *testing.T, mn *MemNetwork) {
+	a, b := newNode(t, newKey(t), onMem(mn)), newNode(t, newKey(t), onMem(mn))
+	sa := a.open(b)
 	a.waitState(b, Connected)
-	p.setRefuse(true)
-	p.cut()
+	mn.SetRefuse(true)
+	mn.Cut()
 	waitFor(t, "disconnected", func() bool { return sa.State() == BackingOff })
 	sendN(t, sa, 50, 64)
 	closed := make(chan error, 1)
 	go func() { closed <- sa.Close(context.Background()) }() // owner: ends with the close
 	waitFor(t, "Closing", func() bool { return sa.State() == Closing })
 	time.Sleep(50 * time.Millisecond)
-	p.setRefuse(false)
+	mn.SetRefuse(false)
 	select {
 	case err := <-closed:
 		if err != nil {

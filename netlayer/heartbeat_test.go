@@ -11,18 +11,23 @@ import (
 // FIN, no RST, nothing read) is declared dead by both sides within
 // interval × misses (+ one watchdog tick and some scheduling slack), and
 // the session then resumes with the frames sent meanwhile.
+//
+// In-memory, in a synctest bubble: the bounds are exact, not slack.
 func TestBlackHoleDetected(t *testing.T) {
 	leakCheck(t)
-	a, b := newNode(t, newKey(t), nil), newNode(t, newKey(t), nil)
-	p := newProxy(t, b.addr())
-	sa := a.open(b, p.addr())
+	inMem(t, blackHoleDetected)
+}
+
+func blackHoleDetected(t *testing.T, mn *MemNetwork) {
+	a, b := newNode(t, newKey(t), onMem(mn)), newNode(t, newKey(t), onMem(mn))
+	sa := a.open(b)
 	a.waitState(b, Connected)
 	b.waitState(a, Connected)
 	cfg := a.ep.cfg
-	bound := cfg.deadAfter() + cfg.HeartbeatInterval/2 + 300*time.Millisecond // scheduling slack under -race
+	bound := cfg.deadAfter() + cfg.HeartbeatInterval/2 + 10*time.Millisecond // one watchdog tick; waitFor polls every 2 ms
 
-	p.setRefuse(true)
-	p.stall()
+	mn.SetRefuse(true)
+	mn.Stall()
 	stalled := time.Now()
 	sendN(t, sa, 20, 64)
 	dead := func(n *node) func() bool {
@@ -42,7 +47,7 @@ func TestBlackHoleDetected(t *testing.T) {
 	if el := time.Since(stalled); el < cfg.deadAfter()-cfg.HeartbeatInterval {
 		t.Fatalf("declared dead after %v, too early for %v of silence", el, cfg.deadAfter())
 	}
-	p.setRefuse(false)
+	mn.SetRefuse(false)
 	waitFor(t, "frames after the black hole", func() bool { return len(b.rec.frames(a.pub())) == 20 })
 	checkStream(t, b.rec.frames(a.pub()), 20)
 }

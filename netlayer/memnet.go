@@ -93,6 +93,17 @@ func (m *MemNetwork) Cut() {
 	}
 }
 
+// Stall black-holes every live connection: from now on their reads and
+// writes block until the connection is closed, and nothing is closed (no
+// FIN, no reset). New connections are not affected.
+func (m *MemNetwork) Stall() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for c := range m.conns {
+		c.stallOnce.Do(func() { close(c.stalled) })
+	}
+}
+
 // Dials returns the number of Dial calls so far.
 func (m *MemNetwork) Dials() int {
 	m.mu.Lock()
@@ -109,6 +120,8 @@ func (m *MemNetwork) SetRefuse(v bool) {
 
 func (m *MemNetwork) track(c *memConn) *memConn {
 	c.net = m
+	c.closed = make(chan struct{})
+	c.stalled = make(chan struct{})
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.conns[c] = struct{}{}
@@ -126,6 +139,34 @@ type memConn struct {
 	net           *MemNetwork
 	local, remote memAddr
 	once          sync.Once
+	closed        chan struct{} // closed by Close
+	stalled       chan struct{} // closed by Stall
+	stallOnce     sync.Once
+}
+
+// hold blocks a stalled connection's I/O until it is closed.
+func (c *memConn) hold() error {
+	select {
+	case <-c.stalled:
+		<-c.closed
+		return net.ErrClosed
+	default:
+		return nil
+	}
+}
+
+func (c *memConn) Read(p []byte) (int, error) {
+	if err := c.hold(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *memConn) Write(p []byte) (int, error) {
+	if err := c.hold(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
 }
 
 func (c *memConn) LocalAddr() net.Addr  { return c.local }
@@ -134,6 +175,7 @@ func (c *memConn) RemoteAddr() net.Addr { return c.remote }
 func (c *memConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
+		close(c.closed)
 		c.net.mu.Lock()
 		delete(c.net.conns, c)
 		c.net.mu.Unlock()
