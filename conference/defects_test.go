@@ -246,3 +246,91 @@ func TestDefect09PeerResponseClaimsBounded(t *testing.T) {
 		t.Fatalf("30,000 unsigned entries made %d peers", n)
 	}
 }
+
+// Defect 9: entries about keys that never signed anything for the
+// conference (Peer Response entries for third parties, a member's NEW_PEER
+// naming another key) are hints: never members, never events or rows,
+// bounded; a hint whose key then signs a message becomes a member.
+func TestDefect09UnsignedPeersAreHintsOnly(t *testing.T) {
+	net, nodes := buildChain(t, 69, 2, 10*time.Second)
+	a, b := nodes[0], nodes[1]
+	net.Run(6 * time.Second)
+	g, id := a.GroupNumber(), a.Engine.ID()
+	before, rows, events := a.Engine.Peers(), len(a.DB.State().Peers), len(a.Events)
+	for p := range 100 { // 100 packets of about 15 KB: 30,000 fake entries
+		var entries []conference.PeerEntry
+		for i := range 300 {
+			var k identity.PublicKey
+			binary.BigEndian.PutUint32(k[:], uint32(p*300+i+1))
+			k[31] = 0xEE
+			entries = append(entries, conference.PeerEntry{Number: uint16(p*300 + i + 1000), Key: k,
+				Addresses: []string{"10.0.0.1:1"}, Name: "fake"})
+		}
+		entries = append(entries, conference.PeerEntry{Number: a.Engine.SelfNumber() + 1, Key: b.Key()})
+		pkt := (&conference.PeerResponsePacket{Group: g, Entries: entries}).Encode()
+		if p == 0 && len(pkt) < 15000 {
+			t.Fatalf("attack packet is %d bytes, want about 15 KB", len(pkt))
+		}
+		net.Inject(b, a, pkt)
+	}
+	// A member's own signed NEW_PEER naming another key is unsigned by that key.
+	var sybil identity.PublicKey
+	sybil[0] = 0x77
+	body := binary.BigEndian.AppendUint16(nil, 4242)
+	body = append(body, sybil[:]...)
+	body = append(body, 0)
+	net.Inject(b, a, signAs(b.KeyPair(), id, g, b.Engine.SelfNumber(), b.Engine.NextNumber()+10, conference.KindNewPeer, body))
+	net.Run(100 * time.Millisecond)
+	if got := a.Engine.Peers(); !slices.Equal(keysOf(got), keysOf(before)) {
+		t.Fatalf("unsigned entries changed the members: %d -> %d", len(before), len(got))
+	}
+	if a.ActiveCount() != 2 || a.Engine.FrozenCount() != 0 {
+		t.Fatalf("active %d frozen %d after the attack", a.ActiveCount(), a.Engine.FrozenCount())
+	}
+	if n := a.Engine.HintCount(); n == 0 || n > 256 {
+		t.Fatalf("hint table holds %d, want 1..256", n)
+	}
+	for _, ev := range a.Events[events:] {
+		if j, ok := ev.(conference.PeerJoined); ok {
+			t.Fatalf("unsigned entry emitted %+v", j)
+		}
+	}
+	if n := len(a.DB.State().Peers); n != rows {
+		t.Fatalf("peer rows %d -> %d", rows, n)
+	}
+	if got := a.Engine.Peers()[1]; got.Key != b.Key() || got.Number != b.Engine.SelfNumber() {
+		t.Fatalf("member b displaced: %+v", got)
+	}
+
+	// An honest hint: a key the member names, that then signs a ping.
+	kp := mustKey(t, 0x99)
+	net.Inject(b, a, (&conference.PeerResponsePacket{Group: g, Entries: []conference.PeerEntry{
+		{Number: 777, Key: kp.Public(), Name: "real"}}}).Encode())
+	net.Run(10 * time.Millisecond)
+	if a.Engine.Knows(kp.Public()) {
+		t.Fatal("a hint is a known member before it signed anything")
+	}
+	net.Inject(b, a, signAs(kp, id, g, 777, 1, conference.KindPing, make([]byte, 4)))
+	net.Run(10 * time.Millisecond)
+	if !a.Engine.Knows(kp.Public()) || a.ActiveCount() != 3 || a.Engine.Name(kp.Public()) != "real" {
+		t.Fatalf("a signed ping did not make the hint a member (active %d, name %q)",
+			a.ActiveCount(), a.Engine.Name(kp.Public()))
+	}
+	joined := false
+	for _, ev := range a.Events[events:] {
+		if j, ok := ev.(conference.PeerJoined); ok && j.Key == kp.Public() && j.Number == 777 {
+			joined = true
+		}
+	}
+	if !joined {
+		t.Fatal("no PeerJoined for the vouched key")
+	}
+}
+
+func keysOf(ps []conference.PeerInfo) []identity.PublicKey {
+	var out []identity.PublicKey
+	for _, p := range ps {
+		out = append(out, p.Key)
+	}
+	return out
+}

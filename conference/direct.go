@@ -53,22 +53,30 @@ func (e *Engine) answerPeerQuery(c *conn) {
 }
 
 // handlePeerResponse learns peers "not fresh" (Tox §3.3.3). Lenient: it
-// continues past frozen or conflicting entries instead of stopping.
+// continues past frozen or conflicting entries instead of stopping. Only
+// the sender's own entry (its key is the session's, authenticated by the
+// transport) and entries for members we know are applied; an entry for a
+// key we do not know is unsigned by that key and kept as a hint only.
 func (e *Engine) handlePeerResponse(c *conn, p *PeerResponsePacket) {
 	for _, en := range p.Entries {
 		if en.Key == e.self {
 			e.adoptSelf(en.Number)
 			continue
 		}
+		own := en.Key == c.key
+		known := e.peers.byKey[en.Key] != nil
+		if !own && !known {
+			e.addHint(en.Key, en.Number, en.Addresses, en.Name)
+			continue
+		}
 		// Addresses and a name hint are taken from the sender about itself,
-		// or for a peer we did not know; never about a member we know.
+		// never about another member we know.
 		addrs := en.Addresses
-		if en.Key != c.key && e.peers.byKey[en.Key] != nil {
+		if !own {
 			addrs = nil
 		}
-		known := e.peers.byKey[en.Key] != nil
 		q := e.addPeer(en.Key, en.Number, addrs, false)
-		if q == nil || q.nameNumber != 0 || q.name == en.Name || (known && en.Key != c.key) {
+		if q == nil || q.nameNumber != 0 || q.name == en.Name || !own {
 			continue
 		}
 		q.name = en.Name

@@ -146,6 +146,7 @@ func Create(cfg Config, now time.Time) (*Engine, error) {
 		return nil, err
 	}
 	e.persistMeta()
+	e.sendName = e.name != "" // a signed NAME: members learn it from us, not from hints
 	return e, nil
 }
 

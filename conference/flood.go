@@ -116,7 +116,13 @@ func (e *Engine) resolveOrigin(c *conn, m *MessagePacket) (identity.PublicKey, *
 	if q := e.peers.byNumber[m.Sender]; q != nil {
 		return q.key, q, true
 	}
-	if m.Kind != KindFreezePeer && c.online {
+	if m.Kind == KindKillPeer || m.Kind == KindFreezePeer {
+		return identity.PublicKey{}, nil, false // a hint that leaves never was a member here
+	}
+	if q := e.promoteHint(m); q != nil {
+		return q.key, q, true
+	}
+	if c.online {
 		e.sendDirect(c, &PeerQueryPacket{})
 	}
 	return identity.PublicKey{}, nil, false
@@ -237,9 +243,9 @@ func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *Messag
 	case KindNewPeer:
 		np, _ := decodeNewPeer(body)
 		if np.Key == origin {
-			e.addPeerFrom(np.Key, np.Number, np.Addresses, true, true) // its own signed word: fresh
-		} else if e.peers.byKey[np.Key] == nil {
-			e.addPeer(np.Key, np.Number, np.Addresses, false) // never about a member we know
+			e.learnSelfAnnouncement(np)
+		} else {
+			e.addHint(np.Key, np.Number, np.Addresses, "") // unsigned by np.Key: a hint only
 		}
 	case KindKillPeer, KindFreezePeer:
 		return e.handleLeave(origin, q, m.Kind, body)
@@ -251,6 +257,17 @@ func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *Messag
 		e.sync.notePrev(e, origin, rec.Prev(), c.key)
 	}
 	return true
+}
+
+// learnSelfAnnouncement applies a member's own signed NEW_PEER (fresh). A
+// key that becomes a member this way has not heard from most of us; we
+// answer with our own signed NEW_PEER (once per tick, however many joined)
+// so it lists us promptly instead of holding us as hints.
+func (e *Engine) learnSelfAnnouncement(np newPeerBody) {
+	known := e.peers.byKey[np.Key] != nil
+	if q := e.addPeerFrom(np.Key, np.Number, np.Addresses, true, true); q != nil && !known {
+		e.announceSelf = true
+	}
 }
 
 // handleLeave: KILL deletes and FREEZE freezes the sender, only if the body

@@ -30,6 +30,7 @@ type peerTable struct {
 	frozen   []*peer
 	byKey    map[identity.PublicKey]*peer
 	byNumber map[uint16]*peer
+	hints    []hint // unverified claims, never members (hints.go)
 }
 
 func newPeerTable() *peerTable {
@@ -124,6 +125,9 @@ func (e *Engine) createPeer(key identity.PublicKey, number uint16, addrs []strin
 		e.dropPeer(prev)
 	}
 	p := &peer{key: key, number: number, lastActive: e.now}
+	if h, ok := e.dropHint(key); ok {
+		p.name = h.name // a display hint until a signed NAME is known (§5.1)
+	}
 	if old != nil {
 		p.name, p.nameNumber, p.seen = old.name, old.nameNumber, old.seen
 	}

@@ -178,7 +178,8 @@ func (e *Engine) knownOrigin(k identity.PublicKey) bool {
 }
 
 // protected reports whether a record must survive pruning: the latest NAME
-// of a member (or ours) or the winning TITLE. Names of keys that are not
+// of a member, a hint (bounded; it names the member it may become) or ours,
+// or the winning TITLE. Names of keys that are not
 // members (any more) age out like messages.
 func (e *Engine) protected(ref msgRef) bool {
 	st := e.store.get(ref.origin, ref.number)
@@ -187,7 +188,7 @@ func (e *Engine) protected(ref msgRef) bool {
 	}
 	switch st.rec.Kind {
 	case KindName:
-		if ref.origin != e.self && e.peers.byKey[ref.origin] == nil {
+		if ref.origin != e.self && e.peers.byKey[ref.origin] == nil && !e.isHint(ref.origin) {
 			return false
 		}
 		rec, _ := e.store.latest(ref.origin, KindName)
