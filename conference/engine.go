@@ -107,8 +107,6 @@ type Engine struct {
 	sync  syncState
 
 	selfSeen seenWindow
-	relayOK  bool
-	arrival  *conn // connection of the message being handled
 
 	sendName     bool
 	announceSelf bool

@@ -59,8 +59,6 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 	if c.pending && !e.selfAnnouncementOf(from, m) {
 		return nil // a pending inviter may only introduce itself
 	}
-	e.arrival = c
-	defer func() { e.arrival = nil }()
 	defer e.promotePending(c)
 	origin, q, ok := e.resolveOrigin(c, m)
 	if !ok {
@@ -68,7 +66,7 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 	}
 	body := m.Body()
 	e.releaseIntroducer(c, origin) // before dedupe, as in Tox (ref §3.4.3 step 4)
-	if e.isDuplicate(origin, q, m, body) {
+	if e.isDuplicate(c, origin, q, m, body) {
 		if origin == e.self && storedKind(m.Kind) && c.key != e.self {
 			e.noteEcho(m.Number, e.store.get(e.self, m.Number).rec.Prev())
 		}
@@ -85,8 +83,9 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 		e.noteActive(q)
 	}
 	e.markSeen(origin, q, m)
-	e.dispatch(c, origin, q, m, body)
-	e.relay(c, origin, m)
+	if e.dispatch(c, origin, q, m, body) {
+		e.relay(c, origin, m)
+	}
 	return nil
 }
 
@@ -154,7 +153,7 @@ func (e *Engine) releaseIntroducer(arrival *conn, origin identity.PublicKey) {
 // (verified when first stored); an ephemeral kind if the 1024-number window
 // saw it or it is older than the window. Duplicates do not count as
 // activity (the first copy did).
-func (e *Engine) isDuplicate(origin identity.PublicKey, q *peer, m *MessagePacket, body []byte) bool {
+func (e *Engine) isDuplicate(arrival *conn, origin identity.PublicKey, q *peer, m *MessagePacket, body []byte) bool {
 	if storedKind(m.Kind) {
 		st := e.store.get(origin, m.Number)
 		return st != nil && bytes.Equal(st.rec.Body, body) && bytes.Equal(st.rec.Signature, m.Signature())
@@ -164,7 +163,7 @@ func (e *Engine) isDuplicate(origin identity.PublicKey, q *peer, m *MessagePacke
 		return false
 	}
 	if seen, old := w.check(m.Number); seen || old {
-		e.hintReusedNumber(q, m)
+		e.hintReusedNumber(arrival, q, m)
 		return true
 	}
 	return false
@@ -190,13 +189,13 @@ func (e *Engine) keepLastSigned(q *peer, m *MessagePacket) {
 // hintReusedNumber: a peer sent us, directly, a number we already saw from
 // it: it probably restarted from an old save. Show it the highest signed
 // message we hold from it so it can move its counter past it.
-func (e *Engine) hintReusedNumber(q *peer, m *MessagePacket) {
-	if q == nil || q.lastSigned == nil || e.arrival == nil || e.arrival.key != q.key {
+func (e *Engine) hintReusedNumber(arrival *conn, q *peer, m *MessagePacket) {
+	if q == nil || q.lastSigned == nil || arrival == nil || arrival.key != q.key {
 		return
 	}
 	if !e.now.Before(q.lastHint.Add(time.Second)) || q.lastHint.IsZero() {
 		q.lastHint = e.now
-		e.sendDirect(e.arrival, &NumberHintPacket{Message: *q.lastSigned})
+		e.sendDirect(arrival, &NumberHintPacket{Message: *q.lastSigned})
 	}
 }
 
@@ -227,11 +226,10 @@ func (e *Engine) windowOf(origin identity.PublicKey, q *peer) *seenWindow {
 	return &q.seen
 }
 
-// dispatch applies a verified, first-seen message. Stored kinds that turn
-// out to be duplicates are not relayed (relay is cancelled by returning
-// through relayOK).
-func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *MessagePacket, body []byte) {
-	e.relayOK = true
+// dispatch applies a verified, first-seen message and reports whether it
+// is relayed: stored kinds that turn out to be duplicates and leaves that
+// do not name their sender are not.
+func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *MessagePacket, body []byte) bool {
 	switch m.Kind {
 	case KindPing:
 		prev, _ := bodyPrev(body)
@@ -244,39 +242,37 @@ func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *Messag
 			e.addPeer(np.Key, np.Number, np.Addresses, false) // never about a member we know
 		}
 	case KindKillPeer, KindFreezePeer:
-		e.handleLeave(origin, q, m.Kind, body)
+		return e.handleLeave(origin, q, m.Kind, body)
 	case KindName, KindTitle, KindMessage, KindAction:
 		rec := Record{Origin: origin, Number: m.Number, Kind: m.Kind, Body: body, Signature: m.Signature()}
-		e.relayOK = e.acceptRecord(rec, false)
-		if e.relayOK {
-			e.sync.notePrev(e, origin, rec.Prev(), c.key)
+		if !e.acceptRecord(rec, false) {
+			return false
 		}
+		e.sync.notePrev(e, origin, rec.Prev(), c.key)
 	}
+	return true
 }
 
 // handleLeave: KILL deletes and FREEZE freezes the sender, only if the body
 // names the sender itself (signature makes that unforgeable).
-func (e *Engine) handleLeave(origin identity.PublicKey, q *peer, kind byte, body []byte) {
+func (e *Engine) handleLeave(origin identity.PublicKey, q *peer, kind byte, body []byte) bool {
 	n := newReader(body).u16()
 	if q == nil || n != q.number || origin != q.key {
-		e.relayOK = false
-		return
+		return false
 	}
 	if kind == KindFreezePeer {
 		e.freeze(q)
-		return
+		return true
 	}
 	e.dropPeer(q)
 	e.persist(PeerDeletedRow{Key: q.key})
 	e.emit(PeerLeft{Key: q.key})
+	return true
 }
 
 // relay forwards the message to every online connection except the arrival
 // one, and back to the arrival one if it is the origin (Tox §3.4.3 step 7).
 func (e *Engine) relay(arrival *conn, origin identity.PublicKey, m *MessagePacket) {
-	if !e.relayOK {
-		return
-	}
 	for _, c := range e.conns {
 		if !c.online || (c == arrival && c.key != origin) {
 			continue

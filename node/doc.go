@@ -15,6 +15,18 @@
 //   - A message the user sends is written to the database before it is
 //     handed to the network; a received message is written before it is
 //     relayed (the engine's Ready batch is applied rows first).
+//   - One loop turn takes the input that woke the loop and what else is
+//     waiting (bounded), commits every engine's rows in one transaction
+//     (group commit), then sends, handles session wishes, emits events and
+//     acknowledges the batch (Advance). Requests are answered after that
+//     commit; a failed commit undoes own actions (Abort) so a call either
+//     stored and sent or failed with nothing sent, and the rest is retried
+//     with backoff (StorageFailed, Counters).
+//   - Strangers are cheap: an unknown key's session has no send pump until
+//     something is sent to it, stores no route, logs at debug (rate
+//     limited), and at most maxStrangers of them stay open.
+//   - Time comes from Config.Clock; every query runs under the turn's
+//     bounded context.
 //   - On start every saved conference is restored with all peers frozen,
 //     listed at once, and rejoined as sessions come up.
 //

@@ -117,6 +117,10 @@ func (b *bench) countTraffic() func() {
 	}
 }
 
+// burstSendLimit bounds how long the burst waits for the sender to
+// answer all its conference.send requests.
+const burstSendLimit = 120 * time.Second
+
 // burst sends B messages from node 0 as fast as the API accepts them
 // (pipelined, without waiting for answers) and measures their delivery.
 func (b *bench) burst(ctx context.Context) error {
@@ -136,9 +140,13 @@ func (b *bench) burst(ctx context.Context) error {
 	}
 	var first, lastSent time.Time
 	failed := 0
+	// The answers share one limit, so a sender that stalls costs at most
+	// burstSendLimit, not 30 s per request.
+	sendCtx, cancel := context.WithTimeout(ctx, burstSendLimit)
+	defer cancel()
 	for s, ch := range chs {
 		var res sendResult
-		if err := sender.await(ctx, "conference.send", ch, &res); err != nil {
+		if err := sender.await(sendCtx, "conference.send", ch, &res); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
