@@ -171,11 +171,11 @@ func (a *App) loadHistory(b *buffer) tea.Cmd {
 // the live lines' start, later pages go in front.
 func (a *App) applyHistory(b *buffer, m historyMsg) {
 	b.loading = false
+	if m.before == 0 && b.loaded {
+		return // a first page that raced a newer one: what is shown is newer
+	}
 	es := make([]entry, 0, len(m.entries))
 	for _, h := range m.entries {
-		if m.before == 0 && b.loaded {
-			break
-		}
 		e := entryFromHistory(h)
 		e.mention = !e.self && a.mentions(e.text)
 		es = append(es, e)
