@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -13,14 +14,14 @@ import (
 )
 
 // TestLoadWithMisbehavingClients runs 200 clients (100 registered keys and
-// 100 callers, each pair exchanging 20 messages) through one relay while
+// 100 callers, each pair exchanging 10 messages) through one relay while
 // one client sends garbage, one an oversized record, one never finishes
 // its handshake, one floods a registration with control messages and one
 // floods a spliced pair with bytes. Every good pair completes; the bad
 // clients are cut off (the silent one when its handshake time passes on
 // the injected clock) and the relay's counts say why.
 func TestLoadWithMisbehavingClients(t *testing.T) {
-	const pairs, rounds = 100, 20
+	const pairs, rounds = 100, 10
 	clock := newFakeClock()
 	r := startRelay(t, Config{Clock: clock, MaxClients: 4 * pairs, MaxHalfOpen: 4 * pairs})
 
@@ -82,17 +83,24 @@ func TestLoadWithMisbehavingClients(t *testing.T) {
 	t.Logf("stats: %v", r.srv.Stats())
 }
 
+// loadTimeout bounds each pair of the load test.
+const loadTimeout = 2 * time.Minute
+
 // runPair registers a fresh callee, dials it from a fresh caller and
 // echoes rounds messages across.
 func runPair(t *testing.T, r *testRelay, i, rounds int) error {
 	callee, caller := newKey(t), newKey(t)
-	l := newClient(t, callee, ClientConfig{}).Register(r.addr)
+	slow := ClientConfig{HandshakeTimeout: loadTimeout, CallTimeout: loadTimeout}
+	l := newClient(t, callee, slow).Register(r.addr)
 	defer l.Close()
-	ctx := ctxT(t)
+	// A loaded machine (2 cores shared with other builds, -race) may take
+	// long to run 300 handshakes; the bound is generous but fixed.
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer cancel()
 	if err := l.WaitRegistered(ctx); err != nil {
 		return err
 	}
-	conn, err := newClient(t, caller, ClientConfig{}).DialRelay(ctx, r.addr, callee.Public())
+	conn, err := newClient(t, caller, slow).DialRelay(ctx, r.addr, callee.Public())
 	if err != nil {
 		return err
 	}
@@ -102,7 +110,7 @@ func runPair(t *testing.T, r *testRelay, i, rounds int) error {
 		return err
 	}
 	defer in.Close()
-	deadline := time.Now().Add(testTimeout)
+	deadline := time.Now().Add(loadTimeout)
 	_ = conn.SetDeadline(deadline)
 	_ = in.SetDeadline(deadline)
 	msg := bytes.Repeat([]byte{byte(i)}, 1024)
