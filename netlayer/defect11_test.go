@@ -41,7 +41,7 @@ func startIdleFlood(t *testing.T, addr string, sources []string, conns int, budg
 				f.live.Add(-1)
 				select {
 				case <-ctx.Done():
-				case <-time.After(5 * time.Millisecond):
+				case <-time.After(20 * time.Millisecond):
 				}
 			}
 		})
@@ -75,7 +75,7 @@ func TestDefect11IdleFloodDoesNotLockOut(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newNode(t, newKey(t), func(c *Config) { c.HandshakeTimeout = time.Minute })
-			f := startIdleFlood(t, b.addr(), tc.sources, 80, 20000)
+			f := startIdleFlood(t, b.addr(), tc.sources, 80, 4000)
 			waitFor(t, "the flood holding its share of half-open slots", func() bool {
 				want := min(DefaultMaxHalfOpen, DefaultMaxHalfOpenSource*len(tc.sources))
 				return b.ep.halfOpen.len() >= want || f.live.Load() >= 80

@@ -304,11 +304,7 @@ func (n *Node) SetName(ctx context.Context, name string) error {
 		if err := n.db.SetSetting(n.qctx, "name", name); err != nil {
 			return err
 		}
-		for _, f := range n.book.Friends() {
-			if f.Confirmed && n.connected(f.Key) {
-				n.sendHello(f.Key, peers.PacketAddresses)
-			}
-		}
+		n.helloFriends()
 		for _, c := range n.confs {
 			if err := c.engine.SetName(now, name); err != nil {
 				return err

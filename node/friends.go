@@ -91,8 +91,21 @@ func (n *Node) friendSessionUp(now time.Time, key identity.PublicKey) {
 	}
 }
 
+// helloFriends sends our name, addresses and nospam to every connected
+// confirmed friend (after a change of any of them).
+func (n *Node) helloFriends() {
+	for _, f := range n.book.Friends() {
+		if f.Confirmed && n.connected(f.Key) {
+			n.sendHello(f.Key, peers.PacketAddresses)
+		}
+	}
+}
+
+// sendHello sends our name, addresses and current nospam (so friends hold
+// our full current ID) in a friend accept or addresses packet.
 func (n *Node) sendHello(key identity.PublicKey, id byte) {
-	b, err := peers.EncodeHello(id, peers.Hello{Name: n.name, Addresses: n.addrs})
+	b, err := peers.EncodeHello(id, peers.Hello{Name: n.name, Addresses: n.addrs,
+		Nospam: n.id.Nospam, HasNospam: true})
 	if err != nil {
 		n.log.Error("encode hello", "err", err)
 		return
@@ -328,6 +341,7 @@ func (n *Node) RemoveFriend(ctx context.Context, key identity.PublicKey) error {
 // FriendInfo describes a friend for the front ends.
 type FriendInfo struct {
 	Key       identity.PublicKey
+	ID        identity.ID // their full ID as we know it (the nospam their hellos announce)
 	Name      string
 	Confirmed bool
 	Online    bool
@@ -340,7 +354,7 @@ func (n *Node) Friends(ctx context.Context) ([]FriendInfo, error) {
 	var out []FriendInfo
 	err := n.do(ctx, func(time.Time) error {
 		for _, f := range n.book.Friends() {
-			out = append(out, FriendInfo{Key: f.Key, Name: f.Name, Confirmed: f.Confirmed,
+			out = append(out, FriendInfo{Key: f.Key, ID: identity.ID{Key: f.Key, Nospam: f.Nospam}, Name: f.Name, Confirmed: f.Confirmed,
 				Online: f.Online, Route: f.Route, Addresses: f.Addresses})
 		}
 		return nil

@@ -23,7 +23,7 @@ func openNode(t *testing.T, dir, name string) *Node {
 	return n
 }
 
-func closeNode(t *testing.T, n *Node) {
+func closeNode(t testing.TB, n *Node) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -33,7 +33,7 @@ func closeNode(t *testing.T, n *Node) {
 }
 
 // waitEvent reads sub until match returns true or the timeout passes.
-func waitEvent(t *testing.T, sub *Subscription, timeout time.Duration, match func(Event) bool) Event {
+func waitEvent(t testing.TB, sub *Subscription, timeout time.Duration, match func(Event) bool) Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

@@ -15,11 +15,11 @@ type pair struct {
 	conf       ConferenceID
 }
 
-func newPair(t *testing.T) *pair { return newPairFreezing(t, 3*time.Second) }
+func newPair(t testing.TB) *pair { return newPairFreezing(t, 3*time.Second) }
 
 // newPairFreezing makes a pair whose nodes freeze silent peers after
 // freeze (and ping every third of it).
-func newPairFreezing(t *testing.T, freeze time.Duration) *pair {
+func newPairFreezing(t testing.TB, freeze time.Duration) *pair {
 	t.Helper()
 	ctx := context.Background()
 	p := &pair{}
@@ -58,7 +58,7 @@ func newPairFreezing(t *testing.T, freeze time.Duration) *pair {
 	return p
 }
 
-func (p *pair) close(t *testing.T) {
+func (p *pair) close(t testing.TB) {
 	p.subA.Close()
 	p.subB.Close()
 	closeNode(t, p.a)

@@ -187,6 +187,7 @@ func (n *Node) SetNospam(ctx context.Context, nospam *uint32) (identity.ID, erro
 		}
 		n.id.Nospam = v
 		id = n.id
+		n.helloFriends()
 		return nil
 	})
 	return id, err

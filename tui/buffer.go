@@ -44,6 +44,7 @@ type entry struct {
 	// render cache, valid while width matches
 	width int
 	lines []string
+	day   int32 // days since 1970 in the render location, +1 (0: not yet known)
 }
 
 // maxLiveEntries bounds a buffer's lines in memory; older ones are

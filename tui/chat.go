@@ -198,31 +198,36 @@ func (r chatRender) markerLine(w int) string {
 }
 
 // dayChange is the separator drawn above entry i when its day differs
-// from the entry before it (or, for the first, from today).
+// from the entry before it (or, for the first, from today). Day numbers
+// are cached in the entries: a frame far back in history compares ints.
 func (r chatRender) dayChange(b *buffer, i int) string {
-	t := b.entries[i].time
-	if t.IsZero() {
+	e := &b.entries[i]
+	if e.time.IsZero() {
 		return ""
 	}
-	t = t.In(r.loc)
-	var prev time.Time
+	d := r.dayOf(e)
 	if i > 0 {
-		prev = b.entries[i-1].time
-	}
-	if prev.IsZero() {
-		if i > 0 || sameDay(t, r.now.In(r.loc)) {
+		p := &b.entries[i-1]
+		if p.time.IsZero() || r.dayOf(p) == d {
 			return ""
 		}
-	} else if sameDay(t, prev.In(r.loc)) {
+	} else if d == dayNumber(r.now.In(r.loc)) {
 		return ""
 	}
-	return r.st.Dim.Render("── " + t.Format("Mon 2 Jan 2006") + " ──")
+	return r.st.Dim.Render("── " + e.time.In(r.loc).Format("Mon 2 Jan 2006") + " ──")
 }
 
-func sameDay(a, b time.Time) bool {
-	ay, am, ad := a.Date()
-	by, bm, bd := b.Date()
-	return ay == by && am == bm && ad == bd
+func (r chatRender) dayOf(e *entry) int32 {
+	if e.day == 0 {
+		e.day = dayNumber(e.time.In(r.loc))
+	}
+	return e.day
+}
+
+// dayNumber is t's calendar day, counted from 1970-01-01, plus one.
+func dayNumber(t time.Time) int32 {
+	y, m, d := t.Date()
+	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()/86400) + 1
 }
 
 // view draws the chat pane of b: h lines of w cells.
