@@ -208,19 +208,8 @@ func (l *Listener) expectRegistered(ch *channel) (time.Duration, error) {
 // serve runs a registration: pings at a third of the relay's idle
 // timeout, a watchdog that gives up on a silent relay, and invitations.
 func (l *Listener) serve(ch *channel, idle time.Duration) error {
-	msgs := make(chan message)
-	readErr := make(chan error, 1)
-	quit := make(chan struct{})
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		readLoop(ch, msgs, readErr, quit)
-	}()
-	defer func() {
-		close(quit)
-		ch.conn.Close()
-		<-readerDone
-	}()
+	msgs, readErr, stop := startReader(ch)
+	defer stop()
 	clock := l.c.cfg.Clock
 	w := newWatchdog(clock, idle)
 	defer w.stop()

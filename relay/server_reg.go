@@ -20,25 +20,32 @@ func (s *Server) serveRegistration(ch *channel) {
 	if err := ch.write(message{Type: msgRegistered, Idle: idleSecs}); err != nil {
 		return
 	}
-	msgs := make(chan message)
-	readErr := make(chan error, 1)
-	quit := make(chan struct{})
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		readLoop(ch, msgs, readErr, quit)
-	}()
-	defer func() {
-		close(quit)
-		ch.conn.Close()
-		<-readerDone
-	}()
+	msgs, readErr, stop := startReader(ch)
+	defer stop()
 	r, err := s.registrationLoop(ch, reg, msgs, readErr)
 	if r != 0 {
 		if r < ReasonFull {
 			_ = ch.write(message{Type: msgRefused, Reason: r})
 		}
 		s.cut(ch.conn, ch.peer, r, err)
+	}
+}
+
+// startReader runs readLoop on ch in its own goroutine. stop closes the
+// connection and waits for that goroutine to end.
+func startReader(ch *channel) (msgs <-chan message, readErr <-chan error, stop func()) {
+	m := make(chan message)
+	e := make(chan error, 1)
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		readLoop(ch, m, e, quit)
+	}()
+	return m, e, func() {
+		close(quit)
+		ch.conn.Close()
+		<-done
 	}
 }
 
