@@ -75,7 +75,7 @@ func (s *Server) register(m *Mux) {
 	m.Handle("conference.join", method(s.confJoin))
 	m.Handle("conference.list", method(s.confList))
 	m.Handle("conference.peers", method(s.confPeers))
-	m.Handle("conference.send", method(s.confSend))
+	m.HandlePipelined("conference.send", method(s.confSend))
 	m.Handle("conference.set_title", method(s.confSetTitle))
 	m.Handle("conference.history", method(s.confHistory))
 	m.Handle("conference.leave", method(s.confLeave))
@@ -294,7 +294,12 @@ func (s *Server) confSend(ctx context.Context, p struct {
 	if p.Text == "" {
 		return nil, Errorf(CodeInvalidParams, "invalid params: text is empty")
 	}
-	m, err := s.node.SendMessage(ctx, c, p.Text, p.Action)
+	wait, err := s.node.StartSendMessage(ctx, c, p.Text, p.Action)
+	if err != nil {
+		return nil, err
+	}
+	Accepted(ctx) // taken in order; the next request may start while this one is stored
+	m, err := wait()
 	if err != nil {
 		return nil, err
 	}

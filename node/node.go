@@ -124,7 +124,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 	n := &Node{
 		cfg: cfg, log: log, db: db, key: key, id: id, clock: cfg.Clock, qctx: ctx,
 		hub:         newHub(),
-		reqs:        make(chan request),
+		reqs:        make(chan request, maxTurnInputs), // a front end pipelining sends fills one turn
 		done:        make(chan struct{}),
 		wants:       peers.NewWants(),
 		sessions:    map[identity.PublicKey]*session{},
