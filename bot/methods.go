@@ -159,6 +159,7 @@ type friendJSON struct {
 	Name      string         `json:"name"`
 	Online    bool           `json:"online"`
 	Route     netlayer.Route `json:"route"`
+	Switch    string         `json:"switch"`
 	Confirmed bool           `json:"confirmed"`
 	Addresses []string       `json:"addresses"`
 }
@@ -171,7 +172,7 @@ func (s *Server) friendList(ctx context.Context, _ empty) (any, error) {
 	out := []friendJSON{}
 	for _, f := range fs {
 		out = append(out, friendJSON{PublicKey: f.Key.String(), Name: f.Name, Online: f.Online,
-			Route: f.Route, Confirmed: f.Confirmed, Addresses: nonNil(f.Addresses)})
+			Route: f.Route, Switch: f.Switch, Confirmed: f.Confirmed, Addresses: nonNil(f.Addresses)})
 	}
 	return map[string]any{"friends": out}, nil
 }

@@ -3,6 +3,8 @@ package node
 import (
 	"log/slog"
 	"time"
+
+	"confchat/relay"
 )
 
 // Config configures a Node. Zero fields take the defaults noted.
@@ -16,6 +18,11 @@ type Config struct {
 	// listen address (with a loopback host if it listens on all
 	// interfaces).
 	Advertise []string
+	// Relays are relays the node registers at and announces among its
+	// addresses, so peers that cannot reach it directly reach it there
+	// (relay.go). Registrations are kept with backoff; a relay that is
+	// down is logged, never fatal.
+	Relays []relay.Addr
 	// Name is our display name; empty keeps the stored one.
 	Name string
 	// FreezeAfter freezes a conference peer silent this long (default 60s).

@@ -232,15 +232,7 @@ func (n *Node) dhtFound(ev discovery.Found) {
 		return
 	}
 	n.log.Info("dht found a friend", "peer", key.Short(), "addresses", addrs, "seq", ev.Seq)
-	if n.book.Learn(key, peers.Hello{Addresses: addrs}) {
-		if err := n.saveFriend(key); err != nil {
-			n.log.Warn("store friend addresses", "peer", key.Short(), "err", err)
-		}
-		n.friendChanged(key)
-	}
-	if n.wants.Wanted(key) {
-		n.openSession(key, n.knownAddrs(key))
-	}
+	n.learnAddrs(key, addrs) // stored like a hello's, and dialled (node/relay.go)
 }
 
 // dhtUnreachable runs on the loop when a session to key failed at every
@@ -282,12 +274,13 @@ func (n *Node) dhtRepublish() {
 	}
 }
 
-// dhtAddrs is what we publish: our advertised addresses, relay ones
-// ("KEY@host:port") in the record's "relay:KEY@host:port" form.
+// dhtAddrs is what we publish: the addresses we announce (direct ones,
+// then our relays as relay:KEY@host:port, node/relay.go); a bare
+// KEY@host:port relay address gets the relay: prefix of the record.
 func (n *Node) dhtAddrs() []string {
 	var out []string
-	for _, a := range n.addrs {
-		if strings.Contains(a, "@") {
+	for _, a := range n.announcedAddrs() {
+		if strings.Contains(a, "@") && !strings.HasPrefix(a, "relay:") {
 			a = "relay:" + a
 		}
 		if err := discovery.ValidateAddress(a); err != nil {
@@ -301,13 +294,11 @@ func (n *Node) dhtAddrs() []string {
 	return out
 }
 
-// dialAddrs turns a record's addresses into the forms a session dials:
-// host:port, and relay addresses as KEY@host:port.
+// dialAddrs is a record's addresses, direct ones first, at most
+// peers.MaxAddresses: the forms a session dials (host:port and
+// relay:KEY@host:port).
 func dialAddrs(r discovery.Record) []string {
-	out := r.Direct()
-	for _, a := range r.Relays() {
-		out = append(out, strings.TrimPrefix(a, "relay:"))
-	}
+	out := append(r.Direct(), r.Relays()...)
 	if len(out) > peers.MaxAddresses {
 		out = out[:peers.MaxAddresses]
 	}

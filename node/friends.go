@@ -367,6 +367,7 @@ type FriendInfo struct {
 	Confirmed bool
 	Online    bool
 	Route     netlayer.Route
+	Switch    string // a route switch in progress, or how one just failed ("" when none)
 	Addresses []string
 }
 
@@ -376,7 +377,7 @@ func (n *Node) Friends(ctx context.Context) ([]FriendInfo, error) {
 	err := n.do(ctx, func(time.Time) error {
 		for _, f := range n.book.Friends() {
 			out = append(out, FriendInfo{Key: f.Key, ID: identity.ID{Key: f.Key, Nospam: f.Nospam}, Name: f.Name, Confirmed: f.Confirmed,
-				Online: f.Online, Route: f.Route, Addresses: f.Addresses})
+				Online: f.Online, Route: f.Route, Switch: n.switchOf(f.Key), Addresses: f.Addresses})
 		}
 		return nil
 	})

@@ -17,6 +17,7 @@ import (
 	"confchat/identity"
 	"confchat/netlayer"
 	"confchat/peers"
+	"confchat/relay"
 	"confchat/storage"
 )
 
@@ -52,6 +53,10 @@ type Node struct {
 	invites  map[ConferenceID]*invite
 	seqs     map[msgKey]int64 // History positions of the rows the last apply stored
 	redials  map[identity.PublicKey]*redial
+	// relayClient dials relay addresses and keeps our registrations
+	// (relay.go); relayListeners are those registrations, fixed at Open.
+	relayClient    *relay.Client
+	relayListeners []*relay.Listener
 	// strangers lists keys of sessions nobody wants, oldest first (it may
 	// hold keys that have since become wanted; they are skipped).
 	strangers   []identity.PublicKey
@@ -144,7 +149,12 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		return nil, err
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.startRelays()
 	if err := n.loadFriends(ctx); err != nil {
+		n.abortOpen()
+		return nil, err
+	}
+	if err := n.abandonSwitches(ctx); err != nil { // route.go: no switch survives a restart
 		n.abortOpen()
 		return nil, err
 	}
@@ -197,8 +207,12 @@ func (n *Node) listen(ctx context.Context) error {
 	}
 	var lastErr error
 	for _, addr := range candidates {
+		tr, err := n.transport(listenIP(addr))
+		if err != nil {
+			return fmt.Errorf("start transport: %w", err)
+		}
 		ep, err := netlayer.New(netlayer.Config{
-			Key: n.key, ListenAddr: addr, Logger: n.log, DialFrom: listenIP(addr),
+			Key: n.key, ListenAddr: addr, Logger: n.log, Transport: tr,
 			HeartbeatInterval: n.cfg.HeartbeatInterval, HeartbeatMisses: n.cfg.HeartbeatMisses,
 		})
 		if err != nil {
@@ -210,7 +224,7 @@ func (n *Node) listen(ctx context.Context) error {
 		}
 		n.ep = ep
 		_, port, _ := net.SplitHostPort(ep.Addr().String())
-		n.addrs = advertised(n.cfg.Advertise, ep.Addr())
+		n.addrs = announced(advertised(n.cfg.Advertise, ep.Addr()), n.cfg.Relays)
 		return n.db.SetSetting(ctx, "listen_port", port)
 	}
 	return fmt.Errorf("listen: %w", lastErr)
