@@ -228,6 +228,7 @@ func (n *Node) friendConfirmed(now time.Time, key identity.PublicKey) error {
 	n.friendChanged(key)
 	f, _ := n.book.Friend(key)
 	n.emit(FriendAccepted{Friend: key, Name: f.Name})
+	n.routeWanted(key) // route.go
 	if n.connected(key) && n.book.SetOnline(key, true, n.sessions[key].route) {
 		n.emit(FriendOnline{Friend: key, Route: n.sessions[key].route})
 	}
