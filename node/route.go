@@ -38,6 +38,9 @@ type switchStatus struct {
 	phase   string    // SwitchNone, SwitchSwitching or "failed: reason"
 	started time.Time // when the running switch began; zero when none
 	last    string    // how the last switch ended: "done" or "failed: reason"
+	// unreported: the route changed while the peer was a stranger, so it
+	// was neither stored nor reported (routeWanted catches up).
+	unreported bool
 }
 
 // inProgress reports whether phase is a switch still running (anything
@@ -68,10 +71,25 @@ func (n *Node) updateRoute(key identity.PublicKey, s *session, route netlayer.Ro
 	}
 	s.sw.phase = phase
 	if !n.wants.Wanted(key) && !n.book.IsFriend(key) {
-		return // a stranger's route is nobody's business, and no row of ours
+		s.sw.unreported = true // a stranger's route is nobody's business, and no row of ours
+		return
 	}
+	n.reportRoute(key, s)
+}
+
+// reportRoute stores and reports the session's route and switch.
+func (n *Node) reportRoute(key identity.PublicKey, s *session) {
+	s.sw.unreported = false
 	n.storeRoute(key, s)
-	n.emit(RouteChanged{Peer: key, Route: route, Switch: phase})
+	n.emit(RouteChanged{Peer: key, Route: s.route, Switch: s.sw.phase})
+}
+
+// routeWanted runs when key becomes a friend: a session that came up
+// while it was a stranger reports its route now.
+func (n *Node) routeWanted(key identity.PublicKey) {
+	if s, ok := n.sessions[key]; ok && s.sw.unreported {
+		n.reportRoute(key, s)
+	}
 }
 
 // routeEvent applies netlayer's report of a session's route and switch
