@@ -91,6 +91,7 @@ type selfResult struct {
 	Nospam    string   `json:"nospam"`
 	Name      string   `json:"name"`
 	Addresses []string `json:"addresses"`
+	DHT       *dhtJSON `json:"dht"` // bot/dht.go
 }
 
 func (s *Server) selfGet(ctx context.Context, _ empty) (any, error) {
@@ -99,7 +100,7 @@ func (s *Server) selfGet(ctx context.Context, _ empty) (any, error) {
 		return nil, err
 	}
 	return selfResult{ID: me.ID.String(), PublicKey: me.Key.String(), Nospam: formatNospam(me.ID.Nospam),
-		Name: me.Name, Addresses: nonNil(me.Addresses)}, nil
+		Name: me.Name, Addresses: nonNil(me.Addresses), DHT: dhtStatusJSON(me.DHT)}, nil
 }
 
 func (s *Server) selfSetName(ctx context.Context, p struct {
@@ -158,6 +159,7 @@ type friendJSON struct {
 	Name      string         `json:"name"`
 	Online    bool           `json:"online"`
 	Route     netlayer.Route `json:"route"`
+	Switch    string         `json:"switch"`
 	Confirmed bool           `json:"confirmed"`
 	Addresses []string       `json:"addresses"`
 }
@@ -170,7 +172,7 @@ func (s *Server) friendList(ctx context.Context, _ empty) (any, error) {
 	out := []friendJSON{}
 	for _, f := range fs {
 		out = append(out, friendJSON{PublicKey: f.Key.String(), Name: f.Name, Online: f.Online,
-			Route: f.Route, Confirmed: f.Confirmed, Addresses: nonNil(f.Addresses)})
+			Route: f.Route, Switch: f.Switch, Confirmed: f.Confirmed, Addresses: nonNil(f.Addresses)})
 	}
 	return map[string]any{"friends": out}, nil
 }

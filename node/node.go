@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"confchat/conference"
+	"confchat/discovery"
 	"confchat/identity"
 	"confchat/netlayer"
 	"confchat/peers"
+	"confchat/relay"
 	"confchat/storage"
 )
 
@@ -51,6 +53,10 @@ type Node struct {
 	invites  map[ConferenceID]*invite
 	seqs     map[msgKey]int64 // History positions of the rows the last apply stored
 	redials  map[identity.PublicKey]*redial
+	// relayClient dials relay addresses and keeps our registrations
+	// (relay.go); relayListeners are those registrations, fixed at Open.
+	relayClient    *relay.Client
+	relayListeners []*relay.Listener
 	// strangers lists keys of sessions nobody wants, oldest first (it may
 	// hold keys that have since become wanted; they are skipped).
 	strangers   []identity.PublicKey
@@ -70,6 +76,12 @@ type Node struct {
 	// qctx bounds the database calls of the input the loop is handling
 	// (dbTimeout), so a failing disk never stalls the loop for long.
 	qctx context.Context
+
+	// DHT (node/dht.go): set in Open before the loop starts, then only
+	// read. dht is nil when the DHT is off or failed to start (dhtErr).
+	dht        *discovery.Service
+	dhtErr     error
+	dhtLookups chan struct{} // bounds AddFriend's lookups at once
 }
 
 // request is a closure the loop runs for another goroutine.
@@ -137,7 +149,12 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		return nil, err
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.startRelays()
 	if err := n.loadFriends(ctx); err != nil {
+		n.abortOpen()
+		return nil, err
+	}
+	if err := n.abandonSwitches(ctx); err != nil { // route.go: no switch survives a restart
 		n.abortOpen()
 		return nil, err
 	}
@@ -151,6 +168,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 	n.startup(now) // before the loop exists, so it owns nothing yet
 	n.flush(now)
 	n.qctx = n.ctx
+	n.startDHT(ctx) // never fails: a DHT that cannot start is shown, not fatal
 	n.wg.Add(1)
 	go n.loop()
 	return n, nil
@@ -189,8 +207,12 @@ func (n *Node) listen(ctx context.Context) error {
 	}
 	var lastErr error
 	for _, addr := range candidates {
+		tr, err := n.transport(listenIP(addr))
+		if err != nil {
+			return fmt.Errorf("start transport: %w", err)
+		}
 		ep, err := netlayer.New(netlayer.Config{
-			Key: n.key, ListenAddr: addr, Logger: n.log, DialFrom: listenIP(addr),
+			Key: n.key, ListenAddr: addr, Logger: n.log, Transport: tr,
 			HeartbeatInterval: n.cfg.HeartbeatInterval, HeartbeatMisses: n.cfg.HeartbeatMisses,
 		})
 		if err != nil {
@@ -202,7 +224,7 @@ func (n *Node) listen(ctx context.Context) error {
 		}
 		n.ep = ep
 		_, port, _ := net.SplitHostPort(ep.Addr().String())
-		n.addrs = advertised(n.cfg.Advertise, ep.Addr())
+		n.addrs = announced(advertised(n.cfg.Advertise, ep.Addr()), n.cfg.Relays)
 		return n.db.SetSetting(ctx, "listen_port", port)
 	}
 	return fmt.Errorf("listen: %w", lastErr)
