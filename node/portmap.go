@@ -180,6 +180,7 @@ func (n *Node) refreshAddrs(now time.Time) error {
 	}
 	n.log.Info("announced addresses changed", "addresses", addrs)
 	n.addrs = addrs
+	n.dhtRepublish()
 	n.helloFriends()
 	for _, c := range n.confs {
 		c.engine.SetAddresses(now, slices.Clone(addrs))
