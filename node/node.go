@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"confchat/conference"
@@ -53,6 +54,12 @@ type Node struct {
 	invites  map[ConferenceID]*invite
 	seqs     map[msgKey]int64 // History positions of the rows the last apply stored
 	redials  map[identity.PublicKey]*redial
+	// nat gathers the port mapping and observed addresses (portmap.go);
+	// natAddrs, loop-owned, is what of it we announce. listenAddr is the
+	// bound listening address, for dials from its port.
+	nat        *natState
+	natAddrs   []string
+	listenAddr atomic.Pointer[net.TCPAddr]
 	// relayClient dials relay addresses and keeps our registrations
 	// (relay.go); relayListeners are those registrations, fixed at Open.
 	relayClient    *relay.Client
@@ -141,6 +148,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		healWake:    make(chan struct{}, 1),
 		strangerLog: newLogLimiter(),
 		dropLog:     newLogLimiter(),
+		nat:         newNATState(),
 	}
 	if err := n.loadName(ctx); err != nil {
 		return nil, err
@@ -171,6 +179,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 	n.startDHT(ctx) // never fails: a DHT that cannot start is shown, not fatal
 	n.wg.Add(1)
 	go n.loop()
+	n.startNAT() // portmap.go
 	return n, nil
 }
 
@@ -223,6 +232,9 @@ func (n *Node) listen(ctx context.Context) error {
 			continue
 		}
 		n.ep = ep
+		if tcp, ok := ep.Addr().(*net.TCPAddr); ok {
+			n.listenAddr.Store(tcp)
+		}
 		_, port, _ := net.SplitHostPort(ep.Addr().String())
 		n.addrs = announced(advertised(n.cfg.Advertise, ep.Addr()), n.cfg.Relays)
 		return n.db.SetSetting(ctx, "listen_port", port)
