@@ -16,6 +16,11 @@ type routeJSON struct {
 	Switch    string         `json:"switch"`
 }
 
+type relayJSON struct {
+	Address    string `json:"address"`
+	Registered bool   `json:"registered"`
+}
+
 // selfStatus is what a status line shows: our listen address and the
 // sessions that are up, with their routes.
 func (s *Server) selfStatus(ctx context.Context, _ empty) (any, error) {
@@ -27,7 +32,12 @@ func (s *Server) selfStatus(ctx context.Context, _ empty) (any, error) {
 	for _, r := range st.Routes {
 		routes = append(routes, routeJSON{PublicKey: r.Peer.String(), Route: r.Route, Switch: r.Switch})
 	}
-	return map[string]any{"id": st.Self.ID.String(), "listen": st.Listen, "connected": st.Connected, "routes": routes}, nil
+	relays := []relayJSON{}
+	for _, r := range st.Relays {
+		relays = append(relays, relayJSON{Address: r.Address.Bare(), Registered: r.Registered})
+	}
+	return map[string]any{"id": st.Self.ID.String(), "listen": st.Listen, "connected": st.Connected,
+		"routes": routes, "relays": relays}, nil
 }
 
 // confSearch finds messages containing text, in one conference or all.

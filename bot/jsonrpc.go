@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Standard JSON-RPC 2.0 error codes.
@@ -69,13 +70,29 @@ type Handler func(ctx context.Context, params json.RawMessage) (any, error)
 
 // Mux maps method names to handlers. It is built before serving and not
 // changed after.
-type Mux struct{ handlers map[string]Handler }
+type Mux struct {
+	handlers  map[string]Handler
+	pipelined map[string]bool
+}
 
 // NewMux returns an empty Mux.
-func NewMux() *Mux { return &Mux{handlers: map[string]Handler{}} }
+func NewMux() *Mux { return &Mux{handlers: map[string]Handler{}, pipelined: map[string]bool{}} }
 
-// Handle registers h for method.
+// Handle registers h for method. Its requests run alone: each starts once
+// every earlier request of the connection has finished, and the next one
+// starts once it has.
 func (m *Mux) Handle(method string, h Handler) { m.handlers[method] = h }
+
+// HandlePipelined registers h for a method whose requests may overlap
+// with each other: h calls Accepted once it has handed the request on in
+// order (to the node's loop), and the connection then starts the next
+// request while h waits for the outcome. A request of a method registered
+// with Handle still waits for all of them to finish first, so it sees
+// their effects.
+func (m *Mux) HandlePipelined(method string, h Handler) {
+	m.handlers[method] = h
+	m.pipelined[method] = true
+}
 
 // Methods returns the registered method names.
 func (m *Mux) Methods() []string {
@@ -93,7 +110,8 @@ type Conn struct {
 	mux *Mux
 	r   io.Reader
 
-	out struct {
+	writers atomic.Int32 // writes waiting for or holding out; the last one flushes
+	out     struct {
 		sync.Mutex // guards w and err
 		w          *bufio.Writer
 		err        error
@@ -104,7 +122,7 @@ type Conn struct {
 // and writes responses to w.
 func NewConn(mux *Mux, r io.Reader, w io.Writer) *Conn {
 	c := &Conn{mux: mux, r: r}
-	c.out.w = bufio.NewWriter(w)
+	c.out.w = bufio.NewWriterSize(w, 64<<10)
 	return c
 }
 
@@ -113,57 +131,205 @@ func (c *Conn) Notify(method string, params any) error {
 	return c.write(notification{JSONRPC: "2.0", Method: method, Params: params})
 }
 
+// write sends one JSON value as a line. Lines written while another
+// write holds the writer share its flush: the last writer of a run
+// flushes, so a burst of answers and notifications costs a few syscalls,
+// not one each, and nothing is left unflushed.
 func (c *Conn) write(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", v, err)
 	}
+	c.writers.Add(1)
 	c.out.Lock()
 	defer c.out.Unlock()
+	last := c.writers.Add(-1) == 0
 	if c.out.err != nil {
 		return c.out.err
 	}
-	if _, err := c.out.w.Write(append(b, '\n')); err != nil {
+	if _, err := c.out.w.Write(b); err != nil {
 		c.out.err = err
 		return err
 	}
-	if err := c.out.w.Flush(); err != nil {
+	if err := c.out.w.WriteByte('\n'); err != nil {
 		c.out.err = err
 		return err
+	}
+	if last {
+		if err := c.out.w.Flush(); err != nil {
+			c.out.err = err
+			return err
+		}
 	}
 	return nil
 }
 
-// Serve reads requests one line at a time and answers each in order until
-// the reader ends (nil), ctx is done (nil), or writing fails. Requests run
-// one after another, so a client sees results in the order it asked.
+// MaxInFlight bounds the requests of one connection that were started and
+// wait for their answers; past it Serve reads no further line until the
+// oldest is answered.
+const MaxInFlight = 1024
+
+// acceptKey is the context key of a request's accepted callback.
+type acceptKey struct{}
+
+// Accepted tells the connection serving the request that runs under ctx
+// that the request has been handed on in order (to the node's loop) and
+// now only waits for its outcome: the connection goes on to read and
+// start the next request. Handlers that never call it run one after
+// another, each started once the previous one has finished. Calling it
+// more than once, or outside a request, does nothing.
+func Accepted(ctx context.Context) {
+	if f, ok := ctx.Value(acceptKey{}).(func()); ok {
+		f()
+	}
+}
+
+// Serve reads requests one line at a time until the reader ends, ctx is
+// done (nil) or writing fails. Requests are started in the order they
+// are read: each one once the previous one has finished or, if its
+// handler calls Accepted, once it has been handed on; so a client that
+// pipelines conference.send requests gets them all taken in order while
+// they wait for their commits together. Responses are written in the
+// order the requests were read (a client sees results in the order it
+// asked), each with its request's id; at most MaxInFlight wait at once.
+// When the reader ends, Serve returns once every started request has
+// been answered.
 //
 // Lines are read by a goroutine of Serve's, so ctx ends Serve at once even
 // while a read blocks; that goroutine itself ends when the reader returns
 // an error, so callers close the reader (a socket) to release it, or let
 // the process exit (stdin).
 func (c *Conn) Serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	lines := make(chan lineRead)
 	go c.readLines(ctx, lines)
+
+	// answers holds, in request order, one channel per request that
+	// carries its response (nil: none to write).
+	answers := make(chan chan any, MaxInFlight)
+	var writer, running sync.WaitGroup // the answer writer; pipelined requests
+	writer.Add(1)
+	go func() {
+		defer writer.Done()
+		c.writeAnswers(ctx, answers)
+	}()
+	// drain lets every started request answer (unless ctx ends), then
+	// stops the writer.
+	drain := func() {
+		close(answers)
+		running.Wait()
+		writer.Wait()
+	}
+	defer func() {
+		if answers != nil {
+			drain()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case lr, ok := <-lines:
 			if !ok {
+				drain()
+				answers = nil
 				return c.writeErr()
 			}
 			if lr.tooLong {
-				c.reply(nil, nil, Errorf(CodeParseError, "request line longer than %d bytes", MaxLineBytes))
+				if !c.queue(ctx, answers, errResponse(nil, Errorf(CodeParseError, "request line longer than %d bytes", MaxLineBytes))) {
+					return nil
+				}
 			} else if len(bytes.TrimSpace(lr.line)) > 0 {
-				c.handleLine(ctx, lr.line)
+				if !c.start(ctx, &running, answers, lr.line) {
+					return nil
+				}
+			}
+			if lr.err != nil {
+				drain()
+				answers = nil
+				if werr := c.writeErr(); werr != nil {
+					return werr
+				}
+				if !errors.Is(lr.err, io.EOF) {
+					return lr.err
+				}
+				return nil
 			}
 			if werr := c.writeErr(); werr != nil {
 				return werr
 			}
-			if lr.err != nil && !errors.Is(lr.err, io.EOF) {
-				return lr.err
+		}
+	}
+}
+
+// queue puts an answer that is already known in line; false when ctx ended.
+func (c *Conn) queue(ctx context.Context, answers chan<- chan any, v any) bool {
+	ch := make(chan any, 1)
+	ch <- v
+	select {
+	case answers <- ch:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// start runs one line's request(s). A pipelined request runs on a
+// goroutine and start returns once it was accepted (or finished); any
+// other waits for the pipelined requests still running, then runs here.
+// false when ctx ended first.
+func (c *Conn) start(ctx context.Context, running *sync.WaitGroup, answers chan<- chan any, line []byte) bool {
+	line = bytes.TrimSpace(line)
+	var req *request
+	var h Handler
+	var answer any
+	if line[0] == '[' {
+		running.Wait()
+		answer = c.handleBatch(ctx, line)
+	} else if req, h, answer = c.parse(line); h == nil || !c.mux.pipelined[req.Method] {
+		if h != nil {
+			running.Wait()
+			answer = c.run(ctx, req, h)
+		}
+	} else {
+		ch := make(chan any, 1)
+		select {
+		case answers <- ch:
+		case <-ctx.Done():
+			return false
+		}
+		taken := make(chan struct{})
+		var once sync.Once
+		accept := func() { once.Do(func() { close(taken) }) }
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			defer accept()
+			ch <- c.run(context.WithValue(ctx, acceptKey{}, accept), req, h)
+		}()
+		select {
+		case <-taken:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return c.queue(ctx, answers, answer)
+}
+
+// writeAnswers writes each answer in request order until answers is
+// closed and drained, or ctx ends.
+func (c *Conn) writeAnswers(ctx context.Context, answers <-chan chan any) {
+	for ch := range answers {
+		select {
+		case v := <-ch:
+			if r, ok := v.(*response); v == nil || ok && r == nil {
+				continue // a notification: nothing to answer
 			}
+			_ = c.write(v)
+		case <-ctx.Done():
+			return
 		}
 	}
 }
@@ -216,28 +382,15 @@ func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) 
 	}
 }
 
-func (c *Conn) handleLine(ctx context.Context, line []byte) {
-	line = bytes.TrimSpace(line)
-	if line[0] == '[' {
-		c.handleBatch(ctx, line)
-		return
-	}
-	if resp := c.dispatch(ctx, line); resp != nil {
-		_ = c.write(resp)
-	}
-}
-
 // handleBatch answers a JSON array of requests with one array of the
 // responses (notifications get none), as JSON-RPC 2.0 specifies.
-func (c *Conn) handleBatch(ctx context.Context, line []byte) {
+func (c *Conn) handleBatch(ctx context.Context, line []byte) any {
 	var items []json.RawMessage
 	if err := json.Unmarshal(line, &items); err != nil {
-		c.reply(nil, nil, Errorf(CodeParseError, "parse error: %s", strings.TrimPrefix(err.Error(), "json: ")))
-		return
+		return errResponse(nil, Errorf(CodeParseError, "parse error: %s", strings.TrimPrefix(err.Error(), "json: ")))
 	}
 	if len(items) == 0 {
-		c.reply(nil, nil, Errorf(CodeInvalidRequest, "empty batch"))
-		return
+		return errResponse(nil, Errorf(CodeInvalidRequest, "empty batch"))
 	}
 	var out []*response
 	for _, it := range items {
@@ -246,37 +399,56 @@ func (c *Conn) handleBatch(ctx context.Context, line []byte) {
 		}
 	}
 	if len(out) > 0 {
-		_ = c.write(out)
+		return out
 	}
+	return nil
 }
 
 // dispatch runs one request and returns its response, or nil for a
 // notification.
 func (c *Conn) dispatch(ctx context.Context, raw []byte) *response {
+	req, h, resp := c.parse(raw)
+	if h == nil {
+		return resp
+	}
+	return c.run(ctx, req, h)
+}
+
+// parse reads one request and finds its handler. Without a handler it
+// returns the error response (nil for a notification of an unknown
+// method).
+func (c *Conn) parse(raw []byte) (*request, Handler, *response) {
 	if !json.Valid(raw) {
-		return errResponse(nil, Errorf(CodeParseError, "parse error: not valid JSON"))
+		return nil, nil, errResponse(nil, Errorf(CodeParseError, "parse error: not valid JSON"))
 	}
 	var req request
 	if err := json.Unmarshal(raw, &req); err != nil {
-		return errResponse(nil, Errorf(CodeInvalidRequest, "invalid request: %s", strings.TrimPrefix(err.Error(), "json: ")))
+		return nil, nil, errResponse(nil, Errorf(CodeInvalidRequest, "invalid request: %s", strings.TrimPrefix(err.Error(), "json: ")))
 	}
 	id := req.ID
 	if len(id) > 0 && !validID(id) {
-		return errResponse(nil, Errorf(CodeInvalidRequest, "invalid request: id must be a string, number or null"))
+		return nil, nil, errResponse(nil, Errorf(CodeInvalidRequest, "invalid request: id must be a string, number or null"))
 	}
 	if req.JSONRPC != "2.0" {
-		return errResponse(id, Errorf(CodeInvalidRequest, `invalid request: "jsonrpc" must be "2.0"`))
+		return nil, nil, errResponse(id, Errorf(CodeInvalidRequest, `invalid request: "jsonrpc" must be "2.0"`))
 	}
 	if req.Method == "" {
-		return errResponse(id, Errorf(CodeInvalidRequest, `invalid request: "method" is missing`))
+		return nil, nil, errResponse(id, Errorf(CodeInvalidRequest, `invalid request: "method" is missing`))
 	}
 	h, ok := c.mux.handlers[req.Method]
 	if !ok {
 		if id == nil {
-			return nil
+			return nil, nil, nil
 		}
-		return errResponse(id, Errorf(CodeMethodNotFound, "method not found: %s", req.Method))
+		return nil, nil, errResponse(id, Errorf(CodeMethodNotFound, "method not found: %s", req.Method))
 	}
+	return &req, h, nil
+}
+
+// run runs a parsed request and returns its response, or nil for a
+// notification.
+func (c *Conn) run(ctx context.Context, req *request, h Handler) *response {
+	id := req.ID
 	result, err := h(ctx, req.Params)
 	if id == nil { // a notification: never answered
 		return nil

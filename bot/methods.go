@@ -75,7 +75,7 @@ func (s *Server) register(m *Mux) {
 	m.Handle("conference.join", method(s.confJoin))
 	m.Handle("conference.list", method(s.confList))
 	m.Handle("conference.peers", method(s.confPeers))
-	m.Handle("conference.send", method(s.confSend))
+	m.HandlePipelined("conference.send", method(s.confSend))
 	m.Handle("conference.set_title", method(s.confSetTitle))
 	m.Handle("conference.history", method(s.confHistory))
 	m.Handle("conference.leave", method(s.confLeave))
@@ -91,6 +91,7 @@ type selfResult struct {
 	Nospam    string   `json:"nospam"`
 	Name      string   `json:"name"`
 	Addresses []string `json:"addresses"`
+	DHT       *dhtJSON `json:"dht"` // bot/dht.go
 }
 
 func (s *Server) selfGet(ctx context.Context, _ empty) (any, error) {
@@ -99,7 +100,7 @@ func (s *Server) selfGet(ctx context.Context, _ empty) (any, error) {
 		return nil, err
 	}
 	return selfResult{ID: me.ID.String(), PublicKey: me.Key.String(), Nospam: formatNospam(me.ID.Nospam),
-		Name: me.Name, Addresses: nonNil(me.Addresses)}, nil
+		Name: me.Name, Addresses: nonNil(me.Addresses), DHT: dhtStatusJSON(me.DHT)}, nil
 }
 
 func (s *Server) selfSetName(ctx context.Context, p struct {
@@ -158,6 +159,7 @@ type friendJSON struct {
 	Name      string         `json:"name"`
 	Online    bool           `json:"online"`
 	Route     netlayer.Route `json:"route"`
+	Switch    string         `json:"switch"`
 	Confirmed bool           `json:"confirmed"`
 	Addresses []string       `json:"addresses"`
 }
@@ -170,7 +172,7 @@ func (s *Server) friendList(ctx context.Context, _ empty) (any, error) {
 	out := []friendJSON{}
 	for _, f := range fs {
 		out = append(out, friendJSON{PublicKey: f.Key.String(), Name: f.Name, Online: f.Online,
-			Route: f.Route, Confirmed: f.Confirmed, Addresses: nonNil(f.Addresses)})
+			Route: f.Route, Switch: f.Switch, Confirmed: f.Confirmed, Addresses: nonNil(f.Addresses)})
 	}
 	return map[string]any{"friends": out}, nil
 }
@@ -293,7 +295,12 @@ func (s *Server) confSend(ctx context.Context, p struct {
 	if p.Text == "" {
 		return nil, Errorf(CodeInvalidParams, "invalid params: text is empty")
 	}
-	m, err := s.node.SendMessage(ctx, c, p.Text, p.Action)
+	wait, err := s.node.StartSendMessage(ctx, c, p.Text, p.Action)
+	if err != nil {
+		return nil, err
+	}
+	Accepted(ctx) // taken in order; the next request may start while this one is stored
+	m, err := wait()
 	if err != nil {
 		return nil, err
 	}

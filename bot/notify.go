@@ -1,9 +1,36 @@
 package bot
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
 	"confchat/identity"
 	"confchat/node"
 )
+
+// withAt returns params (a JSON object) with the field "at" added: the
+// node's clock when it emitted the event, RFC 3339 with nanoseconds.
+func withAt(params any, at time.Time) (json.RawMessage, error) {
+	b, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return nil, fmt.Errorf("notification params %T are not an object", params)
+	}
+	out := make([]byte, 0, len(b)+48)
+	out = append(out, b[:len(b)-1]...)
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
+	out = append(out, `"at":`...)
+	out = strconv.AppendQuote(out, rfc3339(at))
+	return append(out, '}'), nil
+}
 
 type peerNote struct {
 	Conference string `json:"conference"`
@@ -78,5 +105,5 @@ func notificationFor(ev node.Event) (string, any) {
 	case node.Lagged:
 		return "events.lagged", map[string]int{"missed": ev.Missed}
 	}
-	return "", nil
+	return dhtNotification(ev) // bot/dht.go
 }

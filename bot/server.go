@@ -58,7 +58,7 @@ func (s *Server) ServeConn(ctx context.Context, r io.Reader, w io.Writer) error 
 		return err
 	}
 	if err := conn.Notify("ready", map[string]any{"id": me.ID.String(), "public_key": me.Key.String(),
-		"addresses": nonNil(me.Addresses)}); err != nil {
+		"addresses": nonNil(me.Addresses), "at": rfc3339(time.Now())}); err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
@@ -73,10 +73,11 @@ func (s *Server) ServeConn(ctx context.Context, r io.Reader, w io.Writer) error 
 	return err
 }
 
-// forward turns node events into notifications until ctx ends.
+// forward turns node events into notifications until ctx ends. Each
+// carries `at`, the node's clock when it emitted the event.
 func (s *Server) forward(ctx context.Context, sub *node.Subscription, conn *Conn) {
 	for {
-		ev, ok := sub.Next(ctx)
+		ev, at, ok := sub.NextAt(ctx)
 		if !ok {
 			return
 		}
@@ -84,7 +85,12 @@ func (s *Server) forward(ctx context.Context, sub *node.Subscription, conn *Conn
 		if method == "" {
 			continue
 		}
-		if err := conn.Notify(method, params); err != nil {
+		p, err := withAt(params, at)
+		if err != nil {
+			s.log.Warn("notification not sent", "method", method, "err", err)
+			continue
+		}
+		if err := conn.Notify(method, p); err != nil {
 			return
 		}
 	}

@@ -173,7 +173,13 @@ func TestTamperedStream(t *testing.T) {
 				c, ok := ev.(SessionStateChanged)
 				return ok && (errors.Is(c.Reason, ErrDecrypt) || errors.Is(c.Reason, ErrFrameTooLarge) || errors.Is(c.Reason, ErrShortFrame))
 			}) == 0 {
-				t.Fatal("listener never saw the tampered record fail")
+				var reasons []error
+				for _, ev := range b.rec.all() {
+					if c, ok := ev.(SessionStateChanged); ok && c.Reason != nil {
+						reasons = append(reasons, c.Reason)
+					}
+				}
+				t.Fatalf("listener never saw the tampered record fail: %v", reasons)
 			}
 		})
 	}

@@ -249,8 +249,17 @@ type SentMessage struct {
 // SendMessage sends a message (or an action, "/me"). It is stored before
 // it goes out; on an error nothing was sent.
 func (n *Node) SendMessage(ctx context.Context, id ConferenceID, text string, action bool) (SentMessage, error) {
-	var sent SentMessage
-	err := n.withConf(ctx, id, func(now time.Time, c *conf) error {
+	wait, err := n.StartSendMessage(ctx, id, text, action)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	return wait()
+}
+
+// sendMessageFn is SendMessage's loop body; sent is filled in once the
+// message is stored.
+func (n *Node) sendMessageFn(text string, action bool, sent *SentMessage) func(now time.Time, c *conf) error {
+	return func(now time.Time, c *conf) error {
 		send := c.engine.SendMessage
 		if action {
 			send = c.engine.SendAction
@@ -263,15 +272,14 @@ func (n *Node) SendMessage(ctx context.Context, id ConferenceID, text string, ac
 		numbered := c.engine.NextNumber() != before
 		n.afterCommit(func(err error) error {
 			if err == nil && numbered {
-				sent = SentMessage{Number: before, Seq: n.seqs[msgKey{c.id, n.key.Public(), before}], Time: now}
+				*sent = SentMessage{Number: before, Seq: n.seqs[msgKey{c.id, n.key.Public(), before}], Time: now}
 			} else if err == nil {
 				sent.Time = now // queued until our own history is re-synced
 			}
 			return err
 		})
 		return nil
-	})
-	return sent, err
+	}
 }
 
 // SetTitle changes a conference's title.
@@ -340,20 +348,7 @@ func (n *Node) Leave(ctx context.Context, id ConferenceID) error {
 // withConf runs fn on the loop with conference id, then applies its
 // outputs.
 func (n *Node) withConf(ctx context.Context, id ConferenceID, fn func(now time.Time, c *conf) error) error {
-	return n.do(ctx, func(now time.Time) error {
-		c, ok := n.confs[id]
-		if !ok {
-			return ErrUnknownConference
-		}
-		if err := n.ensureEngine(now, c); err != nil {
-			return err
-		}
-		err := fn(now, c)
-		if aerr := n.apply(now, c); err == nil {
-			err = aerr
-		}
-		return err
-	})
+	return n.do(ctx, n.inConf(id, fn))
 }
 
 // handleConferencePacket routes a packet to its engine, or turns an

@@ -3,6 +3,9 @@ package node
 import (
 	"log/slog"
 	"time"
+
+	"confchat/portmap"
+	"confchat/relay"
 )
 
 // Config configures a Node. Zero fields take the defaults noted.
@@ -16,6 +19,16 @@ type Config struct {
 	// listen address (with a loopback host if it listens on all
 	// interfaces).
 	Advertise []string
+	// Relays are relays the node registers at and announces among its
+	// addresses, so peers that cannot reach it directly reach it there
+	// (relay.go). Registrations are kept with backoff; a relay that is
+	// down is logged, never fatal.
+	Relays []relay.Addr
+	// NoPortmap turns off asking the router for a port mapping
+	// (portmap.go); Portmap tunes the mapper (zero fields: defaults; Port,
+	// OnChange and Logger are the node's).
+	NoPortmap bool
+	Portmap   portmap.Config
 	// Name is our display name; empty keeps the stored one.
 	Name string
 	// FreezeAfter freezes a conference peer silent this long (default 60s).
@@ -27,6 +40,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the loop's time source; nil is the wall clock.
 	Clock Clock
+	// DHT configures finding peers by ID on the Mainline DHT; the zero
+	// value is off (node/dht.go).
+	DHT DHTConfig
 }
 
 // dbTimeout bounds every database call the loop makes: a stuck or failing

@@ -230,6 +230,7 @@ func (n *Node) friendConfirmed(now time.Time, key identity.PublicKey) error {
 	n.friendChanged(key)
 	f, _ := n.book.Friend(key)
 	n.emit(FriendAccepted{Friend: key, Name: f.Name})
+	n.routeWanted(key) // route.go
 	if n.connected(key) && n.book.SetOnline(key, true, n.sessions[key].route) {
 		n.emit(FriendOnline{Friend: key, Route: n.sessions[key].route})
 	}
@@ -253,6 +254,7 @@ func (n *Node) forgetFriend(key identity.PublicKey) {
 		n.log.Error("delete friend", "err", err)
 	}
 	n.db.SetSetting(ctx, requestMessageKey(key), "")
+	n.db.SetDHTSeen(ctx, key, 0)
 	n.friendChanged(key)
 	n.wants.Remove(key, peers.Want{Kind: peers.WantFriend})
 	n.wants.Remove(key, peers.Want{Kind: peers.WantRequest})
@@ -264,16 +266,31 @@ func (n *Node) forgetFriend(key identity.PublicKey) {
 }
 
 // AddFriend sends a friend request to id at address, with message. If id
-// had already asked us, the friendship is confirmed at once.
+// had already asked us, the friendship is confirmed at once. An empty
+// address looks id up on the DHT first, on the caller's goroutine (the
+// loop never waits for the DHT): ErrNotOnDHT when nothing usable is
+// found, ErrNoAddress when the DHT is off.
 func (n *Node) AddFriend(ctx context.Context, id identity.ID, address, message string) error {
 	if err := identity.ValidatePublicKey(id.Key); err != nil {
 		return err
 	}
-	if err := checkDialAddr(address); err != nil {
-		return err
+	if address != "" {
+		if err := checkDialAddr(address); err != nil {
+			return err
+		}
 	}
 	if len(message) > peers.MaxMessageLen {
 		return fmt.Errorf("message is %d bytes, the limit is %d", len(message), peers.MaxMessageLen)
+	}
+	if id.Key == n.key.Public() {
+		return ErrSelf
+	}
+	addrs, seen := []string{address}, int64(0)
+	if address == "" {
+		var err error
+		if addrs, seen, err = n.lookupForAdd(ctx, id); err != nil {
+			return err
+		}
 	}
 	return n.do(ctx, func(now time.Time) error {
 		if id.Key == n.key.Public() {
@@ -282,9 +299,14 @@ func (n *Node) AddFriend(ctx context.Context, id identity.ID, address, message s
 		if err := n.db.SetSetting(n.qctx, requestMessageKey(id.Key), message); err != nil {
 			return err
 		}
-		f, mutual := n.book.Add(id.Key, id.Nospam, []string{address}, now)
+		f, mutual := n.book.Add(id.Key, id.Nospam, addrs, now)
 		if err := n.saveFriend(id.Key); err != nil {
 			return err
+		}
+		if seen > 0 {
+			if err := n.db.SetDHTSeen(n.qctx, id.Key, seen); err != nil {
+				return err
+			}
 		}
 		n.wantFriend(f)
 		if mutual {
@@ -348,6 +370,7 @@ type FriendInfo struct {
 	Confirmed bool
 	Online    bool
 	Route     netlayer.Route
+	Switch    string // a route switch in progress, or how one just failed ("" when none)
 	Addresses []string
 }
 
@@ -357,7 +380,7 @@ func (n *Node) Friends(ctx context.Context) ([]FriendInfo, error) {
 	err := n.do(ctx, func(time.Time) error {
 		for _, f := range n.book.Friends() {
 			out = append(out, FriendInfo{Key: f.Key, ID: identity.ID{Key: f.Key, Nospam: f.Nospam}, Name: f.Name, Confirmed: f.Confirmed,
-				Online: f.Online, Route: f.Route, Addresses: f.Addresses})
+				Online: f.Online, Route: f.Route, Switch: n.switchOf(f.Key), Addresses: f.Addresses})
 		}
 		return nil
 	})

@@ -10,12 +10,15 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"confchat/conference"
+	"confchat/discovery"
 	"confchat/identity"
 	"confchat/netlayer"
 	"confchat/peers"
+	"confchat/relay"
 	"confchat/storage"
 )
 
@@ -51,6 +54,16 @@ type Node struct {
 	invites  map[ConferenceID]*invite
 	seqs     map[msgKey]int64 // History positions of the rows the last apply stored
 	redials  map[identity.PublicKey]*redial
+	// nat gathers the port mapping and observed addresses (portmap.go);
+	// natAddrs, loop-owned, is what of it we announce. listenAddr is the
+	// bound listening address, for dials from its port.
+	nat        *natState
+	natAddrs   []string
+	listenAddr atomic.Pointer[net.TCPAddr]
+	// relayClient dials relay addresses and keeps our registrations
+	// (relay.go); relayListeners are those registrations, fixed at Open.
+	relayClient    *relay.Client
+	relayListeners []*relay.Listener
 	// strangers lists keys of sessions nobody wants, oldest first (it may
 	// hold keys that have since become wanted; they are skipped).
 	strangers   []identity.PublicKey
@@ -71,6 +84,12 @@ type Node struct {
 	// qctx bounds the database calls of the input the loop is handling
 	// (dbTimeout), so a failing disk never stalls the loop for long.
 	qctx context.Context
+
+	// DHT (node/dht.go): set in Open before the loop starts, then only
+	// read. dht is nil when the DHT is off or failed to start (dhtErr).
+	dht        *discovery.Service
+	dhtErr     error
+	dhtLookups chan struct{} // bounds AddFriend's lookups at once
 }
 
 // request is a closure the loop runs for another goroutine.
@@ -118,7 +137,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 	n := &Node{
 		cfg: cfg, log: log, db: db, key: key, id: id, clock: cfg.Clock, qctx: ctx,
 		hub:         newHub(),
-		reqs:        make(chan request),
+		reqs:        make(chan request, maxTurnInputs), // a front end pipelining sends fills one turn
 		done:        make(chan struct{}),
 		wants:       peers.NewWants(),
 		sessions:    map[identity.PublicKey]*session{},
@@ -130,6 +149,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		healWake:    make(chan struct{}, 1),
 		strangerLog: newLogLimiter(),
 		dropLog:     newLogLimiter(),
+		nat:         newNATState(),
 	}
 	if err := n.loadName(ctx); err != nil {
 		return nil, err
@@ -138,7 +158,12 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		return nil, err
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.startRelays()
 	if err := n.loadFriends(ctx); err != nil {
+		n.abortOpen()
+		return nil, err
+	}
+	if err := n.abandonSwitches(ctx); err != nil { // route.go: no switch survives a restart
 		n.abortOpen()
 		return nil, err
 	}
@@ -152,8 +177,10 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 	n.startup(now) // before the loop exists, so it owns nothing yet
 	n.flush(now)
 	n.qctx = n.ctx
+	n.startDHT(ctx) // never fails: a DHT that cannot start is shown, not fatal
 	n.wg.Add(1)
 	go n.loop()
+	n.startNAT() // portmap.go
 	return n, nil
 }
 
@@ -190,8 +217,12 @@ func (n *Node) listen(ctx context.Context) error {
 	}
 	var lastErr error
 	for _, addr := range candidates {
+		tr, err := n.transport(listenIP(addr))
+		if err != nil {
+			return fmt.Errorf("start transport: %w", err)
+		}
 		ep, err := netlayer.New(netlayer.Config{
-			Key: n.key, ListenAddr: addr, Logger: n.log, DialFrom: listenIP(addr),
+			Key: n.key, ListenAddr: addr, Logger: n.log, Transport: tr,
 			HeartbeatInterval: n.cfg.HeartbeatInterval, HeartbeatMisses: n.cfg.HeartbeatMisses,
 		})
 		if err != nil {
@@ -202,8 +233,11 @@ func (n *Node) listen(ctx context.Context) error {
 			continue
 		}
 		n.ep = ep
+		if tcp, ok := ep.Addr().(*net.TCPAddr); ok {
+			n.listenAddr.Store(tcp)
+		}
 		_, port, _ := net.SplitHostPort(ep.Addr().String())
-		n.addrs = advertised(n.cfg.Advertise, ep.Addr())
+		n.addrs = announced(advertised(n.cfg.Advertise, ep.Addr()), n.cfg.Relays)
 		return n.db.SetSetting(ctx, "listen_port", port)
 	}
 	return fmt.Errorf("listen: %w", lastErr)

@@ -8,7 +8,6 @@ import (
 
 	"confchat/identity"
 	"confchat/netlayer"
-	"confchat/storage"
 )
 
 // session is what the node knows of one netlayer session.
@@ -18,6 +17,8 @@ type session struct {
 	connected bool
 	route     netlayer.Route
 	remote    string // the connection's remote address while connected
+	// sw is the switch status of the session's route (route.go).
+	sw switchStatus
 	// strangerUntil is set for a session nobody wants: it is closed then
 	// unless something comes to want it.
 	strangerUntil time.Time
@@ -86,6 +87,7 @@ func (n *Node) sessionChanged(now time.Time, ev netlayer.SessionStateChanged) {
 	if !ok {
 		return
 	}
+	n.dhtUnreachable(ev) // failed at every address: look it up (node/dht.go)
 	switch {
 	case ev.To == netlayer.Connected:
 		s.connected, s.remote = true, ev.RemoteAddr
@@ -98,6 +100,7 @@ func (n *Node) sessionChanged(now time.Time, ev netlayer.SessionStateChanged) {
 		n.sessionDown(now, ev.Peer)
 	}
 	if ev.To == netlayer.Closed {
+		n.sessionGone(ev.Peer, s)
 		if s.pump != nil {
 			s.pump.stop()
 		}
@@ -131,26 +134,10 @@ func (n *Node) sessionReset(now time.Time, ev netlayer.SessionReset) {
 }
 
 // setRoute records a session's path, in memory and in the database (so
-// the front ends can show it after a restart), and reports a change.
+// the front ends can show it after a restart), and reports a change
+// (route.go, with the switch status).
 func (n *Node) setRoute(key identity.PublicKey, s *session, route netlayer.Route) {
-	if s.route == route {
-		return
-	}
-	s.route = route
-	if !n.wants.Wanted(key) && !n.book.IsFriend(key) {
-		return // a stranger's route is nobody's business, and no row of ours
-	}
-	n.storeRoute(key, route)
-	n.emit(RouteChanged{Peer: key, Route: route})
-}
-
-// storeRoute keeps a wanted peer's route for the front ends to show after
-// a restart.
-func (n *Node) storeRoute(key identity.PublicKey, route netlayer.Route) {
-	err := n.db.PutRoute(n.qctx, storage.Route{Key: key, Route: routeText(route), UpdatedAt: n.clock.Now()})
-	if err != nil {
-		n.log.Warn("store route", "peer", key.Short(), "err", err)
-	}
+	n.updateRoute(key, s, route, s.sw.phase)
 }
 
 // knownMember reports whether any conference counts key as a member: its
@@ -209,10 +196,8 @@ func (n *Node) openSession(key identity.PublicKey, addrs []string) {
 	if _, ok := n.sessions[key]; !ok && n.holdRedial(key, addrs) {
 		return // backing off after a fatal close; new addresses would retry now
 	}
-	if addrs == nil {
-		if _, ok := n.sessions[key]; !ok {
-			addrs = n.knownAddrs(key)
-		}
+	if _, ok := n.sessions[key]; addrs != nil || !ok {
+		addrs = n.candidates(key, addrs) // relay.go: direct, their relays, ours
 	}
 	sess, err := n.ep.Open(key, addrs)
 	if err != nil {

@@ -15,6 +15,7 @@ type StatusInfo struct {
 	Listen    string // the bound listen address
 	Connected int    // sessions up
 	Routes    []RouteInfo
+	Relays    []RelayInfo // our relays and whether we are registered there
 }
 
 // RouteInfo is the path of the session to one peer, and any switch
@@ -39,8 +40,9 @@ func (n *Node) Status(ctx context.Context) (StatusInfo, error) {
 				continue
 			}
 			st.Connected++
-			st.Routes = append(st.Routes, RouteInfo{Peer: key, Route: s.route})
+			st.Routes = append(st.Routes, RouteInfo{Peer: key, Route: s.route, Switch: s.sw.phase})
 		}
+		st.Relays = n.relayInfos()
 		return nil
 	})
 	slices.SortFunc(st.Routes, func(a, b RouteInfo) int { return slices.Compare(a.Peer[:], b.Peer[:]) })
@@ -48,5 +50,6 @@ func (n *Node) Status(ctx context.Context) (StatusInfo, error) {
 }
 
 func (n *Node) selfInfo() SelfInfo {
-	return SelfInfo{ID: n.id, Key: n.key.Public(), Name: n.name, Addresses: append([]string(nil), n.addrs...)}
+	return SelfInfo{ID: n.id, Key: n.key.Public(), Name: n.name, Addresses: append([]string(nil), n.addrs...),
+		DHT: n.dhtStatus()}
 }

@@ -193,7 +193,7 @@ func (b *Book) Accept(key identity.PublicKey, now time.Time) (Friend, bool) {
 		return Friend{}, false
 	}
 	b.requests.remove(key)
-	f := &Friend{Key: key, Name: r.Request.Name, Addresses: slices.Clone(r.Request.Addresses),
+	f := &Friend{Key: key, Name: r.Request.Name, Addresses: mergeAddrs(r.Request.Addresses, nil),
 		Confirmed: true, AddedAt: now}
 	b.friends[key] = f
 	return f.copy(), true
@@ -263,13 +263,14 @@ func (b *Book) SetOnline(key identity.PublicKey, online bool, route netlayer.Rou
 	return changed
 }
 
-// mergeAddrs returns first's addresses followed by those of rest not
-// already present, capped at MaxAddresses: the newest knowledge first.
+// mergeAddrs returns first's valid addresses (ValidAddress) followed by
+// those of rest not already present, capped at MaxAddresses: the newest
+// knowledge first.
 func mergeAddrs(first, rest []string) []string {
 	out := make([]string, 0, len(first)+len(rest))
 	for _, list := range [][]string{first, rest} {
 		for _, a := range list {
-			if a != "" && !slices.Contains(out, a) && len(out) < MaxAddresses {
+			if ValidAddress(a) && !slices.Contains(out, a) && len(out) < MaxAddresses {
 				out = append(out, a)
 			}
 		}

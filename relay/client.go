@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,10 @@ type ClientConfig struct {
 	// BackoffMin and BackoffMax pace a Listener's reconnects: BackoffMin
 	// doubling up to BackoffMax, with up to 50% jitter.
 	BackoffMin, BackoffMax time.Duration
+	// OnObserved, when set, is called with the address a relay saw our
+	// registration come from (OBSERVED), each time a registration is
+	// acknowledged. It runs on the listener's goroutine: it must be quick.
+	OnObserved func(relay Addr, addr netip.AddrPort)
 	// Dialer opens TCP connections; nil means a net.Dialer.
 	Dialer ContextDialer
 	// Clock drives the timers; nil means the system clock.

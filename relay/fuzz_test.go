@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -17,6 +18,8 @@ func FuzzDecodeMessage(f *testing.F) {
 		{Type: msgPing}, {Type: msgDecline, Token: token{3}}, {Type: msgRegistered, Idle: 120},
 		{Type: msgInvite, Key: [32]byte{4}, Token: token{5}}, {Type: msgConnected, Key: [32]byte{6}},
 		{Type: msgPong}, {Type: msgRefused, Reason: ReasonBusy},
+		{Type: msgObserved, Addr: netip.MustParseAddrPort("203.0.113.5:7400")},
+		{Type: msgObserved, Addr: netip.MustParseAddrPort("[2001:db8::1]:443")},
 	} {
 		f.Add(encodeMessage(m))
 	}

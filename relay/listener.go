@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -29,10 +30,11 @@ type Listener struct {
 	wg     sync.WaitGroup
 	conns  chan *Conn
 
-	mu    sync.Mutex    // guards up
-	up    chan struct{} // closed while registered; replaced when lost
-	isUp  bool
-	joins chan struct{} // semaphore of maxJoins
+	mu       sync.Mutex    // guards up, isUp, observed
+	up       chan struct{} // closed while registered; replaced when lost
+	isUp     bool
+	observed netip.AddrPort // our address as the relay last saw it (OBSERVED)
+	joins    chan struct{}  // semaphore of maxJoins
 }
 
 // Listen is the C5 transport method: addr is a relay address and the
@@ -97,6 +99,15 @@ func (l *Listener) Registered() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.isUp
+}
+
+// Observed is our address as the relay saw it on the latest registration
+// (its OBSERVED message): behind a NAT, the NAT's public side. Invalid
+// before the first.
+func (l *Listener) Observed() netip.AddrPort {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.observed
 }
 
 // WaitRegistered blocks until the registration is up or ctx ends.
@@ -254,6 +265,14 @@ func (l *Listener) handle(ch *channel, m message) error {
 		return nil
 	case msgRefused:
 		return &RefusedError{Reason: m.Reason}
+	case msgObserved:
+		l.mu.Lock()
+		l.observed = m.Addr
+		l.mu.Unlock()
+		if f := l.c.cfg.OnObserved; f != nil {
+			f(l.relay, m.Addr)
+		}
+		return nil
 	}
 	return fmt.Errorf("relay sent %v on a registration: %w", m.Type, ErrMalformed)
 }

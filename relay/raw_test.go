@@ -41,5 +41,11 @@ func rawRegister(t testing.TB, r *testRelay, kp *identity.KeyPair) *channel {
 		ch.conn.Close()
 		t.Fatalf("registered: %+v %v", m, err)
 	}
+	// OBSERVED follows at once: the address our connection comes from.
+	m, err := ch.read()
+	if err != nil || m.Type != msgObserved || m.Addr.String() != ch.conn.LocalAddr().String() {
+		ch.conn.Close()
+		t.Fatalf("observed: %+v %v, want %v", m, err, ch.conn.LocalAddr())
+	}
 	return ch
 }

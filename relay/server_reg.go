@@ -3,6 +3,8 @@ package relay
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"time"
 )
 
@@ -19,6 +21,11 @@ func (s *Server) serveRegistration(ch *channel) {
 	idleSecs := uint16(s.cfg.IdleTimeout / time.Second)
 	if err := ch.write(message{Type: msgRegistered, Idle: idleSecs}); err != nil {
 		return
+	}
+	if ap, ok := observedAddr(ch.conn.RemoteAddr()); ok {
+		if err := ch.write(message{Type: msgObserved, Addr: ap}); err != nil {
+			return
+		}
 	}
 	msgs, readErr, stop := startReader(ch)
 	defer stop()
@@ -123,4 +130,17 @@ func readReason(err error) (Reason, error) {
 		return ReasonMalformed, err
 	}
 	return 0, nil
+}
+
+// observedAddr is a client's TCP source address as OBSERVED carries it;
+// false for a connection that has none (an in-memory pipe).
+func observedAddr(a net.Addr) (netip.AddrPort, bool) {
+	if a == nil {
+		return netip.AddrPort{}, false
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil || !ap.Addr().IsValid() || ap.Port() == 0 {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port()), true
 }

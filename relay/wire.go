@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 
 	"confchat/identity"
 )
@@ -39,6 +40,7 @@ const (
 	msgConnected  msgType = 0x83 // relay: the other peer's key
 	msgPong       msgType = 0x84 // relay
 	msgRefused    msgType = 0x85 // relay: reason code
+	msgObserved   msgType = 0x86 // relay: the client's address as the relay sees it
 )
 
 func (t msgType) String() string {
@@ -63,6 +65,8 @@ func (t msgType) String() string {
 		return "PONG"
 	case msgRefused:
 		return "REFUSED"
+	case msgObserved:
+		return "OBSERVED"
 	}
 	return fmt.Sprintf("type(0x%02x)", byte(t))
 }
@@ -80,11 +84,17 @@ func (t msgType) bodyLen() int {
 		return 64
 	case msgRefused:
 		return 1
+	case msgObserved:
+		return observedLen
 	}
 	return -1
 }
 
 type token [tokenSize]byte
+
+// observedLen is OBSERVED's body: a 16-byte IPv6 address (IPv4 as an
+// IPv4-mapped address) and a u16 port.
+const observedLen = 18
 
 // message is one decoded control message. Only the fields of its type are
 // set.
@@ -94,6 +104,7 @@ type message struct {
 	Token  token              // JOIN, DECLINE, INVITE
 	Idle   uint16             // REGISTERED: idle timeout in seconds
 	Reason Reason             // REFUSED
+	Addr   netip.AddrPort     // OBSERVED
 }
 
 // encodeMessage returns the plaintext of m.
@@ -111,6 +122,9 @@ func encodeMessage(m message) []byte {
 		b = binary.BigEndian.AppendUint16(b, m.Idle)
 	case msgRefused:
 		b = append(b, byte(m.Reason))
+	case msgObserved:
+		ip := m.Addr.Addr().As16()
+		b = binary.BigEndian.AppendUint16(append(b, ip[:]...), m.Addr.Port())
 	}
 	return b
 }
@@ -141,6 +155,8 @@ func decodeMessage(b []byte) (message, error) {
 		m.Idle = binary.BigEndian.Uint16(body)
 	case msgRefused:
 		m.Reason = Reason(body[0])
+	case msgObserved:
+		m.Addr = netip.AddrPortFrom(netip.AddrFrom16([16]byte(body[:16])).Unmap(), binary.BigEndian.Uint16(body[16:]))
 	}
 	return m, nil
 }

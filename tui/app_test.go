@@ -391,8 +391,16 @@ func TestStatusLineAgreesWithStatus(t *testing.T) {
 	h.mustSee("0 connected")
 	h.mustNotSee("bob direct")
 	f.friends[0].Online = true
-	h.event(node.FriendOnline{Friend: bobKey, Route: 1}, node.RouteChanged{Peer: bobKey, Route: 1, Switch: "relay"})
-	h.mustSee("1 connected · bob direct→relay")
+	h.event(node.FriendOnline{Friend: bobKey, Route: 1}, node.RouteChanged{Peer: bobKey, Route: 1, Switch: node.SwitchSwitching})
+	h.mustSee("1 connected · bob direct (switching)")
+	h.event(node.RouteChanged{Peer: bobKey, Route: 1, Switch: node.SwitchFailedPrefix + "peer refused"})
+	h.mustSee("bob direct (switch failed: peer refused)")
+	f.mu.Lock()
+	f.friends[0].Route = 2
+	f.mu.Unlock()
+	h.event(node.RouteChanged{Peer: bobKey, Route: 2})
+	h.mustSee("1 connected · bob relay")
+	h.mustNotSee("switch")
 }
 
 func TestMentionIsHighlighted(t *testing.T) {

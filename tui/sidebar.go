@@ -118,7 +118,8 @@ func (a *App) friendRow(f node.FriendInfo, w int) string {
 	return a.st.Online.Render(" ● ") + pad(name, nameW) + " " + a.st.Dim.Render(route)
 }
 
-// routeLabel names a path and any switch in progress.
+// routeLabel names a path and its switch: "relay (switching)" while one
+// runs, "relay (switch failed: reason)" after one was abandoned.
 func routeLabel(r netlayer.Route, sw string) string {
 	s := ""
 	switch r {
@@ -127,10 +128,14 @@ func routeLabel(r netlayer.Route, sw string) string {
 	case netlayer.RouteRelay:
 		s = "relay"
 	}
-	if sw != "" {
-		s += "→" + sw
+	switch {
+	case sw == "":
+	case strings.HasPrefix(sw, node.SwitchFailedPrefix):
+		s += " (switch " + sw + ")"
+	default:
+		s += " (" + sw + ")"
 	}
-	return s
+	return strings.TrimSpace(s)
 }
 
 // peerList shows the current conference's members: ourselves, the

@@ -45,7 +45,7 @@ func (a *App) routeSummary() string {
 		rs = append(rs, pr{clean(a.keyName(r.Peer), false), l})
 	}
 	sort.Slice(rs, func(i, j int) bool {
-		si, sj := strings.Contains(rs[i].label, "→"), strings.Contains(rs[j].label, "→")
+		si, sj := strings.Contains(rs[i].label, "("), strings.Contains(rs[j].label, "(")
 		if si != sj {
 			return si
 		}

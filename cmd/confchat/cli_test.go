@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,11 @@ func TestUsageErrors(t *testing.T) {
 		{"id", "--advertise", "127.0.0.1:1,:5"},
 		{"id", "--advertise", "host:0"},
 		{"id", "--relay", "x"},
+		{"id", "--relay", "relay.example:443"},
+		{"id", "--relay", strings.Repeat("0", 64) + "@relay.example:443"},
+		{"id", "--relay", relayKeyHex + "@relay.example:0"},
+		{"id", "--relay", relayKeyHex + "@:443"},
+		{"id", "--relay", relayKeyHex},
 		{"id", "--freeze-after", "1ms"},
 		{"id", "--freeze-after", "soon"},
 		{"id", "--name", "bad\x07name"},
@@ -155,7 +161,12 @@ func TestValidFlagsAccepted(t *testing.T) {
 	g.profile = t.TempDir()
 	g.listen = ":0"
 	g.advertise = "127.0.0.1:4000, [::1]:4000"
-	g.relay = "relay.example:443"
+	for _, r := range []string{relayKeyHex + "@relay.example:443", "relay:" + relayKeyHex + "@[::1]:7447",
+		relayKeyHex + "@relay.example:443"} {
+		if err := g.relays.Set(r); err != nil {
+			t.Fatalf("--relay %s: %v", r, err)
+		}
+	}
 	g.name = "Zoë 🎉"
 	g.freezeAfter = 3 * time.Second
 	if err := g.validate(); err != nil {
@@ -164,4 +175,17 @@ func TestValidFlagsAccepted(t *testing.T) {
 	if got := g.advertiseAddrs(); len(got) != 2 || got[1] != "[::1]:4000" {
 		t.Fatalf("advertiseAddrs = %q", got)
 	}
+	cfg := g.nodeConfig(nil)
+	if len(cfg.Relays) != 2 || cfg.Relays[1].HostPort != "[::1]:7447" || cfg.Relays[0].Key.String() != relayKeyHex {
+		t.Fatalf("node.Config.Relays = %+v (the repeat is dropped)", cfg.Relays)
+	}
 }
+
+// relayKeyHex is a valid public key in hex (a relay's, in flag tests).
+var relayKeyHex = func() string {
+	kp, err := identity.Generate(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return kp.Public().String()
+}()

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"confchat/node"
+	"confchat/relay"
 	"confchat/storage"
 )
 
@@ -24,15 +25,17 @@ type globalFlags struct {
 	profile     string
 	listen      string
 	advertise   string
-	relay       string
+	relays      relayFlag
+	noPortmap   bool
 	name        string
 	freezeAfter time.Duration
 	logLevel    slog.Level
 	pprof       pprofFlag
+	dht         dhtFlags // flags_dht.go
 }
 
 func defaultGlobalFlags() *globalFlags {
-	return &globalFlags{freezeAfter: 60 * time.Second}
+	return &globalFlags{freezeAfter: 60 * time.Second, dht: defaultDHTFlags()}
 }
 
 func (g *globalFlags) register(fs *flag.FlagSet) {
@@ -42,13 +45,17 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 		"listen on `ADDR` (host:port; default: the last port used, else a free one)")
 	fs.StringVar(&g.advertise, "advertise", g.advertise,
 		"tell peers to reach us at `ADDR[,ADDR]` (default: the listen address)")
-	fs.StringVar(&g.relay, "relay", g.relay, "use the relay at `ADDR` when a direct path fails")
+	fs.Var(&g.relays, "relay",
+		"register at, and announce, the relay at `KEY@host:port` (as `confchat relay` prints it; repeatable)")
+	fs.BoolVar(&g.noPortmap, "no-portmap", g.noPortmap,
+		"do not ask the router for a port mapping (UPnP IGD, NAT-PMP) of the listen port")
 	fs.StringVar(&g.name, "name", g.name, "display `NAME` shown to peers")
 	fs.DurationVar(&g.freezeAfter, "freeze-after", g.freezeAfter,
 		"freeze a conference peer silent for `DUR` (pings every DUR/3)")
 	fs.Var(&g.pprof, "pprof", "serve net/http/pprof on the loopback `ADDR` (host:port), for profiling")
 	fs.TextVar(&g.logLevel, "log-level", &g.logLevel,
 		"log `LEVEL` of the chat's confchat.log: debug, info, warn or error")
+	g.dht.register(fs)
 }
 
 // validate checks every global flag and fills in the default profile.
@@ -70,24 +77,20 @@ func (g *globalFlags) validate() error {
 			return fmt.Errorf("--advertise: %w", err)
 		}
 	}
-	if g.relay != "" {
-		if err := checkAddr(g.relay, false); err != nil {
-			return fmt.Errorf("--relay: %w", err)
-		}
-	}
 	if err := checkName(g.name); err != nil {
 		return fmt.Errorf("--name: %w", err)
 	}
 	if g.freezeAfter < 300*time.Millisecond || g.freezeAfter > 24*time.Hour {
 		return fmt.Errorf("--freeze-after: %v is out of range (300ms to 24h)", g.freezeAfter)
 	}
-	return nil
+	return g.dht.validate()
 }
 
 // nodeConfig turns the global flags into a node configuration.
 func (g *globalFlags) nodeConfig(log *slog.Logger) node.Config {
 	return node.Config{Profile: g.profile, Listen: g.listen, Advertise: g.advertiseAddrs(),
-		Name: g.name, FreezeAfter: g.freezeAfter, Logger: log}
+		Relays: g.relays.addrs(), NoPortmap: g.noPortmap, Name: g.name, FreezeAfter: g.freezeAfter, Logger: log,
+		DHT: g.dht.config()}
 }
 
 // advertiseAddrs splits --advertise on commas, dropping empty entries.
@@ -140,3 +143,43 @@ func checkName(name string) error {
 	}
 	return nil
 }
+
+// maxRelays bounds --relay: each is a registration kept open, and at most
+// a few are announced.
+const maxRelays = 8
+
+// relayFlag collects --relay values, each checked when given: the
+// relay's address as it prints it (KEY@host:port, 64 hex digits for the
+// key), or the same with the relay: prefix peers announce. A repeat is
+// ignored.
+type relayFlag struct{ list []relay.Addr }
+
+func (f *relayFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	var out []string
+	for _, a := range f.list {
+		out = append(out, a.Bare())
+	}
+	return strings.Join(out, ",")
+}
+
+func (f *relayFlag) Set(s string) error {
+	a, err := relay.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("want KEY@host:port as `confchat relay` prints it: %w", err)
+	}
+	for _, b := range f.list {
+		if b == a {
+			return nil
+		}
+	}
+	if len(f.list) == maxRelays {
+		return fmt.Errorf("at most %d relays", maxRelays)
+	}
+	f.list = append(f.list, a)
+	return nil
+}
+
+func (f *relayFlag) addrs() []relay.Addr { return append([]relay.Addr(nil), f.list...) }

@@ -1,0 +1,144 @@
+package netlayer
+
+import (
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+func acceptIn(t *testing.T, ln net.Listener) <-chan net.Conn {
+	t.Helper()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(ch)
+			return
+		}
+		ch <- c
+	}()
+	return ch
+}
+
+func recvConn(t *testing.T, ch <-chan net.Conn) net.Conn {
+	t.Helper()
+	select {
+	case c, ok := <-ch:
+		if !ok {
+			t.Fatal("accept failed")
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("no connection accepted within 10 s")
+	}
+	return nil
+}
+
+// A connection dialed from a ReusePortTransport's listening port leaves
+// from that port (what a relay observes, what a punch needs), while the
+// listener keeps accepting.
+func TestReusePortDialFromListeningPort(t *testing.T) {
+	ln, err := ReusePortTransport{}.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	local := ln.Addr().(*net.TCPAddr)
+	far, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer far.Close()
+
+	got := acceptIn(t, far)
+	c, err := ReusePortDialer{Local: local}.DialContext(context.Background(), "tcp", far.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	in := recvConn(t, got)
+	if in.RemoteAddr().String() != local.String() {
+		t.Fatalf("far side sees %v, want the listening address %v", in.RemoteAddr(), local)
+	}
+
+	// The listener still accepts.
+	acc := acceptIn(t, ln)
+	c2, err := net.Dial("tcp", local.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	recvConn(t, acc)
+
+	// A second connection to the same address cannot use the same
+	// 4-tuple: Strict fails, the default falls back to an ephemeral port.
+	if c3, err := (ReusePortDialer{Local: local, Strict: true}).DialContext(context.Background(), "tcp", far.Addr().String()); err == nil {
+		c3.Close()
+		t.Fatal("a strict second dial of the same 4-tuple succeeded")
+	}
+	got = acceptIn(t, far)
+	c4, err := ReusePortDialer{Local: local}.DialContext(context.Background(), "tcp", far.Addr().String())
+	if err != nil {
+		t.Fatalf("fallback dial: %v", err)
+	}
+	defer c4.Close()
+	if in := recvConn(t, got); in.RemoteAddr().String() == local.String() {
+		t.Fatal("fallback dial reused the taken 4-tuple")
+	}
+}
+
+// SimultaneousOpen retries until the far side can take the connection,
+// and the connection it returns carries bytes both ways.
+func TestSimultaneousOpenRetries(t *testing.T) {
+	a, err := ReusePortTransport{}.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	// b's port: free now, listening only after a while.
+	tmp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bAddr := tmp.Addr().String()
+	tmp.Close()
+	ready := make(chan net.Listener, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		ln, err := ListenReusePort(context.Background(), bAddr)
+		if err != nil {
+			close(ready)
+			return
+		}
+		ready <- ln
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := SimultaneousOpen(ctx, a.Addr().(*net.TCPAddr), bAddr, 100, 100*time.Millisecond)
+	b, ok := <-ready
+	if !ok {
+		t.Fatal("b could not listen")
+	}
+	defer b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	in := recvConn(t, acceptIn(t, b))
+	if in.RemoteAddr().String() != a.Addr().String() {
+		t.Fatalf("b sees %v, want a's listening address %v", in.RemoteAddr(), a.Addr())
+	}
+	go c.Write([]byte("punch"))
+	buf := make([]byte, 5)
+	in.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(in, buf); err != nil || string(buf) != "punch" {
+		t.Fatalf("read %q %v", buf, err)
+	}
+	// Attempts run out against a port nobody listens on.
+	if _, err := SimultaneousOpen(ctx, a.Addr().(*net.TCPAddr), "127.0.0.1:1", 2, 50*time.Millisecond); err == nil {
+		t.Fatal("simultaneous open to a closed port succeeded")
+	}
+}

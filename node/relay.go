@@ -1,0 +1,187 @@
+package node
+
+import (
+	"context"
+	"net"
+	"slices"
+	"time"
+
+	"confchat/identity"
+	"confchat/netlayer"
+	"confchat/peers"
+	"confchat/relay"
+)
+
+// Relays (issue 11). With Config.Relays the node keeps a registration at
+// each relay (relay.Listener, which re-registers with capped backoff when
+// it drops) and serves the connections callers open to us through it on
+// the endpoint, so a peer that cannot reach our direct addresses reaches
+// us there. The relays are announced among our addresses as
+// relay:KEY@host:port (friend requests, hellos, conference peer
+// announcements, DHT items). Dialing a peer offers netlayer its direct
+// addresses first, then the relays it announced, then our own relays
+// (through which we reach the peer if it registered there too).
+
+// maxAnnouncedRelays bounds the relays among our announced addresses; the
+// rest of peers.MaxAddresses is left to direct addresses.
+const maxAnnouncedRelays = 3
+
+// relayPoll is how often a registration's state is checked for the log.
+const relayPoll = time.Second
+
+// relayTransport dials relay addresses through the relay client and
+// everything else over TCP; it listens on TCP.
+type relayTransport struct {
+	tcp   netlayer.TCPTransport
+	relay *relay.Client
+}
+
+func (t relayTransport) Dial(ctx context.Context, peer identity.PublicKey, addr string) (net.Conn, error) {
+	if relay.IsAddr(addr) {
+		return t.relay.Dial(ctx, peer, addr)
+	}
+	return t.tcp.Dial(ctx, peer, addr)
+}
+
+// Listen lets relay registrations and hole punches dial from the
+// listening port (SO_REUSEPORT; portmap.go, punch.go).
+func (t relayTransport) Listen(addr string) (net.Listener, error) {
+	return netlayer.ReusePortTransport{TCPTransport: t.tcp}.Listen(addr)
+}
+
+// transport returns the endpoint's transport, making the relay client on
+// first use.
+func (n *Node) transport(dialFrom net.IP) (netlayer.Transport, error) {
+	if n.relayClient == nil {
+		c, err := relay.NewClient(relay.ClientConfig{Key: n.key, Logger: n.log.With("component", "relay"),
+			Dialer: relayDialer{n}, OnObserved: n.nat.observe}) // portmap.go
+		if err != nil {
+			return nil, err
+		}
+		n.relayClient = c
+	}
+	return relayTransport{tcp: netlayer.TCPTransport{DialFrom: dialFrom}, relay: n.relayClient}, nil
+}
+
+// announced returns the addresses we announce: direct ones first, then
+// our relays, at most peers.MaxAddresses (and maxAnnouncedRelays relays).
+func announced(direct []string, relays []relay.Addr) []string {
+	nr := min(len(relays), maxAnnouncedRelays)
+	out := make([]string, 0, peers.MaxAddresses)
+	for _, a := range direct {
+		if len(out) < peers.MaxAddresses-nr && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, r := range relays[:nr] {
+		if s := r.String(); !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// announcedAddrs is a copy of the addresses we announce (loop-owned).
+func (n *Node) announcedAddrs() []string { return slices.Clone(n.addrs) }
+
+// startRelays starts the registration at each configured relay: its
+// connections are served on the endpoint until it closes, and a watcher
+// logs when the registration comes up or drops (never fatal).
+func (n *Node) startRelays() {
+	for _, a := range n.cfg.Relays {
+		l := n.relayClient.Register(a)
+		n.relayListeners = append(n.relayListeners, l)
+		n.wg.Add(2)
+		go func() {
+			defer n.wg.Done()
+			if err := n.ep.Serve(l); err != nil && n.ctx.Err() == nil {
+				n.log.Debug("relay listener ended", "relay", a.HostPort, "err", err)
+			}
+		}()
+		go func() {
+			defer n.wg.Done()
+			n.watchRelay(l)
+		}()
+	}
+}
+
+// watchRelay logs a registration's ups and downs until the node stops.
+func (n *Node) watchRelay(l *relay.Listener) {
+	a := l.Relay()
+	t := n.clock.NewTimer(relayPoll)
+	defer t.Stop()
+	for {
+		if err := l.WaitRegistered(n.ctx); err != nil {
+			return
+		}
+		n.log.Info("registered with relay", "relay", a.Bare())
+		for l.Registered() {
+			t.Reset(relayPoll)
+			select {
+			case <-t.C():
+			case <-n.ctx.Done():
+				return
+			}
+		}
+		if n.ctx.Err() != nil {
+			return
+		}
+		n.log.Warn("relay registration lost, registering again", "relay", a.Bare())
+	}
+}
+
+// RelayInfo is one of our relays and whether our registration there is up.
+type RelayInfo struct {
+	Address    relay.Addr
+	Registered bool
+}
+
+// relayInfos lists our relays in configuration order.
+func (n *Node) relayInfos() []RelayInfo {
+	out := make([]RelayInfo, 0, len(n.relayListeners))
+	for _, l := range n.relayListeners {
+		out = append(out, RelayInfo{Address: l.Relay(), Registered: l.Registered()})
+	}
+	return out
+}
+
+// candidates is what netlayer dials for key: the given addresses and
+// those we know for key, valid ones only, direct first, then the relays
+// key announced, then our own relays.
+func (n *Node) candidates(key identity.PublicKey, addrs []string) []string {
+	all := appendNew(slices.Clone(addrs), n.knownAddrs(key)...)
+	var direct, relayed []string
+	for _, a := range all {
+		switch {
+		case !peers.ValidAddress(a):
+		case relay.IsAddr(a):
+			relayed = append(relayed, a)
+		default:
+			direct = append(direct, a)
+		}
+	}
+	out := append(direct, relayed...)
+	for _, r := range n.cfg.Relays {
+		out = appendNew(out, r.String())
+	}
+	return out
+}
+
+// learnAddrs takes addresses found for key from outside its own
+// announcements (a DHT lookup, say): malformed entries are dropped, a
+// friend's stored addresses take them newest first (bounded), and a
+// wanted session is re-opened with them.
+func (n *Node) learnAddrs(key identity.PublicKey, addrs []string) {
+	addrs = peers.ValidAddresses(addrs)
+	if len(addrs) == 0 || key == n.key.Public() {
+		return
+	}
+	if n.book.Learn(key, peers.Hello{Addresses: addrs}) {
+		if err := n.saveFriend(key); err != nil {
+			n.log.Warn("store learned addresses", "peer", key.Short(), "err", err)
+		}
+	}
+	if n.wants.Wanted(key) {
+		n.openSession(key, addrs)
+	}
+}

@@ -1,0 +1,283 @@
+package node
+
+import (
+	"context"
+	crand "crypto/rand"
+	"net"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"confchat/identity"
+	"confchat/netlayer"
+	"confchat/relay"
+	"confchat/storage"
+)
+
+// startRelay runs a relay server on loopback until stop (or the test's
+// end).
+func startRelay(t testing.TB) (a relay.Addr, stop func()) {
+	t.Helper()
+	kp, err := identity.Generate(crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := relay.NewServer(relay.Config{Key: kp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	stop = func() {
+		srv.Close()
+		<-done
+	}
+	t.Cleanup(stop)
+	return relay.Addr{Key: kp.Public(), HostPort: ln.Addr().String()}, stop
+}
+
+// closedAddr is a loopback address nothing listens on: a port the test
+// bound and released.
+func closedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
+// openRelayed opens a node that registers at relays and advertises only
+// a direct address nobody answers, so peers reach it through a relay.
+func openRelayed(t testing.TB, dir, name string, relays ...relay.Addr) *Node {
+	t.Helper()
+	n, err := Open(context.Background(), Config{Profile: dir, Listen: "127.0.0.1:0", Name: name,
+		Advertise: []string{closedAddr(t)}, Relays: relays, FreezeAfter: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func waitRegistered(t testing.TB, n *Node) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := n.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := len(st.Relays) > 0
+		for _, r := range st.Relays {
+			up = up && r.Registered
+		}
+		if up {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not registered at every relay: %+v", st.Relays)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestAnnouncedAddresses: our relays follow the direct addresses, within
+// the packet's address limit, relays capped.
+func TestAnnouncedAddresses(t *testing.T) {
+	var rs []relay.Addr
+	for i := range 5 {
+		rs = append(rs, relay.Addr{Key: identity.PublicKey{byte(i + 1)}, HostPort: "r.example:7447"})
+	}
+	direct := []string{"a:1", "b:1", "c:1", "d:1", "e:1", "f:1", "g:1", "h:1", "a:1"}
+	got := announced(direct, rs)
+	if len(got) != 8 || got[4] != "e:1" || got[5] != rs[0].String() || got[7] != rs[2].String() {
+		t.Fatalf("announced = %q", got)
+	}
+	if got := announced([]string{"a:1"}, nil); !slices.Equal(got, []string{"a:1"}) {
+		t.Fatalf("announced without relays = %q", got)
+	}
+}
+
+// TestFriendsThroughRelay: two nodes whose advertised direct addresses
+// do not answer befriend through the relay both register at, chat in a
+// conference over it, and the route is reported, listed and stored as
+// "relay". Each announces the relay, and learns the other's.
+func TestFriendsThroughRelay(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	ra, stopRelay := startRelay(t)
+	defer stopRelay()
+	dirA, dirB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	a, b := openRelayed(t, dirA, "alice", ra), openRelayed(t, dirB, "bob", ra)
+	subA, subB := a.Subscribe(), b.Subscribe()
+	waitRegistered(t, a)
+	waitRegistered(t, b)
+	meA, _ := a.Self(ctx)
+	meB, _ := b.Self(ctx)
+	if !slices.Contains(meA.Addresses, ra.String()) || relay.IsAddr(meA.Addresses[0]) {
+		t.Fatalf("alice announces %q, want her direct address, then %s", meA.Addresses, ra)
+	}
+	if err := a.AddFriend(ctx, meB.ID, meB.Addresses[0], "via relay"); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subB, 10*time.Second, func(ev Event) bool { _, ok := ev.(FriendRequestReceived); return ok })
+	if err := b.AcceptFriend(ctx, meA.Key); err != nil {
+		t.Fatal(err)
+	}
+	on := waitEvent(t, subA, 10*time.Second, func(ev Event) bool {
+		o, ok := ev.(FriendOnline)
+		return ok && o.Friend == meB.Key
+	}).(FriendOnline)
+	if on.Route != netlayer.RouteRelay {
+		t.Fatalf("friend online on route %v, want relay", on.Route)
+	}
+	fs, err := b.Friends(ctx)
+	if err != nil || len(fs) != 1 || fs[0].Route != netlayer.RouteRelay || fs[0].Switch != "" ||
+		!slices.Contains(fs[0].Addresses, ra.String()) {
+		t.Fatalf("bob's friends = %+v, %v", fs, err)
+	}
+
+	conf, err := a.CreateConference(ctx, "relayed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Invite(ctx, conf, meB.Key); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subB, 10*time.Second, func(ev Event) bool { i, ok := ev.(ConferenceInvited); return ok && i.Conference == conf })
+	if err := b.Join(ctx, conf); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subB, 10*time.Second, func(ev Event) bool { _, ok := ev.(ConferenceJoined); return ok })
+	if _, err := a.Send(ctx, conf, "over the relay", false); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subB, 10*time.Second, func(ev Event) bool {
+		m, ok := ev.(MessageReceived)
+		return ok && m.Message.Text == "over the relay"
+	})
+	st, err := a.Status(ctx)
+	if err != nil || len(st.Routes) != 1 || st.Routes[0].Route != netlayer.RouteRelay {
+		t.Fatalf("alice's status = %+v, %v", st, err)
+	}
+	subA.Close()
+	subB.Close()
+	closeNode(t, a)
+	closeNode(t, b)
+
+	db, err := storage.Open(ctx, dirA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rs, err := db.Routes(ctx)
+	if err != nil || len(rs) != 1 || rs[0].Key != meB.Key || rs[0].Switch != "" {
+		t.Fatalf("alice's stored routes = %+v, %v", rs, err)
+	}
+}
+
+// TestRestartAbandonsSwitch: a switch the database shows in progress
+// (the node died mid-switch) is abandoned when the node opens again, and
+// the route row says how it ended.
+func TestRestartAbandonsSwitch(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "a")
+	db, err := storage.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := identity.PublicKey{9}
+	err = db.PutRoute(ctx, storage.Route{Key: peer, Route: "relay", Switch: SwitchSwitching,
+		SwitchStarted: time.UnixMilli(5), UpdatedAt: time.UnixMilli(5)})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := openNode(t, dir, "alice")
+	closeNode(t, n)
+	db, err = storage.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rs, err := db.Routes(ctx)
+	if err != nil || len(rs) != 1 || rs[0].Switch != "" || rs[0].LastSwitch != SwitchFailedPrefix+restartReason {
+		t.Fatalf("routes after restart = %+v, %v", rs, err)
+	}
+}
+
+// TestSwitchStatusRecorded: the phases netlayer reports move through the
+// session's switch status: the start is kept while it runs, a finished
+// switch is "done", a failed one keeps its reason, and a session closed
+// mid-switch leaves no switch in progress.
+func TestSwitchStatusRecorded(t *testing.T) {
+	p := newPair(t)
+	defer p.close(t)
+	ctx := context.Background()
+	phase := func(n *Node, key identity.PublicKey, route netlayer.Route, ph string) {
+		t.Helper()
+		if err := n.do(ctx, func(time.Time) error { n.routeEvent(key, route, ph); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, p.subA, 5*time.Second, func(ev Event) bool {
+			r, ok := ev.(RouteChanged)
+			return ok && r.Peer == key && r.Switch == ph && r.Route == route
+		})
+	}
+	stored := func() storage.Route {
+		t.Helper()
+		var r storage.Route
+		err := p.a.do(ctx, func(time.Time) error {
+			rs, err := p.a.db.Routes(p.a.qctx)
+			for _, x := range rs {
+				if x.Key == p.meB.Key {
+					r = x
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	phase(p.a, p.meB.Key, netlayer.RouteDirect, SwitchSwitching)
+	if r := stored(); r.Switch != SwitchSwitching || r.SwitchStarted.IsZero() || r.Route != "direct" {
+		t.Fatalf("stored while switching: %+v", r)
+	}
+	if st, _ := p.a.Status(ctx); len(st.Routes) != 1 || st.Routes[0].Switch != SwitchSwitching {
+		t.Fatalf("status while switching: %+v", st.Routes)
+	}
+	phase(p.a, p.meB.Key, netlayer.RouteRelay, SwitchNone)
+	if r := stored(); r.Switch != "" || r.LastSwitch != "done" || r.Route != "relay" {
+		t.Fatalf("stored after the switch: %+v", r)
+	}
+	phase(p.a, p.meB.Key, netlayer.RouteRelay, SwitchSwitching)
+	phase(p.a, p.meB.Key, netlayer.RouteRelay, SwitchFailedPrefix+"direct path died")
+	if r := stored(); r.Switch != "" || r.LastSwitch != SwitchFailedPrefix+"direct path died" {
+		t.Fatalf("stored after a failed switch: %+v", r)
+	}
+	if fs, _ := p.a.Friends(ctx); fs[0].Switch != SwitchFailedPrefix+"direct path died" {
+		t.Fatalf("friend list after a failed switch: %+v", fs[0])
+	}
+	phase(p.a, p.meB.Key, netlayer.RouteRelay, SwitchSwitching)
+	if err := p.a.do(ctx, func(time.Time) error { n := p.a; n.sessionGone(p.meB.Key, n.sessions[p.meB.Key]); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if r := stored(); r.Switch != "" || r.LastSwitch != SwitchFailedPrefix+"session closed" {
+		t.Fatalf("stored after the session closed mid-switch: %+v", r)
+	}
+}
