@@ -42,6 +42,8 @@ var appErrors = []struct {
 	{node.ErrNotMember, CodeNotMember, ""},
 	{conference.ErrNotConnected, CodeNotMember, ""},
 	{node.ErrSelf, CodeSelf, ""},
+	{node.ErrNotOnDHT, CodeNotOnDHT, ""},
+	{node.ErrNoAddress, CodeNoAddress, ""},
 	{node.ErrClosed, CodeShuttingDown, ""},
 	{context.Canceled, CodeShuttingDown, ""},
 	{identity.ErrIDLength, CodeBadID, "bad ID: "},

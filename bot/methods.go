@@ -91,6 +91,7 @@ type selfResult struct {
 	Nospam    string   `json:"nospam"`
 	Name      string   `json:"name"`
 	Addresses []string `json:"addresses"`
+	DHT       *dhtJSON `json:"dht"` // bot/dht.go
 }
 
 func (s *Server) selfGet(ctx context.Context, _ empty) (any, error) {
@@ -99,7 +100,7 @@ func (s *Server) selfGet(ctx context.Context, _ empty) (any, error) {
 		return nil, err
 	}
 	return selfResult{ID: me.ID.String(), PublicKey: me.Key.String(), Nospam: formatNospam(me.ID.Nospam),
-		Name: me.Name, Addresses: nonNil(me.Addresses)}, nil
+		Name: me.Name, Addresses: nonNil(me.Addresses), DHT: dhtStatusJSON(me.DHT)}, nil
 }
 
 func (s *Server) selfSetName(ctx context.Context, p struct {

@@ -105,5 +105,5 @@ func notificationFor(ev node.Event) (string, any) {
 	case node.Lagged:
 		return "events.lagged", map[string]int{"missed": ev.Missed}
 	}
-	return "", nil
+	return dhtNotification(ev) // bot/dht.go
 }

@@ -76,6 +76,10 @@ type Config struct {
 	// (called from a worker goroutine of the service).
 	LastSeq int64
 	SaveSeq func(seq int64) error
+	// Seen is the highest sequence number already seen per ID (kept by
+	// the caller from earlier runs): a lower one is never accepted, and a
+	// background lookup that finds no higher one brings no news.
+	Seen map[identity.ID]int64
 
 	Clock  Clock        // nil is the wall clock
 	Rand   io.Reader    // nonces; nil is crypto/rand

@@ -26,6 +26,8 @@ var (
 	ErrStaleSeq = errors.New("dht item sequence number is lower than one already seen")
 	// ErrBadBootstrap: a bootstrap router that is not host:port.
 	ErrBadBootstrap = errors.New("bad bootstrap address")
+	// ErrUnchanged: a background lookup found only the item already seen.
+	ErrUnchanged = errors.New("dht item unchanged since the last lookup")
 	// ErrDecrypt: the value does not decrypt with the ID's key.
 	ErrDecrypt = errors.New("dht item does not decrypt")
 )

@@ -146,23 +146,35 @@ func (l *loop) lookupFinished(id identity.ID, keys *Keys, found Found, err error
 	if err == nil && found.Seq < st.minSeq {
 		err = fmt.Errorf("%w: %d < %d", ErrStaleSeq, found.Seq, st.minSeq)
 	}
+	// News is an item newer than any seen for id: what the caller must
+	// learn. The same item again is no progress for a background lookup
+	// (the peer has not republished since), so it backs off like a failure.
+	news := err == nil && found.Seq > st.minSeq
 	if err == nil {
-		st.minSeq, st.failures = found.Seq, 0
-		st.nextAllowed = now.Add(l.cfg.MinInterval)
-	} else {
-		st.failures++
-		st.nextAllowed = now.Add(retryDelay(st.failures, l.cfg.MinInterval, l.cfg.MaxBackoff))
+		st.minSeq = found.Seq
 	}
 	for _, w := range st.waiters {
 		w <- lookupResult{found: found, err: err}
 	}
 	st.waiters = nil
-	if st.wanted {
-		st.wanted = false
-		if err == nil {
-			l.emit(found)
-		} else {
-			l.emit(LookupFailed{ID: id, Err: err, RetryAt: st.nextAllowed})
+	if !st.wanted {
+		// Explicit lookups only: the background schedule is left alone.
+		if news {
+			st.failures = 0
 		}
+		return
 	}
+	st.wanted = false
+	if news {
+		st.failures = 0
+		st.nextAllowed = now.Add(l.cfg.MinInterval)
+		l.emit(found)
+		return
+	}
+	if err == nil {
+		err = fmt.Errorf("%w (sequence number %d)", ErrUnchanged, found.Seq)
+	}
+	st.failures++
+	st.nextAllowed = now.Add(retryDelay(st.failures, l.cfg.MinInterval, l.cfg.MaxBackoff))
+	l.emit(LookupFailed{ID: id, Err: err, RetryAt: st.nextAllowed})
 }

@@ -86,6 +86,14 @@ func newLoop(s *Service) *loop {
 		st:      Status{Enabled: !s.cfg.Disabled},
 	}
 	now := s.cfg.Clock.Now()
+	for id, seq := range s.cfg.Seen {
+		if len(l.ids) >= maxIDs {
+			break
+		}
+		if seq > 0 {
+			l.ids[id] = &idState{minSeq: seq, lastUsed: now}
+		}
+	}
 	l.nextBoot = now
 	if len(l.addrs) > 0 {
 		l.nextPublish = now

@@ -107,10 +107,21 @@ func startBot(t testing.TB, name, profile string, extra ...string) *bot {
 		profile = filepath.Join(t.TempDir(), name)
 	}
 	b := &bot{t: t, name: name, profile: profile,
-		args: append([]string{"bot", "--profile", profile, "--listen", "127.0.0.1:0", "--name", name}, extra...)}
+		args: append([]string{"bot", "--profile", profile, "--listen", "127.0.0.1:0", "--name", name}, dhtArgs(extra)...)}
 	b.start()
 	t.Cleanup(b.kill)
 	return b
+}
+
+// dhtArgs adds --no-dht unless the test chose DHT flags: a test bot never
+// talks to the public DHT (e2e/dht_test.go points bots at a private one).
+func dhtArgs(extra []string) []string {
+	for _, a := range extra {
+		if strings.HasPrefix(a, "--dht") || strings.HasPrefix(a, "--no-dht") {
+			return extra
+		}
+	}
+	return append(append([]string(nil), extra...), "--no-dht")
 }
 
 func (b *bot) start() {

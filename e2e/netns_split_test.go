@@ -115,7 +115,7 @@ func (l *netnsLab) close() {
 func startNSBot(t *testing.T, ns, ip, name string, extra ...string) *bot {
 	t.Helper()
 	b := &bot{t: t, name: name, profile: filepath.Join(t.TempDir(), name),
-		args: append([]string{"bot", "--listen", ip + ":7400", "--name", name}, extra...)}
+		args: append([]string{"bot", "--listen", ip + ":7400", "--name", name}, dhtArgs(extra)...)}
 	b.args = append(b.args, "--profile", b.profile)
 	// ip netns exec enters the namespace and execs the bot: same pid.
 	b.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin}, b.args...)...)

@@ -23,7 +23,14 @@ const (
 	DefaultMaxHalfOpen       = 64
 	DefaultMaxHalfOpenSource = 8
 	DefaultEventBuffer       = 1024
+	// DefaultRelayDelay is how long direct candidates have to complete
+	// their handshake before relay candidates are dialed too.
+	DefaultRelayDelay = 250 * time.Millisecond
 )
+
+// DefaultMigrateBackoff paces the direct probes of a session on a relay:
+// 1 s, doubling, at most 30 s (with up to 50% jitter).
+var DefaultMigrateBackoff = Backoff{Base: time.Second, Max: 30 * time.Second}
 
 // Config configures an Endpoint. Zero fields take the defaults above.
 type Config struct {
@@ -72,7 +79,26 @@ type Config struct {
 	EventBuffer int
 
 	// Transport makes connections; nil is TCPTransport{DialFrom: DialFrom}.
+	// It dials a peer's direct candidates ("host:port") and binds
+	// ListenAddr.
 	Transport Transport
+	// Relay dials a peer's relay candidates (IsRelayAddr: "relay:KEY@host:port"
+	// or "KEY@host:port"), asking that relay for the peer; *relay.Client
+	// is one. Its Listen is never called (serve relay registrations with
+	// Endpoint.Serve). Nil: relay candidates are dialed through Transport
+	// too, which must then tell them apart (IsRelayAddr).
+	Relay Transport
+	// RelayDelay is how long the direct candidates of a dial may take to
+	// authenticate before the relay candidates are dialed in parallel
+	// (happy eyeballs); relays are dialed at once when every direct
+	// candidate failed or there is none. Default DefaultRelayDelay.
+	RelayDelay time.Duration
+	// MigrateBackoff paces the probes of the direct candidates while a
+	// session runs on a relay (zero fields: DefaultMigrateBackoff's).
+	MigrateBackoff Backoff
+	// NoMigration turns migration off: no direct probes while on a relay,
+	// and a peer's migrate HELLO is denied (ErrMigrationDenied).
+	NoMigration bool
 	// DialFrom, when set, is the local IP outgoing connections are made
 	// from (a host with several addresses dials from the one it listens
 	// on). Nil lets the system choose. Used by the default Transport only.
@@ -193,6 +219,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("netlayer: config: MaxFrameSize over 16 MiB")
 	}
 	c.Backoff = c.Backoff.withDefaults()
+	setDur(&c.RelayDelay, DefaultRelayDelay)
+	setDur(&c.MigrateBackoff.Base, DefaultMigrateBackoff.Base)
+	setDur(&c.MigrateBackoff.Max, DefaultMigrateBackoff.Max)
+	c.MigrateBackoff = c.MigrateBackoff.withDefaults()
 	if c.Transport == nil {
 		c.Transport = TCPTransport{DialFrom: c.DialFrom}
 	}

@@ -19,8 +19,18 @@
 //     duplicate-connection rule (the connection dialed by the lower key
 //     wins); a two-phase graceful close.
 //   - A Route per connected session: RouteRelay for a connection whose
-//     Relayed method says so, RouteDirect otherwise. Migration between
-//     routes will be added here.
+//     Relayed method says so, RouteDirect otherwise.
+//   - Candidate dialing: a peer's addresses are direct ("host:port",
+//     through Config.Transport) or relay candidates ("relay:KEY@host:port",
+//     through Config.Relay), plus our own relays (Endpoint.SetRelays).
+//     Direct candidates go first; relay candidates are dialed in parallel
+//     after Config.RelayDelay (happy eyeballs); the first to authenticate
+//     carries the session.
+//   - Migration: a session on a relay probes the direct candidates with
+//     capped backoff and moves onto a direct connection with the MARK
+//     cut-over (session_migrate.go), one switch at a time; a switch that
+//     fails is abandoned. SessionRouteChanged and Session.RouteStatus
+//     report the route and the switch status.
 //
 // # What it must not do
 //
@@ -39,7 +49,8 @@
 // unacknowledged) and the peer receives it once, in order, as
 // FrameReceived. An inbound connection from a peer that Config.Accept
 // allows creates a session and a SessionOpened event. SessionStateChanged
-// reports every transition with its reason, SessionReset a session that
+// reports every transition with its reason, SessionRouteChanged the
+// route (direct, relay, none) and switch status, SessionReset a session that
 // one side lost (with the frames the peer never acknowledged), and a
 // *FatalError in a Closed transition a peer that must not be retried.
 // Session.Close and Endpoint.Close close gracefully within a context.

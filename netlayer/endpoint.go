@@ -37,6 +37,7 @@ type Endpoint struct {
 		served   map[net.Listener]struct{} // listeners passed to Serve
 		closed   bool
 		sessions map[identity.PublicKey]*Session
+		relays   []string // our own relays: relay candidates for every peer
 	}
 }
 
@@ -149,6 +150,24 @@ func (e *Endpoint) Open(peer identity.PublicKey, addrs []string) (*Session, erro
 		s.SetAddrs(addrs)
 	}
 	return s, nil
+}
+
+// SetRelays sets our own relays ("relay:KEY@host:port"): every dial of a
+// peer that has addresses also tries them as relay candidates (asking
+// each relay for the peer), after the peer's direct candidates and with
+// its announced relays. Other entries are ignored. It affects dials that
+// start afterwards.
+func (e *Endpoint) SetRelays(addrs []string) {
+	_, relays := SplitAddrs(addrs)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.mu.relays = relays
+}
+
+func (e *Endpoint) relays() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.mu.relays
 }
 
 // Session returns the live session with peer, or nil.

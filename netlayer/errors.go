@@ -46,6 +46,12 @@ var (
 	// ErrDuplicate is the retriable outcome of losing the duplicate-connection
 	// tie-break: the peer keeps the connection it dialed itself.
 	ErrDuplicate = errors.New("netlayer: duplicate connection")
+	// ErrSwitchBusy refuses a migration while another switch of the same
+	// session runs (one switch at a time); the prober retries later.
+	ErrSwitchBusy = errors.New("netlayer: a route switch is already in progress")
+	// ErrMigrationDenied is a peer's refusal to migrate the session; the
+	// prober keeps the old path and waits its longest backoff.
+	ErrMigrationDenied = errors.New("netlayer: peer denied the migration")
 	// ErrSeqGap closes a connection that delivers a frame ahead of the next
 	// expected sequence number.
 	ErrSeqGap = errors.New("netlayer: sequence gap")

@@ -8,8 +8,9 @@ import (
 
 // Event is one fact the endpoint reports on its Events channel. The
 // concrete types are FrameReceived, SessionOpened, SessionStateChanged,
-// SessionReset and InboundRejected. Events of one session arrive in the
-// order they happened; frames arrive in send order, exactly once.
+// SessionRouteChanged, SessionReset and InboundRejected. Events of one
+// session arrive in the order they happened; frames arrive in send order,
+// exactly once.
 type Event interface{ isEvent() }
 
 // FrameReceived is an application frame from Peer. Data is owned by the

@@ -37,12 +37,19 @@ const (
 	recHello   recordType = 7 // dialer's session claim (see hello)
 	recWelcome recordType = 8 // listener's acceptance (see welcome)
 	recReject  recordType = 9 // listener's refusal: a code byte
+	// recMark ends a path during a migration: seq is the first sequence
+	// number the sender will send on the new path (every frame below it
+	// went on this one), ack as usual. It takes no sequence number.
+	recMark recordType = 10
 )
 
 func (t recordType) sequenced() bool { return t == recData || t == recClosing || t == recClosed }
 
+// seqLayout reports whether t's plaintext is type, seq, ack[, payload].
+func (t recordType) seqLayout() bool { return t.sequenced() || t == recMark }
+
 func (t recordType) String() string {
-	names := [...]string{"?", "DATA", "CLOSING", "CLOSED", "ACK", "PING", "PONG", "HELLO", "WELCOME", "REJECT"}
+	names := [...]string{"?", "DATA", "CLOSING", "CLOSED", "ACK", "PING", "PONG", "HELLO", "WELCOME", "REJECT", "MARK"}
 	if int(t) < len(names) {
 		return names[t]
 	}
@@ -69,7 +76,7 @@ func encodeRecord(r record) []byte { return appendRecord(make([]byte, 0, r.size(
 // size is the length of r's plaintext.
 func (r record) size() int {
 	switch {
-	case r.Type.sequenced():
+	case r.Type.seqLayout():
 		return seqHeader + len(r.Payload)
 	case r.Type == recAck || r.Type == recPing || r.Type == recPong:
 		return ackHeader
@@ -81,7 +88,7 @@ func (r record) size() int {
 func appendRecord(dst []byte, r record) []byte {
 	dst = append(dst, byte(r.Type))
 	switch {
-	case r.Type.sequenced():
+	case r.Type.seqLayout():
 		dst = binary.BigEndian.AppendUint64(dst, r.Seq)
 		dst = binary.BigEndian.AppendUint64(dst, r.Ack)
 		return append(dst, r.Payload...)
@@ -98,7 +105,7 @@ func decodeRecord(b []byte) (record, error) {
 	}
 	r := record{Type: recordType(b[0])}
 	switch {
-	case r.Type.sequenced():
+	case r.Type.seqLayout():
 		if len(b) < seqHeader {
 			return record{}, fmt.Errorf("record %v: %d bytes: %w", r.Type, len(b), ErrMalformed)
 		}

@@ -67,6 +67,9 @@ type secureConn struct {
 	recv   *noise.CipherState
 	peer   identity.PublicKey
 	dialed bool // we dialed this connection
+	// peerMinor is the peer's minor protocol version: 1 and up understand
+	// migration (HELLO's migrate flag, WELCOME's cut-over flag, MARK).
+	peerMinor byte
 }
 
 // writeMsg encrypts and writes one record; handshake use only.
@@ -149,31 +152,49 @@ func (dl *hsDeadline) end(err error) error {
 // then HELLO, then WELCOME or REJECT. Errors from the peer's verdicts are
 // *FatalError or wrap ErrSessionMismatch / ErrDuplicate.
 func (h *handshaker) dial(conn net.Conn, peer identity.PublicKey, hl hello) (*secureConn, welcome, error) {
-	peerX, err := peer.X25519()
+	sc, err := h.dialSecure(conn, peer)
 	if err != nil {
-		return nil, welcome{}, fatal(ReasonBadKey, err)
+		return nil, welcome{}, err
 	}
-	dl := h.deadline(conn, h.timeout)
-	sc, w, err := h.dialSteps(conn, peer, peerX, hl)
-	if err := dl.end(err); err != nil {
+	w, err := h.dialHello(sc, hl)
+	if err != nil {
 		return nil, welcome{}, err
 	}
 	return sc, w, nil
 }
 
-func (h *handshaker) dialSteps(conn net.Conn, peer identity.PublicKey, peerX [32]byte, hl hello) (*secureConn, welcome, error) {
+// dialSecure runs the Noise IK half of a dial under the handshake
+// timeout: afterwards the peer is authenticated and nothing about the
+// session has been said yet, so a connection that loses a dial race can
+// be closed without the peer having changed any state.
+func (h *handshaker) dialSecure(conn net.Conn, peer identity.PublicKey) (*secureConn, error) {
+	peerX, err := peer.X25519()
+	if err != nil {
+		return nil, fatal(ReasonBadKey, err)
+	}
+	dl := h.deadline(conn, h.timeout)
 	sc, err := h.dialNoise(conn, peer, peerX)
+	if err := dl.end(err); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// dialHello sends HELLO on an authenticated connection and reads the
+// verdict, under the handshake timeout.
+func (h *handshaker) dialHello(sc *secureConn, hl hello) (welcome, error) {
+	dl := h.deadline(sc.conn, h.timeout)
+	var w welcome
+	err := sc.writeMsg(record{Type: recHello, Payload: encodeHello(hl)})
 	if err != nil {
-		return nil, welcome{}, err
+		err = fmt.Errorf("handshake: write hello: %w", err)
+	} else {
+		w, err = readVerdict(sc)
 	}
-	if err := sc.writeMsg(record{Type: recHello, Payload: encodeHello(hl)}); err != nil {
-		return nil, welcome{}, fmt.Errorf("handshake: write hello: %w", err)
+	if err := dl.end(err); err != nil {
+		return welcome{}, err
 	}
-	w, err := readVerdict(sc)
-	if err != nil {
-		return nil, welcome{}, err
-	}
-	return sc, w, nil
+	return w, nil
 }
 
 func (h *handshaker) dialNoise(conn net.Conn, peer identity.PublicKey, peerX [32]byte) (*secureConn, error) {
@@ -204,24 +225,27 @@ func (h *handshaker) dialNoise(conn net.Conn, peer identity.PublicKey, peerX [32
 	if err != nil {
 		return nil, fmt.Errorf("handshake: message 2: %w: %w", ErrHandshake, err)
 	}
-	if err := checkAnswer(payload, h.major); err != nil {
+	minor, err := checkAnswer(payload, h.major)
+	if err != nil {
 		return nil, err
 	}
-	return &secureConn{conn: conn, br: br, send: cs1, recv: cs2, peer: peer, dialed: true}, nil
+	return &secureConn{conn: conn, br: br, send: cs1, recv: cs2, peer: peer, dialed: true, peerMinor: minor}, nil
 }
 
-func checkAnswer(payload []byte, major byte) error {
+// checkAnswer checks the listener's Noise message 2 payload and returns
+// its minor version.
+func checkAnswer(payload []byte, major byte) (byte, error) {
 	a, err := decodeAnswer(payload)
 	if err != nil {
-		return fatal(ReasonProtocol, fmt.Errorf("handshake: %w", err))
+		return 0, fatal(ReasonProtocol, fmt.Errorf("handshake: %w", err))
 	}
 	switch {
 	case a.Status == answerVersion || a.Major != major:
-		return fatal(ReasonVersion, fmt.Errorf("handshake: listener speaks version %d", a.Major))
+		return 0, fatal(ReasonVersion, fmt.Errorf("handshake: listener speaks version %d", a.Major))
 	case a.Status == answerRefused:
-		return fatal(ReasonRefused, errors.New("handshake: listener refused us"))
+		return 0, fatal(ReasonRefused, errors.New("handshake: listener refused us"))
 	}
-	return nil
+	return a.Minor, nil
 }
 
 // readVerdict reads the listener's WELCOME or REJECT.
@@ -331,7 +355,7 @@ func (h *handshaker) listenNoise(conn net.Conn) (*secureConn, error) {
 	case answerRefused:
 		return nil, fatal(ReasonRefused, fmt.Errorf("handshake: refused %s", in.Key.Short()))
 	}
-	return &secureConn{conn: conn, send: cs2, recv: cs1, peer: in.Key}, nil
+	return &secureConn{conn: conn, send: cs2, recv: cs1, peer: in.Key, peerMinor: in.Minor}, nil
 }
 
 func (h *handshaker) verdict(in intro) answerStatus {

@@ -12,8 +12,11 @@ import (
 // only add optional trailing fields, which older readers ignore.
 const (
 	VersionMajor = 1
-	VersionMinor = 0
+	VersionMinor = 1 // 1: migration (HELLO migrate flag, WELCOME cut-over flag, MARK)
 )
+
+// minorMigration is the first minor version that understands migration.
+const minorMigration = 1
 
 // SessionID names one incarnation of a session between two keys. The dialer
 // of a new session draws it at random; a restart draws a new one.
@@ -80,20 +83,34 @@ func decodeAnswer(b []byte) (answer, error) {
 // where its sequence numbers stand. Resume is set once the session has been
 // welcomed; a resume for a session the listener does not know is a mismatch,
 // never a new session (river #405).
+//
+// Migrate (flag bit 1, which implies Resume) asks the listener to move the
+// live session onto this connection with the MARK cut-over instead of
+// replacing its connection (see docs/protocol.md part 1, "Migration").
 type hello struct {
 	ID       SessionID
 	Resume   bool
+	Migrate  bool
 	Ack      uint64 // next seq the dialer expects
 	NextSent uint64 // oldest seq the dialer still holds unacknowledged
 }
+
+// hello flag bits.
+const (
+	helloResume  = 1 << 0
+	helloMigrate = 1 << 1
+)
 
 const helloLen = 16 + 1 + 8 + 8
 
 func encodeHello(h hello) []byte {
 	b := make([]byte, helloLen)
 	copy(b, h.ID[:])
-	if h.Resume {
-		b[16] = 1
+	if h.Resume || h.Migrate {
+		b[16] |= helloResume
+	}
+	if h.Migrate {
+		b[16] |= helloMigrate
 	}
 	binary.BigEndian.PutUint64(b[17:], h.Ack)
 	binary.BigEndian.PutUint64(b[25:], h.NextSent)
@@ -105,11 +122,13 @@ func decodeHello(b []byte) (hello, error) {
 	if len(b) < helloLen {
 		return h, fmt.Errorf("hello: %d bytes: %w", len(b), ErrMalformed)
 	}
-	if b[16] > 1 {
+	flags := b[16]
+	if flags&^(helloResume|helloMigrate) != 0 || flags == helloMigrate {
 		return h, fmt.Errorf("hello: flags %#x: %w", b[16], ErrMalformed)
 	}
 	copy(h.ID[:], b)
-	h.Resume = b[16] == 1
+	h.Resume = flags&helloResume != 0
+	h.Migrate = flags&helloMigrate != 0
 	h.Ack = binary.BigEndian.Uint64(b[17:])
 	h.NextSent = binary.BigEndian.Uint64(b[25:])
 	if !h.Resume && (h.Ack != 0 || h.NextSent != 0) {
@@ -119,19 +138,27 @@ func decodeHello(b []byte) (hello, error) {
 }
 
 // welcome is the listener's acceptance of a hello, with its own numbers.
+// CutOver (an optional trailing flags byte, bit 0; minor version 1) says
+// the listener accepted a migrate HELLO and moves the session with the
+// MARK cut-over; without it the connection replaces the old one (a plain
+// resume).
 type welcome struct {
 	ID       SessionID
 	Ack      uint64
 	NextSent uint64
+	CutOver  bool
 }
 
 const welcomeLen = 16 + 8 + 8
 
 func encodeWelcome(w welcome) []byte {
-	b := make([]byte, welcomeLen)
+	b := make([]byte, welcomeLen, welcomeLen+1)
 	copy(b, w.ID[:])
 	binary.BigEndian.PutUint64(b[16:], w.Ack)
 	binary.BigEndian.PutUint64(b[24:], w.NextSent)
+	if w.CutOver {
+		b = append(b, 1)
+	}
 	return b
 }
 
@@ -143,6 +170,9 @@ func decodeWelcome(b []byte) (welcome, error) {
 	copy(w.ID[:], b)
 	w.Ack = binary.BigEndian.Uint64(b[16:])
 	w.NextSent = binary.BigEndian.Uint64(b[24:])
+	if len(b) > welcomeLen {
+		w.CutOver = b[welcomeLen]&1 != 0
+	}
 	return w, nil
 }
 
@@ -153,10 +183,12 @@ const (
 	rejectMismatch  rejectCode = 1 // retriable: start a new session
 	rejectDuplicate rejectCode = 2 // retriable: the peer keeps its own dial
 	rejectMalformed rejectCode = 3 // fatal: the hello did not parse
+	rejectBusy      rejectCode = 4 // migrate HELLO: a switch already runs; retry later
+	rejectDenied    rejectCode = 5 // migrate HELLO: the listener does not migrate
 )
 
 func decodeReject(b []byte) (rejectCode, error) {
-	if len(b) != 1 || b[0] < byte(rejectMismatch) || b[0] > byte(rejectMalformed) {
+	if len(b) != 1 || b[0] < byte(rejectMismatch) || b[0] > byte(rejectDenied) {
 		return 0, fmt.Errorf("reject: %x: %w", b, ErrMalformed)
 	}
 	return rejectCode(b[0]), nil
@@ -169,6 +201,10 @@ func (c rejectCode) err() error {
 		return fmt.Errorf("handshake: rejected: %w", ErrSessionMismatch)
 	case rejectDuplicate:
 		return fmt.Errorf("handshake: rejected: %w", ErrDuplicate)
+	case rejectBusy:
+		return fmt.Errorf("handshake: rejected: %w", ErrSwitchBusy)
+	case rejectDenied:
+		return fmt.Errorf("handshake: rejected: %w", ErrMigrationDenied)
 	}
 	return fatal(ReasonProtocol, fmt.Errorf("handshake: peer could not parse our hello: %w", ErrMalformed))
 }

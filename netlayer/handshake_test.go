@@ -182,7 +182,24 @@ func TestHandshakePayloadsRoundTrip(t *testing.T) {
 	if _, err := decodeAnswer([]byte{1, 0, 9}); !errors.Is(err, ErrMalformed) {
 		t.Error("unknown answer status accepted")
 	}
-	for _, b := range [][]byte{nil, {0}, {4}, {1, 1}} {
+	for _, h := range []hello{{ID: newSessionID(), Resume: true, Migrate: true, Ack: 7, NextSent: 3}} {
+		if got, err := decodeHello(encodeHello(h)); err != nil || got != h {
+			t.Errorf("migrate hello: %+v %v", got, err)
+		}
+	}
+	if _, err := decodeHello(append(make([]byte, 16), helloMigrate, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)); !errors.Is(err, ErrMalformed) {
+		t.Error("a migrate hello without resume was accepted")
+	}
+	cw := welcome{ID: newSessionID(), Ack: 5, NextSent: 2, CutOver: true}
+	if got, err := decodeWelcome(encodeWelcome(cw)); err != nil || got != cw {
+		t.Errorf("cut-over welcome: %+v %v", got, err)
+	}
+	for _, c := range []rejectCode{rejectBusy, rejectDenied} {
+		if got, err := decodeReject([]byte{byte(c)}); err != nil || got != c {
+			t.Errorf("reject %d: %v %v", c, got, err)
+		}
+	}
+	for _, b := range [][]byte{nil, {0}, {6}, {1, 1}} {
 		if _, err := decodeReject(b); !errors.Is(err, ErrMalformed) {
 			t.Errorf("reject %x accepted", b)
 		}

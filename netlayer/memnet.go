@@ -23,6 +23,7 @@ type MemNetwork struct {
 	listeners map[string]*memListener
 	conns     map[*memConn]struct{}
 	refuse    bool
+	refused   map[string]bool // listener addresses that refuse (SetRefuseAddr)
 	dials     int
 }
 
@@ -36,7 +37,32 @@ func NewMemNetwork() *MemNetwork {
 }
 
 // Listen registers addr; "" or an address ending in ":0" gets a fresh name.
-func (m *MemNetwork) Listen(addr string) (net.Listener, error) {
+func (m *MemNetwork) Listen(addr string) (net.Listener, error) { return m.listen(addr, false) }
+
+// ListenRelayed is Listen for a stand-in of a relay registration: both
+// ends of every connection made to it report Relayed() true, so netlayer
+// carries them on RouteRelay. Dial such an address directly or through
+// RelayTransport.
+func (m *MemNetwork) ListenRelayed(addr string) (net.Listener, error) { return m.listen(addr, true) }
+
+// RelayTransport is a stand-in for a relay client: it dials relay
+// candidates ("relay:KEY@name" or "KEY@name") by connecting to the
+// listener called name (made with ListenRelayed). Its Listen is Listen.
+func (m *MemNetwork) RelayTransport() Transport { return memRelay{m} }
+
+type memRelay struct{ m *MemNetwork }
+
+func (r memRelay) Dial(ctx context.Context, peer identity.PublicKey, addr string) (net.Conn, error) {
+	_, name, ok := strings.Cut(addr, "@")
+	if !ok {
+		return nil, fmt.Errorf("memnet: %q is not a relay address", addr)
+	}
+	return r.m.Dial(ctx, peer, name)
+}
+
+func (r memRelay) Listen(addr string) (net.Listener, error) { return r.m.Listen(addr) }
+
+func (m *MemNetwork) listen(addr string, relayed bool) (net.Listener, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if addr == "" || strings.HasSuffix(addr, ":0") {
@@ -46,7 +72,7 @@ func (m *MemNetwork) Listen(addr string) (net.Listener, error) {
 	if m.listeners[addr] != nil {
 		return nil, fmt.Errorf("memnet: listen %s: address in use", addr)
 	}
-	l := &memListener{net: m, addr: memAddr(addr), conns: make(chan net.Conn), done: make(chan struct{})}
+	l := &memListener{net: m, addr: memAddr(addr), relayed: relayed, conns: make(chan net.Conn), done: make(chan struct{})}
 	m.listeners[addr] = l
 	return l, nil
 }
@@ -55,7 +81,7 @@ func (m *MemNetwork) Listen(addr string) (net.Listener, error) {
 func (m *MemNetwork) Dial(ctx context.Context, _ identity.PublicKey, addr string) (net.Conn, error) {
 	m.mu.Lock()
 	l := m.listeners[addr]
-	refuse := m.refuse
+	refuse := m.refuse || m.refused[addr]
 	m.dials++
 	m.next++
 	local := memAddr("mem-dialer:" + strconv.Itoa(m.next))
@@ -64,8 +90,8 @@ func (m *MemNetwork) Dial(ctx context.Context, _ identity.PublicKey, addr string
 		return nil, fmt.Errorf("memnet: dial %s: %w", addr, ErrMemRefused)
 	}
 	a, b := net.Pipe()
-	ca := m.track(&memConn{Conn: a, local: local, remote: l.addr})
-	cb := m.track(&memConn{Conn: b, local: l.addr, remote: local})
+	ca := m.track(&memConn{Conn: a, local: local, remote: l.addr, lis: l.addr, relayed: l.relayed})
+	cb := m.track(&memConn{Conn: b, local: l.addr, remote: local, lis: l.addr, relayed: l.relayed})
 	select {
 	case l.conns <- cb:
 		return ca, nil
@@ -81,16 +107,45 @@ func (m *MemNetwork) Dial(ctx context.Context, _ identity.PublicKey, addr string
 }
 
 // Cut closes every live connection, as a network failure would.
-func (m *MemNetwork) Cut() {
+func (m *MemNetwork) Cut() { m.cutWhere("") }
+
+// CutAddr closes the live connections made to the listener at addr.
+func (m *MemNetwork) CutAddr(addr string) { m.cutWhere(addr) }
+
+func (m *MemNetwork) cutWhere(addr string) {
 	m.mu.Lock()
 	conns := make([]*memConn, 0, len(m.conns))
 	for c := range m.conns {
-		conns = append(conns, c)
+		if addr == "" || string(c.lis) == addr {
+			conns = append(conns, c)
+		}
 	}
 	m.mu.Unlock()
 	for _, c := range conns {
 		_ = c.Close()
 	}
+}
+
+// StallAddr black-holes the live connections made to the listener at
+// addr, as Stall does for all.
+func (m *MemNetwork) StallAddr(addr string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for c := range m.conns {
+		if string(c.lis) == addr {
+			c.stallOnce.Do(func() { close(c.stalled) })
+		}
+	}
+}
+
+// SetRefuseAddr makes later dials of addr fail (true) or work (false).
+func (m *MemNetwork) SetRefuseAddr(addr string, v bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refused == nil {
+		m.refused = map[string]bool{}
+	}
+	m.refused[addr] = v
 }
 
 // Stall black-holes every live connection: from now on their reads and
@@ -138,6 +193,8 @@ type memConn struct {
 	net.Conn
 	net           *MemNetwork
 	local, remote memAddr
+	lis           memAddr // the listener the connection was made to
+	relayed       bool
 	once          sync.Once
 	closed        chan struct{} // closed by Close
 	stalled       chan struct{} // closed by Stall
@@ -169,6 +226,10 @@ func (c *memConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// Relayed reports whether the connection was made to a ListenRelayed
+// listener.
+func (c *memConn) Relayed() bool { return c.relayed }
+
 func (c *memConn) LocalAddr() net.Addr  { return c.local }
 func (c *memConn) RemoteAddr() net.Addr { return c.remote }
 
@@ -184,11 +245,12 @@ func (c *memConn) Close() error {
 }
 
 type memListener struct {
-	net   *MemNetwork
-	addr  memAddr
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
+	net     *MemNetwork
+	addr    memAddr
+	relayed bool
+	conns   chan net.Conn
+	done    chan struct{}
+	once    sync.Once
 }
 
 func (l *memListener) Accept() (net.Conn, error) {

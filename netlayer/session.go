@@ -56,8 +56,16 @@ type Session struct {
 	backoffT     Timer
 	graceT       Timer
 	hb           heartbeat
+	probe        *dialAttempt // a direct probe while on a relay (migration)
+	probeT       Timer        // when the next probe starts
+	probes       int          // probes failed since the last relay connection
+	cut          *cutState    // a migration cut-over in progress
+	earlyMark    *record      // the peer's MARK that beat our probe's WELCOME
+	sw           Switch       // the switch status reported
+	routeSt      RouteStatus  // the route status last reported
 
-	sealMu sync.Mutex // serialises the links' writers on outFrame.room
+	rs     atomic.Pointer[RouteStatus] // mirror of routeSt, for RouteStatus()
+	sealMu sync.Mutex                  // serialises the links' writers on outFrame.room
 }
 
 // outFrame is one sequenced record waiting for the peer's ack.
@@ -115,6 +123,15 @@ func (s *Session) State() State { return State(s.state.Load()) }
 // Route returns the path the session uses now: RouteDirect or RouteRelay
 // while Connected (or Closing over a live connection), else RouteNone.
 func (s *Session) Route() Route { return Route(s.route.Load()) }
+
+// RouteStatus returns the session's route and switch status now (the
+// last SessionRouteChanged it reported).
+func (s *Session) RouteStatus() RouteStatus {
+	if p := s.rs.Load(); p != nil {
+		return *p
+	}
+	return RouteStatus{}
+}
 
 // Done is closed once the session is Closed and all its goroutines ended.
 func (s *Session) Done() <-chan struct{} { return s.done }
@@ -221,6 +238,11 @@ func (s *Session) step() {
 		s.startDial(nil)
 	case <-s.hb.tick():
 		s.heartbeatTick()
+	case <-timerC(s.probeT):
+		s.probeT = nil
+		s.startProbe()
+	case <-s.cutTimer():
+		s.dropLink(errCutTimeout)
 	case <-timerC(s.graceT):
 		s.graceT = nil
 		s.finish(ErrGraceExpired)
@@ -279,11 +301,21 @@ func (s *Session) public() State {
 
 func (s *Session) publish() {
 	s.state.Store(int32(s.public()))
-	r := RouteNone
-	if s.link != nil {
-		r = s.link.route
-	}
+	r := s.currentRoute()
 	s.route.Store(int32(r))
+	s.publishRoute(r)
+}
+
+// currentRoute is the route frames are carried on: the old path's while
+// a cut-over drains it.
+func (s *Session) currentRoute() Route {
+	switch {
+	case s.cut != nil:
+		return s.cut.old.route
+	case s.link != nil:
+		return s.link.route
+	}
+	return RouteNone
 }
 
 // setPhase moves the connection phase and reports the public transition.
@@ -345,6 +377,8 @@ func (s *Session) reset(reason error) {
 	s.ep.log.Info("session reset", "peer", s.peer.Short(), "reason", reason)
 	unacked := s.releaseBuffer()
 	s.cancelAttempt()
+	s.stopProbing()
+	s.endCut()
 	s.id = newSessionID()
 	s.established = false
 	s.seq, s.ack, s.ackSent, s.recvSinceAck, s.gaps = 0, 0, 0, 0, 0
@@ -364,6 +398,8 @@ func (s *Session) finish(reason error) {
 // for the session's goroutines.
 func (s *Session) shutdown() {
 	s.cancelAttempt()
+	s.stopProbing()
+	s.endCut()
 	stopTimer(&s.backoffT)
 	stopTimer(&s.graceT)
 	s.hb.stop()

@@ -16,7 +16,8 @@ type dialAttempt struct {
 // handshake runs) or its end, a secure connection or an error.
 type dialResult struct {
 	gen      uint64
-	progress bool
+	progress bool // a transport connection is up (authed: and authenticated)
+	authed   bool // progress: a candidate completed Noise; end: one did
 	sc       *secureConn
 	w        welcome
 	err      error
@@ -57,7 +58,7 @@ func (s *Session) startDial(reason error) {
 	addrs := append([]string(nil), s.addrs...)
 	gen := s.attemptGen
 	s.setPhase(Connecting, reason)
-	s.wg.Go(func() { s.dialLoop(ctx, gen, addrs, hl) })
+	s.wg.Go(func() { s.dialRace(ctx, gen, addrs, hl, false) })
 }
 
 // hello snapshots our side of the session for a dial.
@@ -84,55 +85,6 @@ func (s *Session) cancelAttempt() {
 	}
 }
 
-// dialLoop tries each address in turn and reports one result. Only an
-// answer the peer authenticated stops it early: a fatal verdict, or a
-// session mismatch or duplicate (which a later address would repeat).
-// Anything else, including an unauthenticated refusal, moves on to the
-// next address; the failure reported joins every address's error.
-func (s *Session) dialLoop(ctx context.Context, gen uint64, addrs []string, hl hello) {
-	var errs []error
-	for _, addr := range addrs {
-		sc, w, err := s.dialOne(ctx, gen, addr, hl)
-		if err == nil {
-			s.deliverDial(ctx, dialResult{gen: gen, sc: sc, w: w})
-			return
-		}
-		errs = append(errs, err)
-		if ctx.Err() != nil || IsFatal(err) || errors.Is(err, ErrSessionMismatch) || errors.Is(err, ErrDuplicate) {
-			break
-		}
-	}
-	err := errors.New("dial: no address")
-	switch len(errs) {
-	case 0:
-	case 1:
-		err = errs[0]
-	default:
-		err = errors.Join(errs...)
-	}
-	s.deliverDial(ctx, dialResult{gen: gen, err: err})
-}
-
-func (s *Session) dialOne(ctx context.Context, gen uint64, addr string, hl hello) (*secureConn, welcome, error) {
-	dctx, cancel := context.WithTimeout(ctx, s.ep.cfg.HandshakeTimeout)
-	conn, err := s.ep.cfg.Transport.Dial(dctx, s.peer, addr)
-	cancel()
-	if err != nil {
-		return nil, welcome{}, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	s.deliverDial(ctx, dialResult{gen: gen, progress: true})
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	sc, w, err := s.ep.hs.dial(conn, s.peer, hl)
-	if !stop() || err != nil {
-		_ = conn.Close()
-		if err == nil {
-			err = ctx.Err()
-		}
-		return nil, welcome{}, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	return sc, w, nil
-}
-
 // deliverDial hands a result to the owner; if the attempt was canceled the
 // connection is closed instead.
 func (s *Session) deliverDial(ctx context.Context, res dialResult) {
@@ -148,6 +100,10 @@ func (s *Session) deliverDial(ctx context.Context, res dialResult) {
 // handleDial applies a dial result. A result from a canceled or replaced
 // attempt is stale: its connection is closed, never adopted.
 func (s *Session) handleDial(res dialResult) {
+	if s.probe != nil && res.gen == s.probe.gen {
+		s.handleProbe(res)
+		return
+	}
 	if s.attempt == nil || res.gen != s.attempt.gen {
 		if res.sc != nil {
 			_ = res.sc.conn.Close()
@@ -155,7 +111,9 @@ func (s *Session) handleDial(res dialResult) {
 		return
 	}
 	if res.progress {
-		s.setPhase(Handshaking, nil)
+		if !res.authed {
+			s.setPhase(Handshaking, nil)
+		}
 		return
 	}
 	s.cancelAttempt()
@@ -228,10 +186,17 @@ func (s *Session) adopt(sc *secureConn, peerAck uint64, first *record) {
 		s.link.kill()
 		s.link = nil
 	}
+	s.endCut()
+	s.stopProbing()
+	s.earlyMark = nil
+	if s.sw.Phase == SwitchSwitching {
+		s.sw = Switch{} // a plain resume ends any switch
+	}
+	s.probes = 0
 	s.cancelAttempt()
 	stopTimer(&s.backoffT)
 	stopTimer(&s.graceT)
-	s.link = s.newLink(sc)
+	s.link = s.newLink(sc, false)
 	if first != nil {
 		s.link.send(*first)
 	}
@@ -247,13 +212,17 @@ func (s *Session) adopt(sc *secureConn, peerAck uint64, first *record) {
 	s.flushAck()
 	s.hb.start(s.ep.cfg, !sc.dialed)
 	s.setPhase(Connected, nil)
+	s.publish()
+	s.armProbe()
 }
 
 // handleAddrs replaces the dial addresses.
 func (s *Session) handleAddrs(addrs []string) {
 	s.addrs = addrs
 	switch {
-	case s.link != nil || s.finished:
+	case s.link != nil:
+		s.armProbe()
+	case s.finished:
 	case len(addrs) == 0:
 		s.cancelAttempt()
 		stopTimer(&s.backoffT)

@@ -20,6 +20,8 @@ type link struct {
 	route    Route       // RouteDirect or RouteRelay, from the connection
 	out      chan record // records to write; closed by finish
 	done     chan struct{}
+	hold     chan struct{} // nil, or closed by release: the reader waits for it
+	holdOnce sync.Once
 	killOnce sync.Once
 	onKill   func()
 	roomMu   *sync.Mutex // the session's sealMu
@@ -35,7 +37,9 @@ type linkEvent struct {
 // newLink starts the goroutines of a link for s. outCap bounds the records
 // queued for writing; the owner never queues more sequenced records than
 // the send buffer holds, and drops control records when it is full.
-func (s *Session) newLink(sc *secureConn) *link {
+//
+// A held link (a migration's new path) does not read until release.
+func (s *Session) newLink(sc *secureConn, held bool) *link {
 	s.linkGen++
 	l := &link{
 		sc:     sc,
@@ -44,6 +48,9 @@ func (s *Session) newLink(sc *secureConn) *link {
 		out:    make(chan record, s.ep.cfg.SendBuffer+64),
 		done:   make(chan struct{}),
 		roomMu: &s.sealMu,
+	}
+	if held {
+		l.hold = make(chan struct{})
 	}
 	s.ep.liveConns.Add(1)
 	l.onKill = func() { s.ep.liveConns.Add(-1) }
@@ -64,6 +71,13 @@ func (l *link) kill() {
 	})
 }
 
+// release lets a held link's reader start. Safe repeatedly.
+func (l *link) release() {
+	if l.hold != nil {
+		l.holdOnce.Do(func() { close(l.hold) })
+	}
+}
+
 // killOnAbort kills the link when the session is aborted or the endpoint
 // terminates, so that no read or write outlives them.
 func (l *link) killOnAbort(ctx context.Context) {
@@ -78,6 +92,7 @@ func (l *link) killOnAbort(ctx context.Context) {
 // the peer linger to close its side before the reader kills the link.
 // Owner only, once.
 func (l *link) finish(linger time.Duration) {
+	l.release()
 	close(l.out)
 	_ = l.sc.conn.SetReadDeadline(time.Now().Add(linger))
 }
@@ -104,6 +119,13 @@ func (l *link) report(inbox chan<- linkEvent, ev linkEvent) {
 // the link.
 func (l *link) readLoop(inbox chan<- linkEvent, limit int) {
 	defer l.kill()
+	if l.hold != nil {
+		select {
+		case <-l.hold:
+		case <-l.done:
+			return
+		}
+	}
 	var scratch []byte
 	for {
 		rec, err := l.readOne(&scratch, limit)

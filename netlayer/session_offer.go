@@ -49,6 +49,9 @@ func (s *Session) handleOffer(o offerReq) error {
 		return ErrClosed
 	}
 	h := o.h
+	if h.Migrate && h.ID == s.id {
+		return s.offerMigrate(o)
+	}
 	if s.keepOwn() {
 		return reject(rejectDuplicate, fmt.Errorf("keeping our own dial: %w", ErrDuplicate))
 	}
@@ -93,4 +96,6 @@ func (s *Session) dropStaleLink() {
 		s.link = nil
 		s.hb.stop()
 	}
+	s.endCut()
+	s.stopProbing()
 }

@@ -11,6 +11,10 @@ const ackEvery = 32
 // handleLinkEvent processes one record or error from a link. Events of a
 // replaced link are stale and ignored.
 func (s *Session) handleLinkEvent(ev linkEvent) {
+	if s.cut != nil && ev.gen == s.cut.old.gen {
+		s.handleOldPath(ev)
+		return
+	}
 	if s.link == nil || ev.gen != s.link.gen {
 		return
 	}
@@ -39,6 +43,14 @@ func (s *Session) handleRecord(r record) error {
 		s.sendControl(recPong)
 	case recData, recClosing, recClosed:
 		return s.onSequenced(r)
+	case recMark:
+		// The peer moved to a path of our probe whose WELCOME we have not
+		// seen yet: wait for it. Without a probe the path is over.
+		if s.probe != nil && s.earlyMark == nil {
+			s.earlyMark = &r
+			return nil
+		}
+		return fmt.Errorf("connection: the peer left this path (MARK): %w", ErrSeqGap)
 	default:
 		return fatal(ReasonProtocol, fmt.Errorf("connection: unexpected %v: %w", r.Type, ErrMalformed))
 	}
@@ -133,6 +145,13 @@ func (s *Session) dropLink(reason error) {
 		return
 	}
 	s.ep.log.Debug("connection lost", "peer", s.peer.Short(), "err", reason)
+	if s.cut != nil {
+		// Past the point of no return: both paths go, the reconnect resumes.
+		s.sw = switchFailed("cut-over interrupted", reason)
+		s.endCut()
+	}
+	s.stopProbing()
+	s.earlyMark = nil
 	s.link.kill()
 	s.link = nil
 	s.hb.stop()

@@ -94,6 +94,34 @@ func (s *Session) Send(ctx context.Context, data []byte) error {
 	return nil
 }
 
+// TrySend is Send without waiting: when Config.SendBuffer frames are
+// already accepted but unacknowledged it returns false and queues
+// nothing. A caller that owns a queue of its own (the node's send pump)
+// uses it to hand a frame over directly while its queue is empty.
+func (s *Session) TrySend(data []byte) (bool, error) {
+	if len(data) > s.ep.cfg.MaxFrameSize {
+		return false, fmt.Errorf("send: %d bytes: %w", len(data), ErrFrameTooLarge)
+	}
+	select {
+	case <-s.done:
+		return false, s.closedErr("send")
+	default:
+	}
+	select {
+	case s.credits <- struct{}{}:
+	default:
+		return false, nil
+	}
+	if err := s.sendQ.put(append(make([]byte, seqHeader, seqHeader), data...)); err != nil {
+		<-s.credits
+		if err == ErrClosed {
+			return false, s.closedErr("send")
+		}
+		return false, fmt.Errorf("send: %w", err)
+	}
+	return true, nil
+}
+
 // takeSends moves the queued frames into the session, in order.
 func (s *Session) takeSends() {
 	for _, b := range s.sendQ.take() {

@@ -34,6 +34,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the loop's time source; nil is the wall clock.
 	Clock Clock
+	// DHT configures finding peers by ID on the Mainline DHT; the zero
+	// value is off (node/dht.go).
+	DHT DHTConfig
 }
 
 // dbTimeout bounds every database call the loop makes: a stuck or failing

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -114,8 +115,16 @@ func TestDefect14DroppedFramesHealed(t *testing.T) {
 		s := p.a.sessions[p.meB.Key]
 		s.pump.stop()
 		pu = newPump(s.sess, p.a.healWake) // not running yet: a reader that stalls
-		for range pumpMaxFrames {
+		// The first frames go straight to the session until its send
+		// window is full; the rest fill the queue.
+		for range 4 * pumpMaxFrames {
+			if len(pu.queue) == pumpMaxFrames {
+				break
+			}
 			pu.push(hello)
+		}
+		if len(pu.queue) != pumpMaxFrames {
+			return fmt.Errorf("queue holds %d frames, want it full (%d)", len(pu.queue), pumpMaxFrames)
 		}
 		s.pump = pu
 		return nil

@@ -252,6 +252,7 @@ func (n *Node) forgetFriend(key identity.PublicKey) {
 		n.log.Error("delete friend", "err", err)
 	}
 	n.db.SetSetting(ctx, requestMessageKey(key), "")
+	n.db.SetDHTSeen(ctx, key, 0)
 	n.friendChanged(key)
 	n.wants.Remove(key, peers.Want{Kind: peers.WantFriend})
 	n.wants.Remove(key, peers.Want{Kind: peers.WantRequest})
@@ -263,16 +264,31 @@ func (n *Node) forgetFriend(key identity.PublicKey) {
 }
 
 // AddFriend sends a friend request to id at address, with message. If id
-// had already asked us, the friendship is confirmed at once.
+// had already asked us, the friendship is confirmed at once. An empty
+// address looks id up on the DHT first, on the caller's goroutine (the
+// loop never waits for the DHT): ErrNotOnDHT when nothing usable is
+// found, ErrNoAddress when the DHT is off.
 func (n *Node) AddFriend(ctx context.Context, id identity.ID, address, message string) error {
 	if err := identity.ValidatePublicKey(id.Key); err != nil {
 		return err
 	}
-	if err := checkDialAddr(address); err != nil {
-		return err
+	if address != "" {
+		if err := checkDialAddr(address); err != nil {
+			return err
+		}
 	}
 	if len(message) > peers.MaxMessageLen {
 		return fmt.Errorf("message is %d bytes, the limit is %d", len(message), peers.MaxMessageLen)
+	}
+	if id.Key == n.key.Public() {
+		return ErrSelf
+	}
+	addrs, seen := []string{address}, int64(0)
+	if address == "" {
+		var err error
+		if addrs, seen, err = n.lookupForAdd(ctx, id); err != nil {
+			return err
+		}
 	}
 	return n.do(ctx, func(now time.Time) error {
 		if id.Key == n.key.Public() {
@@ -281,9 +297,14 @@ func (n *Node) AddFriend(ctx context.Context, id identity.ID, address, message s
 		if err := n.db.SetSetting(n.qctx, requestMessageKey(id.Key), message); err != nil {
 			return err
 		}
-		f, mutual := n.book.Add(id.Key, id.Nospam, []string{address}, now)
+		f, mutual := n.book.Add(id.Key, id.Nospam, addrs, now)
 		if err := n.saveFriend(id.Key); err != nil {
 			return err
+		}
+		if seen > 0 {
+			if err := n.db.SetDHTSeen(n.qctx, id.Key, seen); err != nil {
+				return err
+			}
 		}
 		n.wantFriend(f)
 		if mutual {

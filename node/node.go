@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"confchat/conference"
+	"confchat/discovery"
 	"confchat/identity"
 	"confchat/netlayer"
 	"confchat/peers"
@@ -75,6 +76,12 @@ type Node struct {
 	// qctx bounds the database calls of the input the loop is handling
 	// (dbTimeout), so a failing disk never stalls the loop for long.
 	qctx context.Context
+
+	// DHT (node/dht.go): set in Open before the loop starts, then only
+	// read. dht is nil when the DHT is off or failed to start (dhtErr).
+	dht        *discovery.Service
+	dhtErr     error
+	dhtLookups chan struct{} // bounds AddFriend's lookups at once
 }
 
 // request is a closure the loop runs for another goroutine.
@@ -161,6 +168,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 	n.startup(now) // before the loop exists, so it owns nothing yet
 	n.flush(now)
 	n.qctx = n.ctx
+	n.startDHT(ctx) // never fails: a DHT that cannot start is shown, not fatal
 	n.wg.Add(1)
 	go n.loop()
 	return n, nil

@@ -31,10 +31,11 @@ type pump struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu      sync.Mutex // guards queue, bytes, lossy
+	mu      sync.Mutex // guards queue, bytes, lossy, sending
 	queue   [][]byte
 	bytes   int
 	lossy   bool // frames were dropped since the queue last drained
+	sending bool // a frame is between the queue and the session (either side holds it)
 	healing atomic.Bool
 }
 
@@ -74,7 +75,9 @@ func (p *pump) run(ctx context.Context, log *slog.Logger) {
 			if !ok {
 				break
 			}
-			if err := p.sess.Send(ctx, f); err != nil {
+			err := p.sess.Send(ctx, f)
+			p.sent()
+			if err != nil {
 				if errors.Is(err, netlayer.ErrClosed) || errors.Is(err, netlayer.ErrClosing) || ctx.Err() != nil {
 					return
 				}
@@ -84,10 +87,18 @@ func (p *pump) run(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-// pop takes the oldest frame. When the queue is empty it releases its
-// memory and, if frames were dropped, asks the loop to heal.
+// pop takes the oldest frame (the caller then holds the send turn until
+// sent). When the queue is empty, or the loop is handing a frame over
+// itself, it returns false; an empty queue releases its memory and, if
+// frames were dropped, asks the loop to heal.
 func (p *pump) pop() ([]byte, bool) {
 	p.mu.Lock()
+	if p.sending {
+		// push is handing a frame to the session; if that fails it
+		// queues the frame and wakes us again.
+		p.mu.Unlock()
+		return nil, false
+	}
 	if len(p.queue) == 0 {
 		p.queue = nil
 		lossy := p.lossy
@@ -106,14 +117,42 @@ func (p *pump) pop() ([]byte, bool) {
 	p.queue[0] = nil
 	p.queue = p.queue[1:]
 	p.bytes -= len(f)
+	p.sending = true
 	p.mu.Unlock()
 	return f, true
 }
 
-// push queues a frame without blocking; it reports false (and marks the
+// sent ends the send turn pop or push took.
+func (p *pump) sent() {
+	p.mu.Lock()
+	p.sending = false
+	p.mu.Unlock()
+}
+
+// push hands a frame on without blocking. While nothing is queued or
+// being sent it gives the frame to the session directly (TrySend), which
+// saves the pump goroutine's wake-up on the latency path; otherwise, or
+// when the session's send window is full, it queues the frame behind the
+// others, so frames keep their order. It reports false (and marks the
 // queue lossy) when the queue is full.
 func (p *pump) push(frame []byte) bool {
 	p.mu.Lock()
+	if len(p.queue) == 0 && !p.sending {
+		p.sending = true
+		p.mu.Unlock()
+		ok, err := p.sess.TrySend(frame)
+		p.mu.Lock()
+		p.sending = false
+		if ok || err != nil { // an error is the pump's to ignore, as in run
+			wake := len(p.queue) > 0
+			p.mu.Unlock()
+			if wake {
+				p.poke()
+			}
+			return true
+		}
+		// The window is full: queue it for the goroutine, which waits.
+	}
 	if len(p.queue) >= pumpMaxFrames || p.bytes+len(frame) > pumpMaxBytes {
 		p.lossy = true
 		p.mu.Unlock()
@@ -122,11 +161,15 @@ func (p *pump) push(frame []byte) bool {
 	p.queue = append(p.queue, frame)
 	p.bytes += len(frame)
 	p.mu.Unlock()
+	p.poke()
+	return true
+}
+
+func (p *pump) poke() {
 	select {
 	case p.wake <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 // takeHeal reports (once) that the queue drained after dropping frames.

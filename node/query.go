@@ -14,6 +14,7 @@ type SelfInfo struct {
 	Key       identity.PublicKey
 	Name      string
 	Addresses []string
+	DHT       DHTStatus // node/dht.go
 }
 
 // Self returns our ID, key, name and advertised addresses.

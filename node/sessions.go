@@ -87,6 +87,7 @@ func (n *Node) sessionChanged(now time.Time, ev netlayer.SessionStateChanged) {
 	if !ok {
 		return
 	}
+	n.dhtUnreachable(ev) // failed at every address: look it up (node/dht.go)
 	switch {
 	case ev.To == netlayer.Connected:
 		s.connected, s.remote = true, ev.RemoteAddr

@@ -50,5 +50,6 @@ func (n *Node) Status(ctx context.Context) (StatusInfo, error) {
 }
 
 func (n *Node) selfInfo() SelfInfo {
-	return SelfInfo{ID: n.id, Key: n.key.Public(), Name: n.name, Addresses: append([]string(nil), n.addrs...)}
+	return SelfInfo{ID: n.id, Key: n.key.Public(), Name: n.name, Addresses: append([]string(nil), n.addrs...),
+		DHT: n.dhtStatus()}
 }

@@ -188,6 +188,7 @@ func (n *Node) SetNospam(ctx context.Context, nospam *uint32) (identity.ID, erro
 		n.id.Nospam = v
 		id = n.id
 		n.helloFriends()
+		n.dhtSetID()
 		return nil
 	})
 	return id, err

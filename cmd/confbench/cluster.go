@@ -238,7 +238,7 @@ func (c *cluster) close() {
 // nodeFlags are the per-node flags beyond the common ones.
 func (c *cluster) nodeFlags(p *proc) []string {
 	f := []string{"--advertise", c.proxies[p.idx].addr()}
-	if c.opts.profileDir != "" {
+	if c.opts.profileDir != "" || c.opts.traceDir != "" {
 		if p.pprof == "" {
 			p.pprof, _ = freePort("127.0.0.1")
 		}

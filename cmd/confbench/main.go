@@ -33,6 +33,7 @@ type options struct {
 	msgLen      int
 	burstStall  time.Duration     // burst ends after this long without progress
 	profileDir  string            // write each node's CPU profile of the burst phase here
+	traceDir    string            // write each node's execution trace of the latency phase here
 	faults      *faults           // tests inject link faults here
 	beforePhase func(name string) // tests: called before each phase after connect
 }
@@ -59,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.burstCount, "B", o.burstCount, "burst size")
 	fs.IntVar(&o.msgLen, "m", o.msgLen, "message length in bytes")
 	fs.StringVar(&o.profileDir, "cpuprofile", "", "run the nodes with --pprof and write each one's CPU profile of the burst phase to `DIR`")
+	fs.StringVar(&o.traceDir, "trace", "", "run the nodes with --pprof and write each one's execution trace of the first 3 s of the latency phase to `DIR`")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: confbench [flags]\n\nMeasures N confchat bot processes on loopback; "+
 			"prints `metric <name> <value> <unit>` lines.\n\n")

@@ -82,6 +82,7 @@ func (b *bench) latency(ctx context.Context) error {
 		return err
 	}
 	defer b.countTraffic()()
+	defer b.trace(ctx)()
 	sender := c.procs[0]
 	var samples []float64
 	lost := 0

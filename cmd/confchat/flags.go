@@ -30,10 +30,11 @@ type globalFlags struct {
 	freezeAfter time.Duration
 	logLevel    slog.Level
 	pprof       pprofFlag
+	dht         dhtFlags // flags_dht.go
 }
 
 func defaultGlobalFlags() *globalFlags {
-	return &globalFlags{freezeAfter: 60 * time.Second}
+	return &globalFlags{freezeAfter: 60 * time.Second, dht: defaultDHTFlags()}
 }
 
 func (g *globalFlags) register(fs *flag.FlagSet) {
@@ -51,6 +52,7 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 	fs.Var(&g.pprof, "pprof", "serve net/http/pprof on the loopback `ADDR` (host:port), for profiling")
 	fs.TextVar(&g.logLevel, "log-level", &g.logLevel,
 		"log `LEVEL` of the chat's confchat.log: debug, info, warn or error")
+	g.dht.register(fs)
 }
 
 // validate checks every global flag and fills in the default profile.
@@ -78,13 +80,13 @@ func (g *globalFlags) validate() error {
 	if g.freezeAfter < 300*time.Millisecond || g.freezeAfter > 24*time.Hour {
 		return fmt.Errorf("--freeze-after: %v is out of range (300ms to 24h)", g.freezeAfter)
 	}
-	return nil
+	return g.dht.validate()
 }
 
 // nodeConfig turns the global flags into a node configuration.
 func (g *globalFlags) nodeConfig(log *slog.Logger) node.Config {
 	return node.Config{Profile: g.profile, Listen: g.listen, Advertise: g.advertiseAddrs(),
-		Relays: g.relays.addrs(), Name: g.name, FreezeAfter: g.freezeAfter, Logger: log}
+		Relays: g.relays.addrs(), Name: g.name, FreezeAfter: g.freezeAfter, Logger: log, DHT: g.dht.config()}
 }
 
 // advertiseAddrs splits --advertise on commas, dropping empty entries.

@@ -35,7 +35,7 @@ func TestTmuxRealTerminal(t *testing.T) {
 	bot := startBot(t, bin, filepath.Join(dir, "bot"))
 	tm := newTmux(t, dir)
 	profile := filepath.Join(dir, "alice")
-	tuiCmd := fmt.Sprintf("%s --profile %s --name alice --listen 127.0.0.1:0; echo confchat exited $?; sleep 600", bin, profile)
+	tuiCmd := fmt.Sprintf("%s --profile %s --name alice --listen 127.0.0.1:0 --no-dht; echo confchat exited $?; sleep 600", bin, profile)
 
 	tm.start(tuiCmd)
 	tm.waitFor("Welcome to confchat", 20*time.Second)
@@ -74,7 +74,7 @@ func TestTmuxRealTerminal(t *testing.T) {
 
 	// A second chat on the profile in use: one line, exit 1, no screen.
 	tm.run("new-session", "-d", "-s", "second", "-x", "120", "-y", "40",
-		fmt.Sprintf("%s --profile %s; echo second exited $?; sleep 600", bin, profile))
+		fmt.Sprintf("%s --profile %s --no-dht; echo second exited $?; sleep 600", bin, profile))
 	var second string
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if second = tm.run("capture-pane", "-p", "-t", "second"); strings.Contains(second, "second exited") {
@@ -165,7 +165,7 @@ func startBot(t *testing.T, bin, profile string) *rpcBot {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "bot", "--profile", profile, "--name", "rpcbot",
-		"--listen", "127.0.0.1:0", "--accept-friends", "--auto-join")
+		"--listen", "127.0.0.1:0", "--no-dht", "--accept-friends", "--auto-join")
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = io.Discard

@@ -1,0 +1,92 @@
+package netlayer
+
+import (
+	"testing"
+	"time"
+)
+
+// A direct candidate that answers carries the session; the relay
+// candidate is never needed.
+func TestCandidatesDirectFirst(t *testing.T) {
+	inMem(t, func(t *testing.T, mn *MemNetwork) {
+		a, b := newRelayNode(t, mn), newRelayNode(t, mn)
+		a.open(b.node, b.addr(), b.relayCand())
+		s := waitRoute(t, a.node, b.node, RouteDirect)
+		sendN(t, s, 5, 16)
+		waitFor(t, "frames", func() bool { return len(b.rec.frames(a.pub())) == 5 })
+		checkStream(t, b.rec.frames(a.pub()), 5)
+		if got := routeEvents(a.node, b.node); len(got) == 0 || got[0].Route != RouteDirect {
+			t.Fatalf("route events %v, want direct first", got)
+		}
+	})
+}
+
+// Every direct candidate refused: the relay candidates are dialed at
+// once, without waiting for the delay, and the session runs on the relay.
+func TestCandidatesRelayWhenDirectRefused(t *testing.T) {
+	inMem(t, func(t *testing.T, mn *MemNetwork) {
+		a, b := newRelayNode(t, mn, func(c *Config) { c.NoMigration = true }), newRelayNode(t, mn)
+		mn.SetRefuseAddr(b.addr(), true)
+		start := time.Now()
+		a.open(b.node, b.addr(), b.relayCand())
+		s := waitRoute(t, a.node, b.node, RouteRelay)
+		if el := time.Since(start); el >= a.ep.cfg.RelayDelay {
+			t.Errorf("relay reached after %v: it should not wait the %v delay once direct failed", el, a.ep.cfg.RelayDelay)
+		}
+		sendN(t, s, 5, 16)
+		waitFor(t, "frames", func() bool { return len(b.rec.frames(a.pub())) == 5 })
+		checkStream(t, b.rec.frames(a.pub()), 5)
+		if bs := waitRoute(t, b.node, a.node, RouteRelay); bs.RouteStatus().Route != RouteRelay {
+			t.Fatal("listener side not on the relay")
+		}
+	})
+}
+
+// Happy eyeballs: a black-holed direct candidate does not hold the
+// session up; the relay is dialed after RelayDelay and wins, and the
+// direct attempt is closed.
+func TestCandidatesHappyEyeballs(t *testing.T) {
+	inMem(t, func(t *testing.T, mn *MemNetwork) {
+		a, b := newRelayNode(t, mn, func(c *Config) { c.NoMigration = true }), newRelayNode(t, mn)
+		holeListener(t, mn, "mem:hole")
+		start := time.Now()
+		a.open(b.node, "mem:hole", b.relayCand())
+		waitRoute(t, a.node, b.node, RouteRelay)
+		el := time.Since(start)
+		if el < a.ep.cfg.RelayDelay || el > a.ep.cfg.RelayDelay+100*time.Millisecond {
+			t.Errorf("relay carried the session after %v, want just over the %v delay", el, a.ep.cfg.RelayDelay)
+		}
+		waitFor(t, "the losing direct attempt closed", func() bool { return a.ep.liveConns.Load() == 1 })
+	})
+}
+
+// Relay candidates of our own (Endpoint.SetRelays) are tried too, and a
+// relay candidate whose far end proves another key is never selected
+// (anchor 50, first half): the race goes on to the next candidate.
+func TestCandidatesOwnRelaysAndWrongKey(t *testing.T) {
+	inMem(t, func(t *testing.T, mn *MemNetwork) {
+		a, b := newRelayNode(t, mn, func(c *Config) { c.NoMigration = true }), newRelayNode(t, mn)
+		impostor := newRelayNode(t, mn)
+		// A relay that splices us to the impostor instead of b.
+		wrong := RelayAddrPrefix + b.pub().String() + "@" + impostor.relayName
+		a.ep.SetRelays([]string{b.relayCand(), "10.0.0.1:1"})
+		mn.SetRefuseAddr(b.addr(), true)
+		a.open(b.node, b.addr(), wrong)
+		s := waitRoute(t, a.node, b.node, RouteRelay)
+		sendN(t, s, 3, 16)
+		waitFor(t, "frames at b", func() bool { return len(b.rec.frames(a.pub())) == 3 })
+		if impostor.ep.Session(a.pub()) != nil {
+			t.Fatal("the impostor got a session")
+		}
+	})
+}
+
+func TestSplitAddrs(t *testing.T) {
+	d, r := SplitAddrs([]string{"1.2.3.4:5", "relay:K@h:1", "", "K2@h:2", "1.2.3.4:5", "[::1]:7"})
+	if len(d) != 2 || d[0] != "1.2.3.4:5" || d[1] != "[::1]:7" {
+		t.Errorf("direct %v", d)
+	}
+	if len(r) != 2 || r[0] != "relay:K@h:1" || r[1] != "K2@h:2" {
+		t.Errorf("relays %v", r)
+	}
+}
