@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"net"
 	"slices"
 	"time"
@@ -29,24 +28,9 @@ const maxAnnouncedRelays = 3
 // relayPoll is how often a registration's state is checked for the log.
 const relayPoll = time.Second
 
-// relayTransport dials relay addresses through the relay client and
-// everything else over TCP; it listens on TCP.
-type relayTransport struct {
-	tcp   netlayer.TCPTransport
-	relay *relay.Client
-}
-
-func (t relayTransport) Dial(ctx context.Context, peer identity.PublicKey, addr string) (net.Conn, error) {
-	if relay.IsAddr(addr) {
-		return t.relay.Dial(ctx, peer, addr)
-	}
-	return t.tcp.Dial(ctx, peer, addr)
-}
-
-func (t relayTransport) Listen(addr string) (net.Listener, error) { return t.tcp.Listen(addr) }
-
-// transport returns the endpoint's transport, making the relay client on
-// first use.
+// transport returns the endpoint's transport for direct candidates, and
+// makes the relay client (netlayer's Config.Relay, which dials relay
+// candidates) on first use.
 func (n *Node) transport(dialFrom net.IP) (netlayer.Transport, error) {
 	if n.relayClient == nil {
 		c, err := relay.NewClient(relay.ClientConfig{Key: n.key, Logger: n.log.With("component", "relay")})
@@ -55,7 +39,7 @@ func (n *Node) transport(dialFrom net.IP) (netlayer.Transport, error) {
 		}
 		n.relayClient = c
 	}
-	return relayTransport{tcp: netlayer.TCPTransport{DialFrom: dialFrom}, relay: n.relayClient}, nil
+	return netlayer.TCPTransport{DialFrom: dialFrom}, nil
 }
 
 // announced returns the addresses we announce: direct ones first, then
@@ -83,6 +67,11 @@ func (n *Node) announcedAddrs() []string { return slices.Clone(n.addrs) }
 // connections are served on the endpoint until it closes, and a watcher
 // logs when the registration comes up or drops (never fatal).
 func (n *Node) startRelays() {
+	var own []string
+	for _, a := range n.cfg.Relays {
+		own = append(own, a.String())
+	}
+	n.ep.SetRelays(own) // every dial also tries the peer through our relays
 	for _, a := range n.cfg.Relays {
 		l := n.relayClient.Register(a)
 		n.relayListeners = append(n.relayListeners, l)

@@ -7,6 +7,7 @@ import (
 
 	"confchat/identity"
 	"confchat/netlayer"
+	"confchat/peers"
 	"confchat/storage"
 )
 
@@ -141,4 +142,13 @@ func (n *Node) switchOf(key identity.PublicKey) string {
 		return s.sw.phase
 	}
 	return SwitchNone
+}
+
+// friendRoute is the route friend.list shows for f: the session's own
+// (which a migration changes), while f is online.
+func (n *Node) friendRoute(f peers.Friend) netlayer.Route {
+	if s, ok := n.sessions[f.Key]; ok && f.Online && s.route != netlayer.RouteNone {
+		return s.route
+	}
+	return f.Route
 }
