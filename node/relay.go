@@ -28,18 +28,21 @@ const maxAnnouncedRelays = 3
 // relayPoll is how often a registration's state is checked for the log.
 const relayPoll = time.Second
 
-// transport returns the endpoint's transport for direct candidates, and
-// makes the relay client (netlayer's Config.Relay, which dials relay
-// candidates) on first use.
+// transport returns the endpoint's transport for direct candidates (its
+// Listen lets relay registrations and hole punches dial from the
+// listening port: SO_REUSEPORT; portmap.go, punch.go), and makes the
+// relay client (netlayer's Config.Relay, which dials relay candidates) on
+// first use.
 func (n *Node) transport(dialFrom net.IP) (netlayer.Transport, error) {
 	if n.relayClient == nil {
-		c, err := relay.NewClient(relay.ClientConfig{Key: n.key, Logger: n.log.With("component", "relay")})
+		c, err := relay.NewClient(relay.ClientConfig{Key: n.key, Logger: n.log.With("component", "relay"),
+			Dialer: relayDialer{n}, OnObserved: n.nat.observe}) // portmap.go
 		if err != nil {
 			return nil, err
 		}
 		n.relayClient = c
 	}
-	return netlayer.TCPTransport{DialFrom: dialFrom}, nil
+	return netlayer.ReusePortTransport{TCPTransport: netlayer.TCPTransport{DialFrom: dialFrom}}, nil
 }
 
 // announced returns the addresses we announce: direct ones first, then

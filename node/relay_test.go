@@ -229,7 +229,12 @@ func TestSwitchStatusRecorded(t *testing.T) {
 	ctx := context.Background()
 	phase := func(n *Node, key identity.PublicKey, route netlayer.Route, ph string) {
 		t.Helper()
-		if err := n.do(ctx, func(time.Time) error { n.routeEvent(key, route, ph); return nil }); err != nil {
+		var sw netlayer.Switch
+		if err := sw.UnmarshalText([]byte(ph)); err != nil {
+			t.Fatal(err)
+		}
+		ev := netlayer.SessionRouteChanged{Peer: key, Route: route, Switch: sw, RemoteAddr: "127.0.0.1:1"}
+		if err := n.do(ctx, func(time.Time) error { n.routeEvent(ev); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, p.subA, 5*time.Second, func(ev Event) bool {
