@@ -620,6 +620,10 @@ func TestRelayKilledMidMigration(t *testing.T) {
 		return n.Switch == "switching"
 	}
 	a.waitNote("connection.route", 60*time.Second, switching)
+	// SIGKILL alice and the relay back to back, before either is reaped:
+	// alice dies inside her switch, bob loses the relay inside his.
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	r.cmd.Process.Signal(syscall.SIGKILL)
 	r.kill()
 	a.kill()
 	close(stop)
