@@ -159,7 +159,9 @@ func TestMigrationChaos(t *testing.T) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			inMem(t, func(t *testing.T, mn *MemNetwork) {
 				rng := rand.New(rand.NewPCG(seed, 11))
-				fast := func(c *Config) { c.MigrateBackoff = Backoff{Base: 200 * time.Millisecond, Max: time.Second, Jitter: 0.5} }
+				fast := func(c *Config) {
+					c.MigrateBackoff = Backoff{Base: 200 * time.Millisecond, Max: time.Second, Jitter: 0.5}
+				}
 				a, b := newRelayNode(t, mn, fast), newRelayNode(t, mn, fast)
 				sa := a.open(b.node, b.addr(), b.relayCand())
 				a.waitState(b.node, Connected)
