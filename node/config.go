@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"confchat/portmap"
 	"confchat/relay"
 )
 
@@ -23,6 +24,11 @@ type Config struct {
 	// (relay.go). Registrations are kept with backoff; a relay that is
 	// down is logged, never fatal.
 	Relays []relay.Addr
+	// NoPortmap turns off asking the router for a port mapping
+	// (portmap.go); Portmap tunes the mapper (zero fields: defaults; Port,
+	// OnChange and Logger are the node's).
+	NoPortmap bool
+	Portmap   portmap.Config
 	// Name is our display name; empty keeps the stored one.
 	Name string
 	// FreezeAfter freezes a conference peer silent this long (default 60s).

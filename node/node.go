@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"confchat/conference"
@@ -53,6 +54,12 @@ type Node struct {
 	invites  map[ConferenceID]*invite
 	seqs     map[msgKey]int64 // History positions of the rows the last apply stored
 	redials  map[identity.PublicKey]*redial
+	// nat gathers the port mapping and observed addresses (portmap.go);
+	// natAddrs, loop-owned, is what of it we announce. listenAddr is the
+	// bound listening address, for dials from its port.
+	nat        *natState
+	natAddrs   []string
+	listenAddr atomic.Pointer[net.TCPAddr]
 	// relayClient dials relay addresses and keeps our registrations
 	// (relay.go); relayListeners are those registrations, fixed at Open.
 	relayClient    *relay.Client
@@ -65,6 +72,7 @@ type Node struct {
 	healWake    chan struct{} // a pump drained after dropping frames
 	counters    counters
 	turn        turn
+	lazy        lazyState          // shells waiting for their engines (lazy.go)
 	readies     []conference.Ready // scratch of flush
 	// Commit retry after a database failure.
 	retryAt, reportedFailure time.Time
@@ -141,6 +149,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		healWake:    make(chan struct{}, 1),
 		strangerLog: newLogLimiter(),
 		dropLog:     newLogLimiter(),
+		nat:         newNATState(),
 	}
 	if err := n.loadName(ctx); err != nil {
 		return nil, err
@@ -171,6 +180,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 	n.startDHT(ctx) // never fails: a DHT that cannot start is shown, not fatal
 	n.wg.Add(1)
 	go n.loop()
+	n.startNAT() // portmap.go
 	return n, nil
 }
 
@@ -223,6 +233,9 @@ func (n *Node) listen(ctx context.Context) error {
 			continue
 		}
 		n.ep = ep
+		if tcp, ok := ep.Addr().(*net.TCPAddr); ok {
+			n.listenAddr.Store(tcp)
+		}
 		_, port, _ := net.SplitHostPort(ep.Addr().String())
 		n.addrs = announced(advertised(n.cfg.Advertise, ep.Addr()), n.cfg.Relays)
 		return n.db.SetSetting(ctx, "listen_port", port)
@@ -320,7 +333,7 @@ func (n *Node) loop() {
 		open := true
 		select {
 		case r := <-n.reqs:
-			open = n.runTurn(func(now time.Time) { n.runRequest(now, r) })
+			open = n.runTurn(func(now time.Time) { n.noteRequest(now); n.runRequest(now, r) })
 		case ev, ok := <-events:
 			if !ok {
 				return
@@ -349,9 +362,15 @@ func (n *Node) armTimer() {
 		}
 	}
 	for _, c := range n.confs {
+		if c.engine == nil {
+			continue
+		}
 		if d := c.engine.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
 		}
+	}
+	if d := n.lazyDue(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+		next = d
 	}
 	for _, s := range n.sessions {
 		if d := s.strangerUntil; !d.IsZero() && (next.IsZero() || d.Before(next)) {
@@ -388,11 +407,15 @@ func (n *Node) tick(now time.Time) {
 		n.closeSessionWithin(key, strangerCloseTimeout)
 	}
 	for _, c := range n.confs {
+		if c.engine == nil {
+			continue
+		}
 		if d := c.engine.NextDeadline(); !d.IsZero() && !now.Before(d) {
 			c.engine.Tick(now)
 			n.apply(now, c)
 		}
 	}
+	n.restoreDue(now)
 }
 
 // shutdownLoop runs on the loop at Close: conferences announce a
@@ -402,7 +425,7 @@ func (n *Node) tick(now time.Time) {
 func (n *Node) shutdownLoop(ctx context.Context, now time.Time) {
 	n.closing = true
 	for _, c := range n.confs {
-		if c.engine.IsConnected() {
+		if c.engine != nil && c.engine.IsConnected() {
 			c.engine.Shutdown(now)
 			n.apply(now, c)
 		}

@@ -43,13 +43,18 @@ func (t relayTransport) Dial(ctx context.Context, peer identity.PublicKey, addr 
 	return t.tcp.Dial(ctx, peer, addr)
 }
 
-func (t relayTransport) Listen(addr string) (net.Listener, error) { return t.tcp.Listen(addr) }
+// Listen lets relay registrations and hole punches dial from the
+// listening port (SO_REUSEPORT; portmap.go, punch.go).
+func (t relayTransport) Listen(addr string) (net.Listener, error) {
+	return netlayer.ReusePortTransport{TCPTransport: t.tcp}.Listen(addr)
+}
 
 // transport returns the endpoint's transport, making the relay client on
 // first use.
 func (n *Node) transport(dialFrom net.IP) (netlayer.Transport, error) {
 	if n.relayClient == nil {
-		c, err := relay.NewClient(relay.ClientConfig{Key: n.key, Logger: n.log.With("component", "relay")})
+		c, err := relay.NewClient(relay.ClientConfig{Key: n.key, Logger: n.log.With("component", "relay"),
+			Dialer: relayDialer{n}, OnObserved: n.nat.observe}) // portmap.go
 		if err != nil {
 			return nil, err
 		}

@@ -26,6 +26,7 @@ type globalFlags struct {
 	listen      string
 	advertise   string
 	relays      relayFlag
+	noPortmap   bool
 	name        string
 	freezeAfter time.Duration
 	logLevel    slog.Level
@@ -46,6 +47,8 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 		"tell peers to reach us at `ADDR[,ADDR]` (default: the listen address)")
 	fs.Var(&g.relays, "relay",
 		"register at, and announce, the relay at `KEY@host:port` (as `confchat relay` prints it; repeatable)")
+	fs.BoolVar(&g.noPortmap, "no-portmap", g.noPortmap,
+		"do not ask the router for a port mapping (UPnP IGD, NAT-PMP) of the listen port")
 	fs.StringVar(&g.name, "name", g.name, "display `NAME` shown to peers")
 	fs.DurationVar(&g.freezeAfter, "freeze-after", g.freezeAfter,
 		"freeze a conference peer silent for `DUR` (pings every DUR/3)")
@@ -86,7 +89,8 @@ func (g *globalFlags) validate() error {
 // nodeConfig turns the global flags into a node configuration.
 func (g *globalFlags) nodeConfig(log *slog.Logger) node.Config {
 	return node.Config{Profile: g.profile, Listen: g.listen, Advertise: g.advertiseAddrs(),
-		Relays: g.relays.addrs(), Name: g.name, FreezeAfter: g.freezeAfter, Logger: log, DHT: g.dht.config()}
+		Relays: g.relays.addrs(), NoPortmap: g.noPortmap, Name: g.name, FreezeAfter: g.freezeAfter, Logger: log,
+		DHT: g.dht.config()}
 }
 
 // advertiseAddrs splits --advertise on commas, dropping empty entries.

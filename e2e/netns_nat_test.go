@@ -1,0 +1,360 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// natLab is a small internet built of network namespaces (issue 13): a
+// "public" segment (a bridge in namespace pub, 45.45.0.0/24) where the
+// relay runs at 45.45.0.10, and home networks, each behind its own NAT
+// router namespace: router i has 45.45.0.(i+1) on the public side and
+// 192.168.(i+1).1 on its home side, and home i has one host at
+// 192.168.(i+1).2 whose default route is its router. The public block is
+// an ordinary unicast one (isolated inside the namespaces) because
+// miniupnpd refuses to map ports on a reserved or private external
+// address. Every namespace is created by the test and removed by its
+// cleanup.
+//
+// A router masquerades what leaves its public side (nftables). Mode
+// "eim" keeps the source port (Linux's default, endpoint-independent for
+// a host that dials from one port); "symmetric" picks a random port per
+// connection (address-and-port-dependent mapping). Either way it drops
+// unsolicited TCP arriving at its public side, as home routers do.
+type natLab struct {
+	t       *testing.T
+	prefix  string
+	pub     string
+	routers []string
+	homes   []string
+	procs   []*exec.Cmd
+	mu      sync.Mutex
+}
+
+const natPub = "45.45.0"
+
+func newNATLab(t *testing.T, modes ...string) *natLab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("netns NAT: needs root to create network namespaces")
+	}
+	for _, tool := range []string{"ip", "nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("netns NAT: %s not installed (apt-get install -y iproute2 nftables)", tool)
+		}
+	}
+	l := &natLab{t: t, prefix: fmt.Sprintf("ccn%d", os.Getpid()%100000)}
+	l.pub = l.prefix + "pub"
+	if out, err := exec.Command("ip", "netns", "add", l.pub).CombinedOutput(); err != nil {
+		t.Skipf("netns NAT: ip netns unavailable here: %v: %s", err, out)
+	}
+	t.Cleanup(l.close)
+	l.ns(l.pub, "ip", "link", "set", "lo", "up")
+	l.ns(l.pub, "ip", "link", "add", "br0", "type", "bridge")
+	l.ns(l.pub, "ip", "link", "set", "br0", "up")
+	l.ns(l.pub, "ip", "addr", "add", natPub+".10/24", "dev", "br0")
+	for i, mode := range modes {
+		r, h := fmt.Sprintf("%sr%d", l.prefix, i), fmt.Sprintf("%sh%d", l.prefix, i)
+		l.run("ip", "netns", "add", r)
+		l.routers = append(l.routers, r)
+		l.run("ip", "netns", "add", h)
+		l.homes = append(l.homes, h)
+		wan, wanPeer := l.wan(i), fmt.Sprintf("%sp%d", l.prefix, i)
+		lan, lanPeer := fmt.Sprintf("%sl%d", l.prefix, i), fmt.Sprintf("%sm%d", l.prefix, i)
+		l.run("ip", "link", "add", wan, "netns", r, "type", "veth", "peer", "name", wanPeer, "netns", l.pub)
+		l.ns(l.pub, "ip", "link", "set", wanPeer, "master", "br0")
+		l.ns(l.pub, "ip", "link", "set", wanPeer, "up")
+		l.run("ip", "link", "add", lan, "netns", r, "type", "veth", "peer", "name", lanPeer, "netns", h)
+		l.ns(r, "ip", "link", "set", "lo", "up")
+		l.ns(r, "ip", "addr", "add", l.routerIP(i)+"/24", "dev", wan)
+		l.ns(r, "ip", "link", "set", wan, "up")
+		l.ns(r, "ip", "addr", "add", fmt.Sprintf("192.168.%d.1/24", i+1), "dev", lan)
+		l.ns(r, "ip", "link", "set", lan, "up")
+		l.ns(r, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward")
+		l.ns(h, "ip", "link", "set", "lo", "up")
+		l.ns(h, "ip", "addr", "add", l.homeIP(i)+"/24", "dev", lanPeer)
+		l.ns(h, "ip", "link", "set", lanPeer, "up")
+		l.ns(h, "ip", "route", "add", "default", "via", fmt.Sprintf("192.168.%d.1", i+1))
+		masq := "masquerade"
+		if mode == "symmetric" {
+			masq = "masquerade fully-random"
+		}
+		l.nft(r, fmt.Sprintf(`table ip ccnat {
+	chain post { type nat hook postrouting priority 100; policy accept; oifname "%s" %s; }
+	chain inp {
+		type filter hook input priority 0; policy accept;
+		iifname "%s" ct state established,related accept;
+		iifname "%s" meta l4proto tcp drop;
+	}
+}
+`, wan, masq, wan, wan))
+	}
+	return l
+}
+
+func (l *natLab) wan(i int) string        { return fmt.Sprintf("%sw%d", l.prefix, i) }
+func (l *natLab) routerIP(i int) string   { return fmt.Sprintf("%s.%d", natPub, i+1) }
+func (l *natLab) homeIP(i int) string     { return fmt.Sprintf("192.168.%d.2", i+1) }
+func (l *natLab) relayHostPort() string   { return natPub + ".10:7447" }
+func (l *natLab) mappedAddr(i int) string { return l.routerIP(i) + ":7400" }
+func (l *natLab) homeListen(i int) string { return l.homeIP(i) + ":7400" }
+func (l *natLab) run(args ...string)      { l.t.Helper(); mustRun(l.t, args...) }
+func (l *natLab) ns(ns string, a ...string) {
+	l.t.Helper()
+	l.run(append([]string{"ip", "netns", "exec", ns}, a...)...)
+}
+
+func mustRun(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+func (l *natLab) nft(ns, rules string) {
+	l.t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", ns, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(rules)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		l.t.Fatalf("nft in %s: %v: %s", ns, err, out)
+	}
+}
+
+// nftList returns namespace ns's ruleset.
+func (l *natLab) nftList(ns string) string {
+	out, _ := exec.Command("ip", "netns", "exec", ns, "nft", "list", "ruleset").CombinedOutput()
+	return string(out)
+}
+
+func (l *natLab) close() {
+	l.mu.Lock()
+	for _, p := range l.procs {
+		if p.ProcessState == nil {
+			p.Process.Signal(syscall.SIGKILL)
+			p.Wait()
+		}
+	}
+	l.mu.Unlock()
+	for _, name := range append(append(slices.Clone(l.homes), l.routers...), l.pub) {
+		exec.Command("ip", "netns", "del", name).Run()
+	}
+}
+
+// startRelay runs `confchat relay` in the public segment and returns its
+// address (KEY@host:port as printed).
+func (l *natLab) startRelay() string {
+	t := l.t
+	t.Helper()
+	stderr := &lockedBuffer{}
+	cmd := exec.Command("ip", "netns", "exec", l.pub, bin, "relay", "--listen", l.relayHostPort(),
+		"--profile", filepath.Join(t.TempDir(), "relay"))
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.procs = append(l.procs, cmd)
+	l.mu.Unlock()
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	select {
+	case line := <-lines:
+		return strings.TrimSpace(line)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("relay printed no address\nstderr:\n%s", tail(stderr.String()))
+	}
+	return ""
+}
+
+// startMiniUPnPd runs miniupnpd (nftables backend) in router i, mapping
+// on its public side for clients of its home network, with its rules in
+// a table of the test's own. It skips the test when miniupnpd is missing.
+func (l *natLab) startMiniUPnPd(i int) {
+	t := l.t
+	t.Helper()
+	path, err := exec.LookPath("miniupnpd")
+	if err != nil {
+		path, err = "/usr/sbin/miniupnpd", nil
+		if _, serr := os.Stat(path); serr != nil {
+			err = serr
+		}
+	}
+	if err != nil {
+		t.Skip("netns NAT upnp: miniupnpd not installed (apt-get install -y miniupnpd-nftables)")
+	}
+	r := l.routers[i]
+	l.nft(r, `table inet ccupnp {
+	chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
+	chain miniupnpd { }
+	chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
+	chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
+	chain prerouting_miniupnpd { }
+	chain postrouting_miniupnpd { }
+}
+`)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "miniupnpd.conf")
+	body := fmt.Sprintf(`ext_ifname=%s
+listening_ip=%sl%d
+port=0
+enable_natpmp=yes
+enable_upnp=yes
+secure_mode=yes
+system_uptime=yes
+uuid=3f6e1a4e-1111-4a2b-9c3d-%012d
+upnp_table_name=ccupnp
+upnp_nat_table_name=ccupnp
+upnp_forward_chain=miniupnpd
+upnp_nat_chain=prerouting_miniupnpd
+upnp_nat_postrouting_chain=postrouting_miniupnpd
+lease_file=%s
+allow 1024-65535 192.168.%d.0/24 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+`, l.wan(i), l.prefix, i, i+1, filepath.Join(dir, "leases"), i+1)
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := &lockedBuffer{}
+	cmd := exec.Command("ip", "netns", "exec", r, path, "-f", conf, "-d", "-4", "-P", filepath.Join(dir, "pid"))
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.procs = append(l.procs, cmd)
+	l.mu.Unlock()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("miniupnpd log:\n%s", tail(log.String()))
+		}
+	})
+	eventually(t, 10*time.Second, "miniupnpd listening", func() error {
+		if !strings.Contains(log.String(), "HTTP listening on port") {
+			return fmt.Errorf("log: %s", tail(log.String()))
+		}
+		return nil
+	})
+}
+
+// selfAddresses is b's self.get addresses.
+func (b *bot) selfAddresses() []string {
+	var r struct {
+		Addresses []string `json:"addresses"`
+	}
+	b.call("self.get", nil, &r)
+	return r.Addresses
+}
+
+// addFriendAt asks b to befriend peer at addr and waits for both to be
+// online (peer runs with --accept-friends).
+func addFriendAt(t *testing.T, from, to *bot, addr string) {
+	t.Helper()
+	from.call("friend.add", map[string]any{"id": to.id, "address": addr, "message": "hi from " + from.name}, nil)
+	from.waitNote("friend.online", 30*time.Second, hasKey(to.key))
+	to.waitNote("friend.online", 30*time.Second, hasKey(from.key))
+}
+
+// chatBothWays sends one message each way in conf and waits for it.
+func chatBothWays(t *testing.T, conf string, a, b *bot) {
+	t.Helper()
+	for _, p := range [][2]*bot{{a, b}, {b, a}} {
+		text := fmt.Sprintf("hello from %s through the NAT", p[0].name)
+		p[0].call("conference.send", map[string]any{"conference": conf, "text": text}, nil)
+		p[1].waitNote("conference.message", 20*time.Second, func(raw json.RawMessage) bool {
+			var m struct {
+				Text string `json:"text"`
+			}
+			json.Unmarshal(raw, &m)
+			return m.Text == text
+		})
+	}
+}
+
+// Two bots at home behind NAT routers, with nothing mapped: they
+// befriend through the relay in the public segment and chat over it.
+func TestNetnsNATRelay(t *testing.T) {
+	lab := newNATLab(t, "symmetric", "symmetric")
+	relayAddr := lab.startRelay()
+	a := startNSBot(t, lab.homes[0], lab.homeIP(0), "ann", "--accept-friends", "--auto-join", "--no-portmap", "--relay", relayAddr)
+	b := startNSBot(t, lab.homes[1], lab.homeIP(1), "ben", "--accept-friends", "--auto-join", "--no-portmap", "--relay", relayAddr)
+	a.waitRegistered(20 * time.Second)
+	b.waitRegistered(20 * time.Second)
+	// ann knows only ben's home address, which no one outside reaches.
+	addFriendAt(t, a, b, lab.homeListen(1))
+	for _, p := range [][2]*bot{{a, b}, {b, a}} {
+		if f := p[0].friend(p[1].key); !f.Online || f.Route != "relay" {
+			t.Fatalf("%s lists %s as %+v, want online over the relay", p[0].name, p[1].name, f)
+		}
+	}
+	conf := conferenceOf(t, a, "behind NAT", b)
+	waitActive(t, conf, 20*time.Second, a, b)
+	chatBothWays(t, conf, a, b)
+}
+
+// A UPnP IGD (miniupnpd) in ann's router: her node gets a mapping of its
+// listening port and announces it, ben (behind his own NAT) dials it
+// directly, and the mapping is removed when ann's node exits.
+func TestNetnsNATUPnP(t *testing.T) {
+	lab := newNATLab(t, "eim", "eim")
+	lab.startMiniUPnPd(0)
+	relayAddr := lab.startRelay()
+	start := time.Now()
+	a := startNSBot(t, lab.homes[0], lab.homeIP(0), "ann", "--accept-friends", "--auto-join", "--relay", relayAddr,
+		"--log-level", "debug")
+	b := startNSBot(t, lab.homes[1], lab.homeIP(1), "ben", "--accept-friends", "--auto-join", "--no-portmap", "--relay", relayAddr)
+	mapped := lab.mappedAddr(0)
+	eventually(t, 30*time.Second, "ann announces her mapped address", func() error {
+		if got := a.selfAddresses(); !slices.Contains(got, mapped) {
+			return fmt.Errorf("ann announces %q, want %s among them", got, mapped)
+		}
+		return nil
+	})
+	mappedAfter := time.Since(start)
+	if rules := lab.nftList(lab.routers[0]); !strings.Contains(rules, "dport 7400") {
+		t.Fatalf("router has no rule for port 7400:\n%s", rules)
+	}
+
+	t0 := time.Now()
+	addFriendAt(t, b, a, mapped)
+	direct := time.Since(t0)
+	for _, p := range [][2]*bot{{a, b}, {b, a}} {
+		if f := p[0].friend(p[1].key); !f.Online || f.Route != "direct" {
+			t.Fatalf("%s lists %s as %+v, want online on a direct path", p[0].name, p[1].name, f)
+		}
+	}
+	conf := conferenceOf(t, b, "mapped", a)
+	waitActive(t, conf, 20*time.Second, a, b)
+	chatBothWays(t, conf, a, b)
+	fmt.Printf("metric nat_upnp_mapping_announced %.3f s\n", mappedAfter.Seconds())
+	fmt.Printf("metric nat_upnp_direct_session %.3f s\n", direct.Seconds())
+
+	a.stop() // a clean exit deletes the mapping
+	eventually(t, 15*time.Second, "the mapping removed", func() error {
+		if rules := lab.nftList(lab.routers[0]); strings.Contains(rules, "dport 7400") {
+			return fmt.Errorf("router still maps port 7400:\n%s", rules)
+		}
+		return nil
+	})
+}
