@@ -107,10 +107,16 @@ type RouteStatus struct {
 // relay, none while disconnected) or of its switch status. Events of one
 // session arrive in order; a switch that completes is reported as
 // {RouteRelay, switching} then {RouteDirect, none}.
+//
+// RemoteAddr is the remote address of the connection that carries the
+// session (conn.RemoteAddr().String(), what SessionStateChanged reports
+// on Connected), "" with RouteNone. A migration changes it without a
+// state change, so this event is the one to follow.
 type SessionRouteChanged struct {
-	Peer   identity.PublicKey
-	Route  Route
-	Switch Switch
+	Peer       identity.PublicKey
+	Route      Route
+	Switch     Switch
+	RemoteAddr string
 }
 
 func (SessionRouteChanged) isEvent() {}

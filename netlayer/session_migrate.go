@@ -57,12 +57,25 @@ func (s *Session) publishRoute(r Route) {
 		s.sw = Switch{}
 	}
 	st := RouteStatus{Route: r, Switch: s.sw}
-	if st == s.routeSt {
+	remote := ""
+	if l := s.carrier(); l != nil {
+		remote = l.sc.conn.RemoteAddr().String()
+	}
+	if st == s.routeSt && remote == s.routeAddr {
 		return
 	}
-	s.routeSt = st
+	s.routeSt, s.routeAddr = st, remote
 	s.rs.Store(&st)
-	s.ep.emit(s.ctx, SessionRouteChanged{Peer: s.peer, Route: r, Switch: s.sw})
+	s.ep.emit(s.ctx, SessionRouteChanged{Peer: s.peer, Route: r, Switch: s.sw, RemoteAddr: remote})
+}
+
+// carrier is the link frames arrive on now: the old path during a
+// cut-over.
+func (s *Session) carrier() *link {
+	if s.cut != nil {
+		return s.cut.old
+	}
+	return s.link
 }
 
 func (s *Session) setSwitch(sw Switch) {
