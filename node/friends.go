@@ -380,7 +380,7 @@ func (n *Node) Friends(ctx context.Context) ([]FriendInfo, error) {
 	err := n.do(ctx, func(time.Time) error {
 		for _, f := range n.book.Friends() {
 			out = append(out, FriendInfo{Key: f.Key, ID: identity.ID{Key: f.Key, Nospam: f.Nospam}, Name: f.Name, Confirmed: f.Confirmed,
-				Online: f.Online, Route: f.Route, Switch: n.switchOf(f.Key), Addresses: f.Addresses})
+				Online: f.Online, Route: n.friendRoute(f), Switch: n.switchOf(f.Key), Addresses: f.Addresses})
 		}
 		return nil
 	})

@@ -229,7 +229,12 @@ func TestSwitchStatusRecorded(t *testing.T) {
 	ctx := context.Background()
 	phase := func(n *Node, key identity.PublicKey, route netlayer.Route, ph string) {
 		t.Helper()
-		if err := n.do(ctx, func(time.Time) error { n.routeEvent(key, route, ph); return nil }); err != nil {
+		var sw netlayer.Switch
+		if err := sw.UnmarshalText([]byte(ph)); err != nil {
+			t.Fatal(err)
+		}
+		ev := netlayer.SessionRouteChanged{Peer: key, Route: route, Switch: sw, RemoteAddr: "127.0.0.1:1"}
+		if err := n.do(ctx, func(time.Time) error { n.routeEvent(ev); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, p.subA, 5*time.Second, func(ev Event) bool {
@@ -280,4 +285,49 @@ func TestSwitchStatusRecorded(t *testing.T) {
 	if r := stored(); r.Switch != "" || r.LastSwitch != SwitchFailedPrefix+"session closed" {
 		t.Fatalf("stored after the session closed mid-switch: %+v", r)
 	}
+}
+
+// TestFriendRequestToPeersRelay: alice and bob register at different
+// relays; alice asks bob at the relay address bob announces (a friend
+// request may name one), so the session runs through bob's relay, and bob
+// then reaches alice through hers or his.
+func TestFriendRequestToPeersRelay(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	r1, stop1 := startRelay(t)
+	defer stop1()
+	r2, stop2 := startRelay(t)
+	defer stop2()
+	a := openRelayed(t, filepath.Join(t.TempDir(), "a"), "alice", r1)
+	b := openRelayed(t, filepath.Join(t.TempDir(), "b"), "bob", r2)
+	subA, subB := a.Subscribe(), b.Subscribe()
+	waitRegistered(t, a)
+	waitRegistered(t, b)
+	meA, _ := a.Self(ctx)
+	meB, _ := b.Self(ctx)
+	if err := a.AddFriend(ctx, meB.ID, "relay:"+r2.Key.String()+"@", ""); err == nil {
+		t.Fatal("a malformed relay address was accepted")
+	}
+	if err := a.AddFriend(ctx, meB.ID, r2.String(), ""); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subB, 10*time.Second, func(ev Event) bool { _, ok := ev.(FriendRequestReceived); return ok })
+	if err := b.AcceptFriend(ctx, meA.Key); err != nil {
+		t.Fatal(err)
+	}
+	on := waitEvent(t, subA, 10*time.Second, func(ev Event) bool {
+		o, ok := ev.(FriendOnline)
+		return ok && o.Friend == meB.Key
+	}).(FriendOnline)
+	if on.Route != netlayer.RouteRelay {
+		t.Fatalf("route %v, want relay", on.Route)
+	}
+	fs, _ := b.Friends(ctx)
+	if len(fs) != 1 || !slices.Contains(fs[0].Addresses, r1.String()) {
+		t.Fatalf("bob's friends = %+v: alice's relay not learned", fs)
+	}
+	subA.Close()
+	subB.Close()
+	closeNode(t, a)
+	closeNode(t, b)
 }
