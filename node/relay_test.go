@@ -1,11 +1,15 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -330,4 +334,82 @@ func TestFriendRequestToPeersRelay(t *testing.T) {
 	subB.Close()
 	closeNode(t, a)
 	closeNode(t, b)
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRelayReRegisters: when the relay goes away the node logs the lost
+// registration and keeps running; when a relay with the same key comes
+// back on the same address, the node registers again on its own.
+func TestRelayReRegisters(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	kp, err := identity.Generate(crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(addr string) (net.Addr, func()) {
+		t.Helper()
+		srv, err := relay.NewServer(relay.Config{Key: kp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			srv.Serve(ln)
+		}()
+		return ln.Addr(), func() { srv.Close(); <-done }
+	}
+	bound, stop := serve("127.0.0.1:0")
+	ra := relay.Addr{Key: kp.Public(), HostPort: bound.String()}
+	logs := &syncBuffer{}
+	n, err := Open(ctx, Config{Profile: filepath.Join(t.TempDir(), "a"), Listen: "127.0.0.1:0",
+		Relays: []relay.Addr{ra}, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeNode(t, n)
+	waitRegistered(t, n)
+	stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "relay registration lost") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log of the lost registration:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st, err := n.Status(ctx); err != nil || st.Relays[0].Registered {
+		t.Fatalf("status after the relay went away: %+v, %v", st.Relays, err)
+	}
+	_, stop = serve(bound.String())
+	defer stop()
+	waitRegistered(t, n)
+	deadline = time.Now().Add(10 * time.Second)
+	for strings.Count(logs.String(), "registered with relay") != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("want 2 registrations logged:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
