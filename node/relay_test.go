@@ -413,3 +413,97 @@ func TestRelayReRegisters(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// befriendNodes makes a ask b and b accept, and waits until a sees b
+// online.
+func befriendNodes(t testing.TB, a, b *Node, subA, subB *Subscription) {
+	t.Helper()
+	ctx := context.Background()
+	meA, _ := a.Self(ctx)
+	meB, _ := b.Self(ctx)
+	if err := a.AddFriend(ctx, meB.ID, meB.Addresses[0], ""); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subB, 10*time.Second, func(ev Event) bool {
+		r, ok := ev.(FriendRequestReceived)
+		return ok && r.From == meA.Key
+	})
+	if err := b.AcceptFriend(ctx, meA.Key); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subA, 10*time.Second, func(ev Event) bool { o, ok := ev.(FriendOnline); return ok && o.Friend == meB.Key })
+}
+
+// TestConferencePeersMeetThroughRelay: bob and carol are not friends and
+// cannot reach each other's direct addresses; they learn each other's
+// relay from alice's conference announcements and open their session
+// through it, which carries their own messages.
+func TestConferencePeersMeetThroughRelay(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	r1, stop1 := startRelay(t)
+	defer stop1()
+	r2, stop2 := startRelay(t)
+	defer stop2()
+	// alice registers at both relays; bob only at r1, carol only at r2,
+	// so bob reaches carol only through the relay carol announced.
+	a := openRelayed(t, filepath.Join(t.TempDir(), "a"), "alice", r1, r2)
+	b := openRelayed(t, filepath.Join(t.TempDir(), "b"), "bob", r1)
+	c := openRelayed(t, filepath.Join(t.TempDir(), "c"), "carol", r2)
+	subA, subB, subC := a.Subscribe(), b.Subscribe(), c.Subscribe()
+	for _, n := range []*Node{a, b, c} {
+		waitRegistered(t, n)
+	}
+	befriendNodes(t, b, a, subB, subA) // bob dials alice's relays (r1 answers)
+	befriendNodes(t, c, a, subC, subA)
+	conf, err := a.CreateConference(ctx, "three")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		n   *Node
+		sub *Subscription
+	}{{b, subB}, {c, subC}} {
+		me, _ := x.n.Self(ctx)
+		if err := a.Invite(ctx, conf, me.Key); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, x.sub, 10*time.Second, func(ev Event) bool { i, ok := ev.(ConferenceInvited); return ok && i.Conference == conf })
+		if err := x.n.Join(ctx, conf); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, x.sub, 10*time.Second, func(ev Event) bool { _, ok := ev.(ConferenceJoined); return ok })
+	}
+	meC, _ := c.Self(ctx)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := b.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := false
+		for _, r := range st.Routes {
+			up = up || (r.Peer == meC.Key && r.Route == netlayer.RouteRelay)
+		}
+		if up {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bob has no relayed session to carol: %+v", st.Routes)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := c.Send(ctx, conf, "carol via her relay", false); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subB, 10*time.Second, func(ev Event) bool {
+		m, ok := ev.(MessageReceived)
+		return ok && m.Message.Text == "carol via her relay"
+	})
+	for _, s := range []*Subscription{subA, subB, subC} {
+		s.Close()
+	}
+	for _, n := range []*Node{a, b, c} {
+		closeNode(t, n)
+	}
+}
