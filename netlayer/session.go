@@ -82,7 +82,6 @@ type closeReq struct{}
 
 type addrsReq struct{ addrs []string }
 
-
 // loopFunc runs on the owner goroutine (tests inspect state with it).
 type loopFunc struct {
 	fn   func()
