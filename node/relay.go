@@ -34,11 +34,15 @@ const relayPoll = time.Second
 type relayTransport struct {
 	tcp   netlayer.TCPTransport
 	relay *relay.Client
+	punch *punchTable // punched connections the probe takes (punch.go)
 }
 
 func (t relayTransport) Dial(ctx context.Context, peer identity.PublicKey, addr string) (net.Conn, error) {
 	if relay.IsAddr(addr) {
 		return t.relay.Dial(ctx, peer, addr)
+	}
+	if c := t.punch.take(peer, addr); c != nil {
+		return c, nil
 	}
 	return t.tcp.Dial(ctx, peer, addr)
 }
@@ -60,7 +64,7 @@ func (n *Node) transport(dialFrom net.IP) (netlayer.Transport, error) {
 		}
 		n.relayClient = c
 	}
-	return relayTransport{tcp: netlayer.TCPTransport{DialFrom: dialFrom}, relay: n.relayClient}, nil
+	return relayTransport{tcp: netlayer.TCPTransport{DialFrom: dialFrom}, relay: n.relayClient, punch: n.punch.table}, nil
 }
 
 // announced returns the addresses we announce: direct ones first, then
