@@ -22,6 +22,11 @@ type Config struct {
 	// Retention and RetentionCount bound the message store (30 days, 10,000).
 	Retention      time.Duration
 	RetentionCount int
+	// HotWindow is how many of the newest stored messages keep their
+	// bodies in memory (default DefaultHotWindow, at least JoinHistory).
+	// Older chat messages keep a compact slot (number, link, fingerprint,
+	// arrival); a neighbour's request for them becomes a Ready.Loads entry.
+	HotWindow int
 	// HistoryRate and HistoryBurst pace history sync per link (bytes/s, bytes).
 	HistoryRate  int
 	HistoryBurst int
@@ -51,6 +56,10 @@ func (c *Config) setDefaults() {
 	if c.RetentionCount <= 0 {
 		c.RetentionCount = DefaultRetentionCount
 	}
+	if c.HotWindow <= 0 {
+		c.HotWindow = DefaultHotWindow
+	}
+	c.HotWindow = max(c.HotWindow, c.JoinHistory)
 	if c.HistoryRate <= 0 {
 		c.HistoryRate = DefaultHistoryRate
 	}
@@ -187,7 +196,7 @@ func newEngine(cfg Config, id ID, now time.Time) *Engine {
 		wanted:     map[identity.PublicKey]bool{},
 		held:       map[msgRef]time.Time{},
 		linger:     map[identity.PublicKey]time.Time{},
-		store:      newStore(),
+		store:      newStore(cfg.HotWindow),
 		echoes:     map[uint32]uint32{},
 		now:        now,
 	}

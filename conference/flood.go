@@ -68,7 +68,8 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 	e.releaseIntroducer(c, origin) // before dedupe, as in Tox (ref §3.4.3 step 4)
 	if e.isDuplicate(c, origin, q, m, body) {
 		if origin == e.self && storedKind(m.Kind) && c.key != e.self {
-			e.noteEcho(m.Number, e.store.get(e.self, m.Number).rec.Prev())
+			sl, _ := e.store.slotOf(e.self, m.Number)
+			e.noteEcho(m.Number, sl.prev)
 		}
 		return nil
 	}
@@ -161,8 +162,15 @@ func (e *Engine) releaseIntroducer(arrival *conn, origin identity.PublicKey) {
 // activity (the first copy did).
 func (e *Engine) isDuplicate(arrival *conn, origin identity.PublicKey, q *peer, m *MessagePacket, body []byte) bool {
 	if storedKind(m.Kind) {
-		st := e.store.get(origin, m.Number)
-		return st != nil && bytes.Equal(st.rec.Body, body) && bytes.Equal(st.rec.Signature, m.Signature())
+		if st := e.store.get(origin, m.Number); st != nil {
+			return bytes.Equal(st.rec.Body, body) && bytes.Equal(st.rec.Signature, m.Signature())
+		}
+		if sl, ok := e.store.slotOf(origin, m.Number); ok {
+			// held without its body: the same bytes have the same hash
+			rec := Record{Origin: origin, Number: m.Number, Kind: m.Kind, Body: body, Signature: m.Signature()}
+			return sl.fp == fingerprint(rec.Hash(e.id))
+		}
+		return false
 	}
 	w := e.windowOf(origin, q)
 	if w == nil {

@@ -33,8 +33,7 @@ func (e *Engine) predecessorShown(st *stored) bool {
 	if prev == 0 || prev < o.floor {
 		return true
 	}
-	p := e.store.get(st.rec.Origin, prev)
-	return p != nil && p.shown
+	return e.store.shown(st.rec.Origin, prev)
 }
 
 // showChain shows st and then every stored successor whose prev links to
@@ -61,15 +60,11 @@ func (e *Engine) show(st *stored) {
 // successor is the next stored message of the origin if its prev is st.
 func (e *Engine) successor(st *stored) *stored {
 	o := e.store.origins[st.rec.Origin]
-	i, ok := slices.BinarySearch(o.nums, st.rec.Number)
-	if !ok || i+1 >= len(o.nums) {
+	i, ok := o.find(st.rec.Number)
+	if !ok || i+1 >= len(o.slots) || o.slots[i+1].prev != st.rec.Number {
 		return nil
 	}
-	next := o.msgs[o.nums[i+1]]
-	if next.rec.Prev() != st.rec.Number {
-		return nil
-	}
-	return next
+	return o.hot[o.slots[i+1].num] // nil without a body: then it was shown
 }
 
 // releaseHeld shows messages that waited holdTimeout for a predecessor.

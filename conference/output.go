@@ -14,11 +14,28 @@ type Ready struct {
 	Packets  []Outgoing
 	Sessions []SessionWish
 	Events   []Event
+	// Loads ask for stored records the engine keeps without their bodies
+	// (older than Config.HotWindow). After the Rows are persisted, the
+	// embedder reads each from its database and hands the records to
+	// Engine.Loaded, in order, one call per Load (with nil records if
+	// reading failed). Loads are cleared by Advance like everything else.
+	Loads []Load
+}
+
+// Load asks for origin's stored records numbered From..To, in number
+// order, at most Max of them (a neighbour's history request, Peer, needs
+// them).
+type Load struct {
+	Peer     identity.PublicKey
+	Origin   identity.PublicKey
+	From, To uint32
+	Max      int
 }
 
 // Empty reports whether the batch holds nothing.
 func (r Ready) Empty() bool {
-	return len(r.Rows) == 0 && len(r.Packets) == 0 && len(r.Sessions) == 0 && len(r.Events) == 0
+	return len(r.Rows) == 0 && len(r.Packets) == 0 && len(r.Sessions) == 0 && len(r.Events) == 0 &&
+		len(r.Loads) == 0
 }
 
 // Outgoing is one packet for the session to To. Packets to the same key must

@@ -25,6 +25,7 @@ type outbox struct {
 	sessions []SessionWish
 	events   []Event
 	evTags   []uint64
+	loads    []Load
 	bytes    int
 	given    readyMark // what the last Ready returned
 }
@@ -32,12 +33,12 @@ type outbox struct {
 // readyMark is how many outputs of each list the last Ready returned, and
 // the last action tag handed out by then.
 type readyMark struct {
-	rows, packets, sessions, events int
-	tag                             uint64
+	rows, packets, sessions, events, loads int
+	tag                                    uint64
 }
 
 func (o *outbox) count() int {
-	return len(o.rows) + len(o.packets) + len(o.sessions) + len(o.events)
+	return len(o.rows) + len(o.packets) + len(o.sessions) + len(o.events) + len(o.loads)
 }
 
 func (o *outbox) empty() bool { return o.count() == 0 }
@@ -56,6 +57,7 @@ func (o *outbox) advance() {
 	o.packets, o.pktTags = dropFront(o.packets, g.packets), dropFront(o.pktTags, g.packets)
 	o.sessions = dropFront(o.sessions, g.sessions)
 	o.events, o.evTags = dropFront(o.events, g.events), dropFront(o.evTags, g.events)
+	o.loads = dropFront(o.loads, g.loads)
 	o.given = readyMark{}
 }
 
@@ -158,12 +160,13 @@ func (e *Engine) Ready() Ready {
 	e.syncSessions()
 	o := &e.out
 	o.given = readyMark{rows: len(o.rows), packets: len(o.packets), sessions: len(o.sessions),
-		events: len(o.events), tag: e.stage.next}
+		events: len(o.events), loads: len(o.loads), tag: e.stage.next}
 	return Ready{
 		Rows:     slices.Clip(o.rows),
 		Packets:  slices.Clip(o.packets),
 		Sessions: slices.Clip(o.sessions),
 		Events:   slices.Clip(o.events),
+		Loads:    slices.Clip(o.loads),
 	}
 }
 
@@ -208,6 +211,7 @@ func (e *Engine) Advance() {
 func (e *Engine) commitStaged(st *stored) {
 	e.store.insert(st)
 	e.lastStored = max(e.lastStored, st.rec.Number)
+	e.store.evict()
 }
 
 // Abort says persisting the last Ready's Rows failed. Own user actions
@@ -267,8 +271,8 @@ func (e *Engine) bestStoredTitle() titleState {
 	var t titleState
 	for _, k := range e.store.keys() {
 		o := e.store.origins[k]
-		for _, n := range o.nums {
-			rec := o.msgs[n].rec
+		for _, n := range o.special {
+			rec := o.hot[n].rec
 			if rec.Kind != KindTitle {
 				continue
 			}

@@ -1,6 +1,8 @@
 package conference
 
 import (
+	"time"
+
 	"confchat/identity"
 )
 
@@ -38,7 +40,7 @@ func (e *Engine) acceptRecord(rec Record, late bool) bool {
 		return false
 	}
 	h := rec.Hash(e.id)
-	if old := e.store.get(rec.Origin, rec.Number); old != nil {
+	if old, ok := e.store.slotOf(rec.Origin, rec.Number); ok {
 		return e.resolveFork(o, old, rec, h)
 	}
 	st := &stored{rec: rec, hash: h, received: e.now, late: late}
@@ -48,6 +50,7 @@ func (e *Engine) acceptRecord(rec Record, late bool) bool {
 	e.showInOrder(st)
 	e.noteOwnNumber(rec)
 	e.pruneByCount()
+	e.store.evict()
 	return true
 }
 
@@ -69,9 +72,12 @@ func (e *Engine) wantedBelowFloor(rec Record) bool {
 }
 
 // resolveFork keeps the version with the smaller hash (Tox has no forks;
-// confchat rule, docs §forks) and flags the origin.
-func (e *Engine) resolveFork(o *originStore, old *stored, rec Record, h [32]byte) bool {
-	if old.hash == h {
+// confchat rule, docs §forks) and flags the origin. The comparison uses
+// the first 8 bytes of the hashes (all the store keeps of a message whose
+// body is not in memory): the same order as the whole hashes whenever
+// they differ there.
+func (e *Engine) resolveFork(o *originStore, old slot, rec Record, h [32]byte) bool {
+	if old.fp == fingerprint(h) {
 		return false
 	}
 	if !o.forked {
@@ -82,7 +88,7 @@ func (e *Engine) resolveFork(o *originStore, old *stored, rec Record, h [32]byte
 		e.nextNumber = rec.Number + restartMargin
 		e.persistMeta()
 	}
-	if !hashLess(h, old.hash) {
+	if fingerprint(h) > old.fp {
 		return false
 	}
 	st := &stored{rec: rec, hash: h, received: e.now, late: true}
@@ -174,7 +180,7 @@ func (e *Engine) knownOrigin(k identity.PublicKey) bool {
 		return true
 	}
 	o := e.store.origins[k]
-	return o != nil && len(o.nums) > 0
+	return o != nil && len(o.slots) > 0
 }
 
 // protected reports whether a record must survive pruning: the latest NAME
@@ -210,9 +216,8 @@ func (e *Engine) pruneByCount() {
 func (e *Engine) pruneByAge() {
 	limit := e.now.Add(-e.cfg.Retention)
 	for len(e.store.order) > 0 {
-		ref := e.store.order[0]
-		st := e.store.get(ref.origin, ref.number)
-		if st != nil && st.received.After(limit) {
+		ref := e.store.ref(e.store.order[0])
+		if sl, ok := e.store.slotOf(ref.origin, ref.number); ok && time.Unix(0, sl.recv).After(limit) {
 			return
 		}
 		if !e.pruneOldest() {
@@ -224,8 +229,9 @@ func (e *Engine) pruneByAge() {
 // pruneOldest removes the oldest stored message and everything of its
 // origin below it, raising that origin's floor (no gaps are created).
 func (e *Engine) pruneOldest() bool {
-	for i, ref := range e.store.order {
-		if e.store.get(ref.origin, ref.number) == nil {
+	for i, r := range e.store.order {
+		ref := e.store.ref(r)
+		if !e.store.has(ref.origin, ref.number) {
 			continue
 		}
 		if e.protected(ref) {
@@ -234,28 +240,25 @@ func (e *Engine) pruneOldest() bool {
 			}
 			continue
 		}
-		e.store.order = e.store.order[i+1:]
+		e.store.dropOrder(i + 1)
 		e.pruneUpTo(ref.origin, ref.number)
 		return true
 	}
-	e.store.order = nil
+	e.store.dropOrder(len(e.store.order))
 	return false
 }
 
 func (e *Engine) pruneUpTo(k identity.PublicKey, n uint32) {
 	o := e.store.origin(k)
-	for _, m := range append([]uint32(nil), o.nums...) {
-		if m > n {
-			break
-		}
-		if e.protected(msgRef{k, m}) {
-			continue
-		}
-		e.store.remove(k, m)
+	raised := n+1 > o.floor
+	if raised {
+		o.setFloor(n+1, true)
+	}
+	removed := e.store.removeUpTo(o, n, func(m uint32) bool { return e.protected(msgRef{k, m}) })
+	for _, m := range removed {
 		e.persist(MessageDeletedRow{Origin: k, Number: m})
 	}
-	if n+1 > o.floor {
-		o.floor, o.fixed, o.dirty = n+1, true, true
+	if raised {
 		e.persist(FloorRow{Origin: k, Floor: o.floor, Fixed: true})
 	}
 }

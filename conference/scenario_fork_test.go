@@ -33,15 +33,15 @@ func TestForkResolvedEverywhere(t *testing.T) {
 		net.Inject(net.NodeByKey(peers[0]), nodes[to], mk(text, to))
 	}
 	agree := func() bool {
-		var h [32]byte
+		var h uint64
 		for i, y := range nodes[1:] {
 			found := false
 			for _, m := range y.Engine.MessageSet() {
 				if m.Origin == x.Key() && m.Number == n {
-					if i > 0 && m.Hash != h {
+					if i > 0 && m.Fingerprint != h {
 						return false
 					}
-					h, found = m.Hash, true
+					h, found = m.Fingerprint, true
 				}
 			}
 			if !found {

@@ -56,6 +56,7 @@ type syncLink struct {
 	inflight    []inflight // FIFO: one BATCH answers each request, in order
 	queue       [][]byte   // paced outgoing batches
 	queued      int        // bytes in queue
+	loading     int        // Loads handed out for requests, not yet Loaded
 	served      time.Time  // last joiner history answer on this link
 	tokens      float64
 	refilled    time.Time

@@ -53,12 +53,38 @@ func (e *Engine) handleSyncPacket(c *conn, p directPacket) error {
 
 func (e *Engine) serveRequest(l *syncLink, p *RequestPacket) {
 	for _, en := range p.Entries {
-		if len(l.queue) >= maxQueuedBatches {
+		if len(l.queue)+l.loading >= maxQueuedBatches {
 			return // the requester times out and asks again (or elsewhere)
 		}
-		recs := e.store.rangeRecords(en.Origin, en.From, en.To, historySyncWindow, maxBatchBytes)
+		recs, cold := e.store.rangeRecords(en.Origin, en.From, en.To, historySyncWindow, maxBatchBytes)
+		if cold || l.loading > 0 {
+			// Older bodies are on the embedder's disk; batches answer
+			// requests in order, so later ones on this link wait too.
+			l.loading++
+			e.out.loads = append(e.out.loads, Load{Peer: l.key, Origin: en.Origin, From: en.From, To: en.To,
+				Max: historySyncWindow})
+			continue
+		}
 		e.enqueueBatch(l, &BatchPacket{Records: recs})
 	}
+}
+
+// Loaded answers one Load of an earlier Ready with the records the
+// embedder read (nil if reading failed): the batch it was for is queued
+// for the neighbour. Records the store does not hold (with the same
+// fingerprint) are left out.
+func (e *Engine) Loaded(now time.Time, ld Load, recs []Record) {
+	e.now = now
+	l := e.sync.links[ld.Peer]
+	if l == nil || l.loading == 0 {
+		return // the link went down since: its requests died with it
+	}
+	l.loading--
+	if e.status != statusConnected {
+		return
+	}
+	out := e.store.limitRecords(e.id, ld.Origin, ld.From, ld.To, recs, historySyncWindow, maxBatchBytes)
+	e.enqueueBatch(l, &BatchPacket{Records: out})
 }
 
 // handleBatch stores fetched records. They are verified, never relayed,
@@ -123,7 +149,7 @@ func (e *Engine) handleFloors(p *FloorsPacket) {
 	}()
 	for _, en := range p.Entries {
 		o := e.store.origin(en.Origin)
-		o.floor, o.fixed, o.dirty = max(en.Floor, 1), true, true
+		o.setFloor(en.Floor, true)
 		e.persist(FloorRow{Origin: en.Origin, Floor: o.floor, Fixed: true})
 	}
 	e.evaluateAll()

@@ -3,6 +3,7 @@ package conference
 import (
 	"bytes"
 	"encoding/hex"
+	"math/rand/v2"
 	"testing"
 
 	"confchat/identity"
@@ -167,7 +168,7 @@ func rec(origin identity.PublicKey, n, prev uint32) *stored {
 }
 
 func TestStoreSummary(t *testing.T) {
-	s := newStore()
+	s := newStore(DefaultHotWindow)
 	k := keyWithPrefix(7, 7)
 	for _, r := range []*stored{rec(k, 1, 0), rec(k, 4, 1), rec(k, 9, 6), rec(k, 12, 9)} {
 		s.insert(r)
@@ -180,11 +181,11 @@ func TestStoreSummary(t *testing.T) {
 	if e := s.entry(k); e.HWM != 12 {
 		t.Fatalf("after filling 6: hwm %d, want 12", e.HWM)
 	}
-	got := s.rangeRecords(k, 5, 10, 256, 1<<20)
+	got, _ := s.rangeRecords(k, 5, 10, 256, 1<<20)
 	if len(got) != 2 || got[0].Number != 6 || got[1].Number != 9 {
 		t.Fatalf("range 5..10: %v", got)
 	}
-	if r := s.rangeRecords(k, 1, 12, 2, 1<<20); len(r) != 2 {
+	if r, _ := s.rangeRecords(k, 1, 12, 2, 1<<20); len(r) != 2 {
 		t.Fatalf("window cap: %d records", len(r))
 	}
 }
@@ -202,5 +203,59 @@ func TestMessageText(t *testing.T) {
 	}
 	if text, _, ok := MessageText(KindMessage, []byte{1}); !ok || text != "" {
 		t.Fatal("short body must not panic and has no text")
+	}
+}
+
+// TestStoreSummaryIncremental: the summary kept incrementally over random
+// inserts (in and out of order), floor raises and pruning equals the one
+// rebuilt from scratch, and evicted bodies keep their slots.
+func TestStoreSummaryIncremental(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for round := range 200 {
+		s := newStore(8)
+		k := keyWithPrefix(7, byte(round))
+		var nums []uint32
+		for n := uint32(1); n < 80; n++ {
+			if r.IntN(4) != 0 { // else a number never stored (a ping)
+				nums = append(nums, n)
+			}
+		}
+		links := map[uint32]uint32{}
+		for i, n := range nums {
+			if i > 0 {
+				links[n] = nums[i-1]
+			}
+		}
+		r.Shuffle(len(nums), func(i, j int) {
+			if r.IntN(3) == 0 { // mostly in order
+				nums[i], nums[j] = nums[j], nums[i]
+			}
+		})
+		for _, n := range nums {
+			st := rec(k, n, links[n])
+			st.hash = [32]byte{byte(n), byte(n >> 8), 9, byte(round)}
+			st.shown = true
+			s.insert(st)
+			switch r.IntN(10) {
+			case 0:
+				o := s.origin(k)
+				f := o.floor + uint32(r.IntN(6))
+				o.setFloor(f, true)
+				s.removeUpTo(o, f-1, func(uint32) bool { return false })
+			case 1:
+				s.evict()
+			}
+			got := s.entry(k)
+			o := s.origins[k]
+			o.rebuild()
+			if want := o.summary; got != want {
+				t.Fatalf("round %d after %d: incremental %+v, rebuilt %+v", round, n, got, want)
+			}
+		}
+		for _, sl := range s.origins[k].slots {
+			if !s.has(k, sl.num) {
+				t.Fatalf("slot %d lost", sl.num)
+			}
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/anacrolix/dht/v2/bep44"
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/anacrolix/dht/v2/traversal"
+	"github.com/anacrolix/dht/v2/types"
 	alog "github.com/anacrolix/log"
 	"golang.org/x/time/rate"
 )
@@ -129,9 +130,17 @@ func (h slogHandler) Handle(r alog.Record) {
 // our own id. Unlike Server.BootstrapContext, every query is bound to ctx
 // and all have returned when it does, so closing leaves nothing running.
 func (n *dhtNode) bootstrap(ctx context.Context) error {
-	starting, err := n.srv.TraversalStartingNodes()
-	if err != nil {
-		return err
+	// The saved table may hold only nodes that are gone (a long time
+	// offline, another network): the routers are always asked too, or a
+	// stale table would never be replaced.
+	starting, _ := n.srv.TraversalStartingNodes()
+	n.mu.Lock()
+	for _, r := range n.routers {
+		starting = append(starting, types.AddrMaybeId{Addr: r.KRPC().ToNodeAddrPort()})
+	}
+	n.mu.Unlock()
+	if len(starting) == 0 {
+		return ErrNoNodes
 	}
 	self := n.srv.ID()
 	op := traversal.Start(traversal.OperationInput{
@@ -146,6 +155,7 @@ func (n *dhtNode) bootstrap(ctx context.Context) error {
 		NodeFilter: n.srv.TraversalNodeFilter,
 	})
 	op.AddNodes(starting)
+	var err error
 	select {
 	case <-op.Stalled():
 	case <-ctx.Done():

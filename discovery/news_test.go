@@ -60,3 +60,34 @@ func TestSeenFromEarlierRun(t *testing.T) {
 		t.Fatalf("item below the seen sequence number: %v", err)
 	}
 }
+
+// A saved routing table whose nodes are all gone does not strand the
+// service: the bootstrap routers are asked as well.
+func TestStaleTableUsesRouters(t *testing.T) {
+	gone := startPrivateDHT(t, 8)
+	kp := newKey(t)
+	id := identity.ID{Key: kp.Public(), Nospam: 13}
+	first := startService(t, Config{Key: kp, ID: id, Bootstrap: gone.addrs[:1]})
+	waitReady(t, first)
+	table := first.RoutingTable()
+	if len(table) == 0 {
+		t.Fatal("no routing table to go stale")
+	}
+	for _, s := range gone.servers {
+		s.Close()
+	}
+	live := startPrivateDHT(t, 8)
+	other := newKey(t)
+	otherID := identity.ID{Key: other.Public(), Nospam: 14}
+	pub := startService(t, Config{Key: other, ID: otherID, Addresses: testAddrs[:1], Bootstrap: live.addrs[:1]})
+	if ev := nextEvent[Published](t, pub); ev.Err != nil {
+		t.Fatal(ev.Err)
+	}
+	second := startService(t, Config{Key: kp, ID: id, Bootstrap: live.addrs[2:3], RoutingTable: table,
+		LookupTimeout: 10 * time.Second})
+	waitReady(t, second)
+	found, err := second.Lookup(lookupCtx(t), otherID)
+	if err != nil || !slices.Equal(found.Record.Addresses, testAddrs[:1]) {
+		t.Fatalf("with a stale table: %+v %v", found, err)
+	}
+}

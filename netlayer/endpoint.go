@@ -26,7 +26,8 @@ type Endpoint struct {
 	wg       sync.WaitGroup // accept loop, inbound handshakes, sessions
 	halfOpen *halfOpenTable // inbound handshakes in progress
 
-	liveConns atomic.Int64 // links alive now (tests count them)
+	liveConns  atomic.Int64 // links alive now (tests count them)
+	badRecords atomic.Int64 // records that failed to decrypt or frame (tests count them)
 
 	closeOnce sync.Once
 	termOnce  sync.Once

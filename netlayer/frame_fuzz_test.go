@@ -12,6 +12,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(encodeRecord(record{Type: recAck, Ack: 4}))
 	f.Add(encodeRecord(record{Type: recClosing, Seq: 1}))
 	f.Add([]byte{byte(recHello), 1, 2})
+	f.Add(encodeRecord(record{Type: recMark, Seq: 7, Ack: 2}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeRecord(b)

@@ -1,10 +1,13 @@
 package netlayer
 
 import (
+	"context"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"confchat/identity"
 )
 
 // relayNode is a node on a MemNetwork that also serves a stand-in relay
@@ -28,7 +31,15 @@ func newRelayNode(t *testing.T, mn *MemNetwork, more ...func(*Config)) *relayNod
 		c.Relay = mn.RelayTransport()
 		c.MigrateBackoff = Backoff{Base: time.Second, Max: 30 * time.Second, Jitter: -1}
 	}}, more...)...))
-	name := "relay-for-" + kp.Public().Short()
+	rn := &relayNode{node: n, relayName: "relay-for-" + kp.Public().Short()}
+	rn.addRelay(t, mn, rn.relayName)
+	return rn
+}
+
+// addRelay serves one more stand-in relay registration, called name, and
+// returns the relay candidate that reaches n through it.
+func (n *relayNode) addRelay(t *testing.T, mn *MemNetwork, name string) string {
+	t.Helper()
 	ln, err := mn.ListenRelayed(name)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +50,7 @@ func newRelayNode(t *testing.T, mn *MemNetwork, more ...func(*Config)) *relayNod
 		_ = ln.Close()
 		wg.Wait()
 	})
-	return &relayNode{node: n, relayName: name}
+	return RelayAddrPrefix + n.pub().String() + "@" + name
 }
 
 // routeEvents returns the route statuses n reported for peer, in order.
@@ -111,6 +122,121 @@ func switchedVia(sts []RouteStatus) bool {
 		case stage == 1 && st.Switch.Phase == SwitchSwitching:
 			stage = 2
 		case stage == 2 && st.Route == RouteDirect && st.Switch.Phase == SwitchNone:
+			return true
+		}
+	}
+	return false
+}
+
+// faultTransport wraps a Transport; fault, when it returns true for the
+// n-th dial (from 1) of a direct address, makes that connection fail at
+// its second write (the dialer's HELLO, after Noise authenticated the
+// peer).
+type faultTransport struct {
+	Transport
+	mu    sync.Mutex
+	n     int
+	fault func(n int, addr string) bool
+}
+
+func (f *faultTransport) Dial(ctx context.Context, peer identity.PublicKey, addr string) (net.Conn, error) {
+	c, err := f.Transport.Dial(ctx, peer, addr)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.n++
+	bad := f.fault(f.n, addr)
+	f.mu.Unlock()
+	if bad {
+		return &dieAtWrite{Conn: c, at: 2}, nil
+	}
+	return c, nil
+}
+
+// dieAtWrite closes its connection at write number at.
+type dieAtWrite struct {
+	net.Conn
+	mu     sync.Mutex
+	writes int
+	at     int
+}
+
+func (d *dieAtWrite) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	d.writes++
+	die := d.writes >= d.at
+	d.mu.Unlock()
+	if die {
+		_ = d.Conn.Close()
+		return 0, net.ErrClosed
+	}
+	return d.Conn.Write(p)
+}
+
+// streamer sends numbered frames on a session in the background, a few
+// at a time with pauses, until stop; sent reports how many it sent. A
+// quiet streamer stops at the first failed send without failing the test
+// (its session is meant to die).
+type streamer struct {
+	stop chan struct{}
+	done chan struct{}
+	sent int
+}
+
+func startStreamer(t *testing.T, s *Session) *streamer { return runStreamer(t, s, false) }
+
+func runStreamer(t *testing.T, s *Session, quiet bool) *streamer {
+	st := &streamer{stop: make(chan struct{}), done: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	go func() {
+		defer close(st.done)
+		defer cancel()
+		for i := 0; ; i++ {
+			select {
+			case <-st.stop:
+				return
+			default:
+			}
+			if err := s.Send(ctx, numbered(i, 64)); err != nil {
+				if !quiet && ctx.Err() == nil {
+					t.Errorf("send %d: %v", i, err)
+				}
+				return
+			}
+			st.sent = i + 1
+			if i%10 == 9 {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}()
+	go func() {
+		select {
+		case <-st.stop:
+			cancel()
+		case <-st.done:
+		}
+	}()
+	return st
+}
+
+// end stops the streamer and returns how many frames it sent.
+func (st *streamer) end() int {
+	close(st.stop)
+	<-st.done
+	return st.sent
+}
+
+// inCut reports whether s has a cut-over in progress.
+func inCut(s *Session) (cut bool) {
+	s.onLoop(func() { cut = s.cut != nil })
+	return cut
+}
+
+// everSwitching reports whether any status in sts was "switching".
+func everSwitching(sts []RouteStatus) bool {
+	for _, st := range sts {
+		if st.Switch.Phase == SwitchSwitching {
 			return true
 		}
 	}

@@ -93,3 +93,24 @@ func cutStress(t *testing.T, bothDial bool) {
 	}
 	t.Logf("%d cuts, %d connections", cuts, p.acceptedCount())
 }
+
+// Redial cuts a long backoff short: the peer comes back while the session
+// waits 10 s to retry, and Redial connects it at once.
+func TestRedialSkipsBackoff(t *testing.T) {
+	inMem(t, func(t *testing.T, mn *MemNetwork) {
+		slow := onMem(mn, func(c *Config) { c.Backoff = Backoff{Base: 10 * time.Second, Max: 10 * time.Second, Jitter: -1} })
+		a, b := newNode(t, newKey(t), slow), newNode(t, newKey(t), slow)
+		sa := a.open(b)
+		a.waitState(b, Connected)
+		mn.SetRefuseAddr(b.addr(), true)
+		mn.CutAddr(b.addr())
+		a.waitState(b, BackingOff)
+		mn.SetRefuseAddr(b.addr(), false)
+		start := time.Now()
+		sa.Redial()
+		a.waitState(b, Connected)
+		if el := time.Since(start); el >= time.Second {
+			t.Fatalf("connected %v after Redial, want at once", el)
+		}
+	})
+}

@@ -169,11 +169,16 @@ func TestTamperedStream(t *testing.T) {
 			got := b.rec.frames(a.pub())
 			checkStream(t, got[:5], 5)
 			checkStream(t, got[5:], 400)
-			if b.rec.count(func(ev Event) bool {
-				c, ok := ev.(SessionStateChanged)
-				return ok && (errors.Is(c.Reason, ErrDecrypt) || errors.Is(c.Reason, ErrFrameTooLarge) || errors.Is(c.Reason, ErrShortFrame))
-			}) == 0 {
-				t.Fatal("listener never saw the tampered record fail")
+			// Counted where the record failed: the session's report of it
+			// can be overtaken by the dialer's redial replacing the link.
+			if b.ep.badRecords.Load() == 0 {
+				var reasons []error
+				for _, ev := range b.rec.all() {
+					if c, ok := ev.(SessionStateChanged); ok && c.Reason != nil {
+						reasons = append(reasons, c.Reason)
+					}
+				}
+				t.Fatalf("listener never saw the tampered record fail: %v", reasons)
 			}
 		})
 	}

@@ -80,6 +80,8 @@ type closeReq struct{}
 
 type addrsReq struct{ addrs []string }
 
+type redialReq struct{}
+
 // loopFunc runs on the owner goroutine (tests inspect state with it).
 type loopFunc struct {
 	fn   func()
@@ -159,6 +161,13 @@ func (s *Session) closedErr(op string) error {
 func (s *Session) SetAddrs(addrs []string) {
 	s.request(addrsReq{addrs: append([]string(nil), addrs...)})
 }
+
+// Redial makes a session that is waiting out its redial backoff dial at
+// once: the layer above has a reason to think the peer is reachable again
+// (it heard from the peer another way, the network changed). The backoff
+// itself is kept, so a failed redial waits as long as the next retry
+// would have. It does nothing while a dial runs or a connection is up.
+func (s *Session) Redial() { s.request(redialReq{}) }
 
 // Close closes the session gracefully: it sends CLOSING after the frames
 // already accepted, waits for the peer's remaining frames and its answer,
@@ -271,6 +280,11 @@ func (s *Session) handleRequest(r any) {
 		s.startClose(true)
 	case addrsReq:
 		s.handleAddrs(r.addrs)
+	case redialReq:
+		if s.backoffT != nil {
+			stopTimer(&s.backoffT)
+			s.startDial(nil)
+		}
 	case offerReq:
 		r.reply <- s.handleOffer(r)
 	case loopFunc:

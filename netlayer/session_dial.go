@@ -186,12 +186,12 @@ func (s *Session) adopt(sc *secureConn, peerAck uint64, first *record) {
 		s.link.kill()
 		s.link = nil
 	}
+	if s.sw.Phase == SwitchSwitching && s.cut == nil {
+		s.sw = Switch{} // a probe's plain resume: the switch is done
+	}
 	s.endCut()
 	s.stopProbing()
 	s.earlyMark = nil
-	if s.sw.Phase == SwitchSwitching {
-		s.sw = Switch{} // a plain resume ends any switch
-	}
 	s.probes = 0
 	s.cancelAttempt()
 	stopTimer(&s.backoffT)

@@ -2,10 +2,12 @@ package netlayer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flynn/noise"
@@ -24,7 +26,8 @@ type link struct {
 	holdOnce sync.Once
 	killOnce sync.Once
 	onKill   func()
-	roomMu   *sync.Mutex // the session's sealMu
+	roomMu   *sync.Mutex   // the session's sealMu
+	bad      *atomic.Int64 // counts records that fail to decrypt or frame
 }
 
 // linkEvent is a record read from, or the error that ended, link gen.
@@ -42,6 +45,7 @@ type linkEvent struct {
 func (s *Session) newLink(sc *secureConn, held bool) *link {
 	s.linkGen++
 	l := &link{
+		bad:    &s.ep.badRecords,
 		sc:     sc,
 		gen:    s.linkGen,
 		route:  routeOf(sc.conn),
@@ -130,6 +134,9 @@ func (l *link) readLoop(inbox chan<- linkEvent, limit int) {
 	for {
 		rec, err := l.readOne(&scratch, limit)
 		if err != nil {
+			if errors.Is(err, ErrDecrypt) || errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrShortFrame) || errors.Is(err, ErrMalformed) {
+				l.bad.Add(1)
+			}
 			l.report(inbox, linkEvent{gen: l.gen, err: fmt.Errorf("connection: %w", err)})
 			return
 		}

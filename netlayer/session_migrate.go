@@ -123,6 +123,15 @@ func (s *Session) stopProbing() {
 	if s.probe != nil {
 		s.probe.cancel()
 		s.probe = nil
+		s.abandonSwitch("probe canceled")
+	}
+}
+
+// abandonSwitch marks a switch in progress as failed: no status is ever
+// left "switching" once nothing switches.
+func (s *Session) abandonSwitch(reason string) {
+	if s.sw.Phase == SwitchSwitching {
+		s.sw = switchFailed(reason, nil)
 	}
 }
 
@@ -258,6 +267,7 @@ func (s *Session) endCut() bool {
 	s.cut.timer.Stop()
 	s.cut.old.kill()
 	s.cut = nil
+	s.abandonSwitch("cut-over abandoned")
 	return true
 }
 

@@ -150,6 +150,7 @@ func (s *Session) dropLink(reason error) {
 		s.sw = switchFailed("cut-over interrupted", reason)
 		s.endCut()
 	}
+	s.abandonSwitch("old path lost during the switch")
 	s.stopProbing()
 	s.earlyMark = nil
 	s.link.kill()

@@ -39,6 +39,7 @@ func (n *Node) perform(now time.Time, c *conf, r conference.Ready) {
 	for _, ev := range r.Events {
 		n.conferenceEvent(now, c, ev)
 	}
+	n.serveLoads(now, c, r.Loads)
 }
 
 func nonEmpty(a []string) []string {
@@ -133,37 +134,6 @@ func (n *Node) persistMessage(ctx context.Context, tx *storage.Tx, c *conf, row 
 	return err
 }
 
-// loadState reads what Restore needs from the database.
-func (n *Node) loadState(ctx context.Context, sc storage.Conference) (conference.State, error) {
-	st := conference.State{Meta: conference.MetaRow{ID: conference.ID(sc.ID), SelfNumber: sc.SelfNumber,
-		NextNumber: sc.NextNumber, Connected: sc.Connected, MaxFrozen: sc.MaxFrozen, Delivered: sc.Delivered}}
-	ps, err := n.db.Peers(ctx, sc.ID)
-	if err != nil {
-		return st, err
-	}
-	for _, p := range ps {
-		st.Peers = append(st.Peers, conference.PeerRow{Key: p.Key, Number: p.Number, Addresses: p.Addresses,
-			Name: p.Name, LastActive: p.LastActive, HighestSeen: p.HighestSeen})
-	}
-	ms, err := n.db.ConferenceMessages(ctx, sc.ID)
-	if err != nil {
-		return st, err
-	}
-	for _, m := range ms {
-		st.Messages = append(st.Messages, conference.MessageRow{Origin: m.Origin, Number: m.Number,
-			Prev: m.Prev, Kind: m.Kind, Body: m.Body, Signature: m.Signature, Received: m.ReceivedAt,
-			Forked: m.Forked})
-	}
-	fs, err := n.db.Floors(ctx, sc.ID)
-	if err != nil {
-		return st, err
-	}
-	for _, f := range fs {
-		st.Floors = append(st.Floors, conference.FloorRow{Origin: f.Origin, Floor: f.Floor, Fixed: f.Fixed})
-	}
-	return st, nil
-}
-
 // conferenceEvent turns an engine event into a node event.
 func (n *Node) conferenceEvent(now time.Time, c *conf, ev conference.Event) {
 	switch ev := ev.(type) {
@@ -237,6 +207,9 @@ type msgKey struct {
 
 // name returns the best known name of key in c.
 func (c *conf) name(key [32]byte) string {
+	if c.engine == nil {
+		return c.names[key]
+	}
 	if name := c.engine.Name(key); name != "" {
 		return name
 	}

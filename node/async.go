@@ -58,6 +58,9 @@ func (n *Node) inConf(id ConferenceID, fn func(now time.Time, c *conf) error) fu
 		if !ok {
 			return ErrUnknownConference
 		}
+		if err := n.ensureEngine(now, c); err != nil { // a shell (lazy.go) is restored first
+			return err
+		}
 		err := fn(now, c)
 		if aerr := n.apply(now, c); err == nil {
 			err = aerr

@@ -27,7 +27,8 @@ var (
 type conf struct {
 	id     ConferenceID
 	group  uint16
-	engine *conference.Engine
+	engine *conference.Engine              // nil while shell is set
+	shell  *shell                          // a saved conference not restored yet (lazy.go)
 	names  map[identity.PublicKey]string   // last known names, for events after a peer is gone
 	seen   map[identity.PublicKey]peerSeen // activity times of members, for PeerInfo
 
@@ -80,15 +81,21 @@ func (n *Node) addConf(now time.Time, e *conference.Engine, group uint16) *conf 
 		seen: map[identity.PublicKey]peerSeen{}}
 	n.confs[c.id] = c
 	n.byGroup[group] = c
+	n.attachEngine(now, c)
+	return c
+}
+
+// attachEngine tells a new or restored engine which sessions are up and
+// who our friends are.
+func (n *Node) attachEngine(now time.Time, c *conf) {
 	for key, s := range n.sessions {
 		if s.connected {
-			e.SessionUp(now, key)
+			c.engine.SessionUp(now, key)
 		}
 	}
 	for _, f := range n.book.Friends() {
-		e.SetFriend(f.Key, f.Confirmed)
+		c.engine.SetFriend(f.Key, f.Confirmed)
 	}
-	return c
 }
 
 // friendChanged tells every engine whether key is a confirmed friend
@@ -96,12 +103,14 @@ func (n *Node) addConf(now time.Time, e *conference.Engine, group uint16) *conf 
 func (n *Node) friendChanged(key identity.PublicKey) {
 	f, ok := n.book.Friend(key)
 	for _, c := range n.confs {
-		c.engine.SetFriend(key, ok && f.Confirmed)
+		if c.engine != nil {
+			c.engine.SetFriend(key, ok && f.Confirmed)
+		}
 	}
 }
 
-// loadConferences restores every stored conference (all peers frozen) and
-// every pending invite.
+// loadConferences registers every stored conference (as a shell, restored
+// lazily: lazy.go) and every pending invite.
 func (n *Node) loadConferences(ctx context.Context, now time.Time) error {
 	stored, err := n.db.Conferences(ctx)
 	if err != nil {
@@ -116,34 +125,12 @@ func (n *Node) loadConferences(ctx context.Context, now time.Time) error {
 				return err
 			}
 		default:
-			if err := n.restore(ctx, now, sc); err != nil {
+			if err := n.addShell(ctx, now, sc); err != nil {
 				return fmt.Errorf("restore conference %x: %w", sc.ID[:4], err)
 			}
 		}
 	}
 	return nil
-}
-
-func (n *Node) restore(ctx context.Context, now time.Time, sc storage.Conference) error {
-	st, err := n.loadState(ctx, sc)
-	if err != nil {
-		return err
-	}
-	group, err := n.freeGroup()
-	if err != nil {
-		return err
-	}
-	e, err := conference.Restore(n.engineConfig(group), now, st)
-	if err != nil {
-		return err
-	}
-	c := n.addConf(now, e, group)
-	c.hidden, c.lastRead, c.delivered = sc.Hidden, sc.LastRead, sc.Delivered
-	for _, p := range st.Peers {
-		c.seen[p.Key] = peerSeen{lastActive: p.LastActive, frozenSince: p.LastActive}
-	}
-	c.unread, err = n.db.UnreadCount(ctx, c.id, n.key.Public(), c.lastRead)
-	return err
 }
 
 // Create starts a new conference with us as its only member.
@@ -314,6 +301,9 @@ func (n *Node) SetName(ctx context.Context, name string) error {
 		}
 		n.helloFriends()
 		for _, c := range n.confs {
+			if c.engine == nil {
+				continue // a shell takes the name when it is restored
+			}
 			if err := c.engine.SetName(now, name); err != nil {
 				return err
 			}
@@ -339,6 +329,9 @@ func (n *Node) Leave(ctx context.Context, id ConferenceID) error {
 		c, ok := n.confs[id]
 		if !ok {
 			return ErrUnknownConference
+		}
+		if err := n.ensureEngine(now, c); err != nil {
+			return err
 		}
 		c.engine.Leave(now)
 		n.apply(now, c)
@@ -377,6 +370,10 @@ func (n *Node) handleConferencePacket(now time.Time, from identity.PublicKey, da
 		if route.Invite && route.HasID {
 			n.invited(now, from, data)
 		}
+		return
+	}
+	if err := n.ensureEngine(now, c); err != nil {
+		n.log.Error("conference packet dropped", "peer", from.Short(), "err", err)
 		return
 	}
 	if data[0] == conference.PacketInvite && !n.isFriend(from) && !c.engine.Knows(from) {

@@ -19,10 +19,13 @@ type Counters struct {
 	// StrangersEvicted counts sessions from unknown keys closed because
 	// too many were open.
 	StrangersEvicted uint64
+	// HistoryLoads counts neighbours' history requests answered from the
+	// database because the engine no longer keeps those bodies in memory.
+	HistoryLoads uint64
 }
 
 type counters struct {
-	sendDropped, sendHealed, storageFailures, strangersEvicted atomic.Uint64
+	sendDropped, sendHealed, storageFailures, strangersEvicted, historyLoads atomic.Uint64
 }
 
 // Counters returns the running totals. It does not wait for the loop.
@@ -32,6 +35,7 @@ func (n *Node) Counters() Counters {
 		SendHealed:       n.counters.sendHealed.Load(),
 		StorageFailures:  n.counters.storageFailures.Load(),
 		StrangersEvicted: n.counters.strangersEvicted.Load(),
+		HistoryLoads:     n.counters.historyLoads.Load(),
 	}
 }
 

@@ -61,7 +61,9 @@ func (n *Node) startup(now time.Time) {
 		n.wantFriend(f)
 	}
 	for _, c := range n.confs {
-		n.apply(now, c)
+		if c.engine != nil {
+			n.apply(now, c)
+		}
 	}
 }
 

@@ -73,6 +73,7 @@ type Node struct {
 	healWake    chan struct{} // a pump drained after dropping frames
 	counters    counters
 	turn        turn
+	lazy        lazyState          // shells waiting for their engines (lazy.go)
 	readies     []conference.Ready // scratch of flush
 	// Commit retry after a database failure.
 	retryAt, reportedFailure time.Time
@@ -334,7 +335,7 @@ func (n *Node) loop() {
 		open := true
 		select {
 		case r := <-n.reqs:
-			open = n.runTurn(func(now time.Time) { n.runRequest(now, r) })
+			open = n.runTurn(func(now time.Time) { n.noteRequest(now); n.runRequest(now, r) })
 		case ev, ok := <-events:
 			if !ok {
 				return
@@ -363,9 +364,15 @@ func (n *Node) armTimer() {
 		}
 	}
 	for _, c := range n.confs {
+		if c.engine == nil {
+			continue
+		}
 		if d := c.engine.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
 		}
+	}
+	if d := n.lazyDue(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+		next = d
 	}
 	for _, s := range n.sessions {
 		if d := s.strangerUntil; !d.IsZero() && (next.IsZero() || d.Before(next)) {
@@ -402,11 +409,15 @@ func (n *Node) tick(now time.Time) {
 		n.closeSessionWithin(key, strangerCloseTimeout)
 	}
 	for _, c := range n.confs {
+		if c.engine == nil {
+			continue
+		}
 		if d := c.engine.NextDeadline(); !d.IsZero() && !now.Before(d) {
 			c.engine.Tick(now)
 			n.apply(now, c)
 		}
 	}
+	n.restoreDue(now)
 }
 
 // shutdownLoop runs on the loop at Close: conferences announce a
@@ -416,7 +427,7 @@ func (n *Node) tick(now time.Time) {
 func (n *Node) shutdownLoop(ctx context.Context, now time.Time) {
 	n.closing = true
 	for _, c := range n.confs {
-		if c.engine.IsConnected() {
+		if c.engine != nil && c.engine.IsConnected() {
 			c.engine.Shutdown(now)
 			n.apply(now, c)
 		}

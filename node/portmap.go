@@ -184,6 +184,9 @@ func (n *Node) refreshAddrs(now time.Time) error {
 	n.dhtRepublish()
 	n.helloFriends()
 	for _, c := range n.confs {
+		if c.engine == nil {
+			continue // a shell (lazy.go) takes n.addrs when it is restored
+		}
 		c.engine.SetAddresses(now, slices.Clone(addrs))
 		if err := n.apply(now, c); err != nil {
 			return err

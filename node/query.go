@@ -40,16 +40,19 @@ type ConferenceInfo struct {
 	Unread      int                // others' messages after LastRead
 	LastRead    int64              // a History Seq (MarkRead); 0 for none
 	Delivered   uint32             // another member holds our messages numbered up to this
+	// Loading: the conference is not restored yet (the node restores
+	// saved conferences in the background after it opens, or at their
+	// first activity); its peers show frozen and Unread counts at most
+	// 100 until then.
+	Loading bool
 }
 
 // Conferences lists our conferences and pending invites.
 func (n *Node) Conferences(ctx context.Context) ([]ConferenceInfo, error) {
 	var out []ConferenceInfo
 	err := n.do(ctx, func(time.Time) error {
-		for id, c := range n.confs {
-			out = append(out, ConferenceInfo{ID: id, Title: c.engine.Title(), PeerCount: c.engine.ActiveCount(),
-				FrozenCount: c.engine.FrozenCount(), Joined: c.engine.IsConnected(), Hidden: c.hidden,
-				Unread: c.unread, LastRead: c.lastRead, Delivered: c.delivered})
+		for _, c := range n.confs {
+			out = append(out, n.confInfo(c))
 		}
 		for id, inv := range n.invites {
 			out = append(out, ConferenceInfo{ID: id, Invited: true, InvitedBy: inv.from})
@@ -79,7 +82,7 @@ func (n *Node) Peers(ctx context.Context, id ConferenceID) ([]PeerInfo, error) {
 		if !ok {
 			return ErrUnknownConference
 		}
-		for _, p := range c.engine.Peers() {
+		for _, p := range n.enginePeers(c) {
 			info := PeerInfo{Key: p.Key, Name: p.Name, Frozen: p.Frozen, Self: p.Self,
 				Addresses: append([]string(nil), p.Addresses...)}
 			if t, ok := c.seen[p.Key]; ok {

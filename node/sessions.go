@@ -144,7 +144,7 @@ func (n *Node) setRoute(key identity.PublicKey, s *session, route netlayer.Route
 // sessions are kept even when no engine asked for them.
 func (n *Node) knownMember(key identity.PublicKey) bool {
 	for _, c := range n.confs {
-		if c.engine.Knows(key) {
+		if c.knows(key) {
 			return true
 		}
 	}
@@ -156,6 +156,14 @@ func (n *Node) knownMember(key identity.PublicKey) bool {
 func (n *Node) sessionUp(now time.Time, key identity.PublicKey) {
 	n.friendSessionUp(now, key)
 	for _, c := range n.confs {
+		if c.engine == nil {
+			if c.knows(key) { // a member is back: restore now (it hears of the session then)
+				if err := n.ensureEngine(now, c); err != nil {
+					n.log.Error("restore conference", "err", err)
+				}
+			}
+			continue
+		}
 		c.engine.SessionUp(now, key)
 		n.apply(now, c)
 	}
@@ -166,6 +174,9 @@ func (n *Node) sessionDown(now time.Time, key identity.PublicKey) {
 		n.emit(FriendOffline{Friend: key})
 	}
 	for _, c := range n.confs {
+		if c.engine == nil {
+			continue
+		}
 		c.engine.SessionDown(now, key)
 		n.apply(now, c)
 	}
@@ -207,7 +218,7 @@ func (n *Node) knownAddrs(key identity.PublicKey) []string {
 		out = append(out, f.Addresses...)
 	}
 	for _, c := range n.confs {
-		for _, p := range c.engine.Peers() {
+		for _, p := range n.enginePeers(c) {
 			if p.Key == key {
 				out = appendNew(out, p.Addresses...)
 			}
@@ -298,7 +309,7 @@ func (n *Node) healPumps(now time.Time) {
 		n.log.Info("resending after dropped frames", "peer", key.Short())
 		n.friendSessionUp(now, key)
 		for _, c := range n.confs {
-			if !c.engine.Knows(key) {
+			if c.engine == nil || !c.engine.Knows(key) {
 				continue
 			}
 			c.engine.SessionDown(now, key)

@@ -102,6 +102,17 @@ type Conn struct {
 // (contract C5).
 func (c *Conn) Relayed() bool { return true }
 
+// CloseWrite half-closes the connection to the relay, which then ends the
+// splice once it has forwarded what came before: the peer reads our last
+// bytes, then EOF (netlayer half-closes after a graceful close's last
+// record, so the peer need not wait out its linger).
+func (c *Conn) CloseWrite() error {
+	if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return hc.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
 // Relay is the relay the connection runs through.
 func (c *Conn) Relay() Addr { return c.relay }
 

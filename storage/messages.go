@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -171,4 +172,46 @@ func (q queries) Floors(ctx context.Context, id identity.ConferenceID) ([]Floor,
 	}
 	return queryAll(ctx, q, "list floors", scan,
 		"SELECT origin, floor, fixed FROM floors WHERE conference = ? ORDER BY origin", id[:])
+}
+
+// MessagesRange returns at most limit of one origin's messages numbered
+// in [from, to], in number order: the bodies a history request needs that
+// the engine keeps only on disk.
+func (q queries) MessagesRange(ctx context.Context, id identity.ConferenceID, origin identity.PublicKey, from, to uint32, limit int) ([]Message, error) {
+	return queryAll(ctx, q, "read messages of "+origin.Short(), messageScanner(id), `
+		SELECT `+messageCols+` FROM messages
+		WHERE conference = ? AND origin = ? AND number BETWEEN ? AND ? ORDER BY number LIMIT ?`,
+		id[:], origin[:], from, to, limit)
+}
+
+// EachMessageNewestFirst calls fn with every stored message of a
+// conference, newest first, without holding them all in memory (a
+// restoring engine reads its whole history once). The Body and Signature
+// fn sees are only valid until it returns: copy what you keep.
+func (q queries) EachMessageNewestFirst(ctx context.Context, id identity.ConferenceID, fn func(m *Message) error) error {
+	rows, err := q.query(ctx, "SELECT "+messageCols+" FROM messages WHERE conference = ? ORDER BY seq DESC", id[:])
+	if err != nil {
+		return fmt.Errorf("read messages: %w", err)
+	}
+	defer rows.Close()
+	m := Message{Conference: id}
+	var origin, body, sig sql.RawBytes
+	var sent, recv int64
+	for rows.Next() {
+		if err := rows.Scan(&m.Seq, &origin, &m.Number, &m.Prev, &m.Kind, &body, &sig, &sent, &recv, &m.Forked); err != nil {
+			return fmt.Errorf("read messages: %w", err)
+		}
+		if m.Origin, err = scanKey(origin, "message origin"); err != nil {
+			return fmt.Errorf("read messages: %w", err)
+		}
+		m.Body, m.Signature = body, sig
+		m.SentAt, m.ReceivedAt = fromMillis(sent), fromMillis(recv)
+		if err := fn(&m); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read messages: %w", err)
+	}
+	return nil
 }

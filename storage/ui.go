@@ -60,6 +60,21 @@ func (q queries) UnreadCount(ctx context.Context, id identity.ConferenceID, self
 	return n, nil
 }
 
+// UnreadCountUpTo is UnreadCount counting at most limit messages (cheap
+// on a long history: the node's start-up uses it until the conference's
+// restore counts exactly).
+func (q queries) UnreadCountUpTo(ctx context.Context, id identity.ConferenceID, self identity.PublicKey, after int64, limit int) (int, error) {
+	var n int
+	err := q.queryRow(ctx, `
+		SELECT count(*) FROM (SELECT 1 FROM messages
+		WHERE conference = ? AND seq > ? AND origin != ? AND kind IN (?, ?) LIMIT ?)`,
+		id[:], after, self[:], kindMessage, kindAction, limit).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count unread: %w", err)
+	}
+	return n, nil
+}
+
 // MessageSeq returns the History position of a stored message, or
 // ErrNotFound.
 func (q queries) MessageSeq(ctx context.Context, id identity.ConferenceID, origin identity.PublicKey, number uint32) (int64, error) {

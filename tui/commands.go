@@ -33,7 +33,7 @@ const (
 // commandList is every command, in the order /help lists them.
 func commandList() []command {
 	return []command{
-		{"add", "ID ADDRESS [message]", "send a friend request to ID at host:port", completeNone, (*App).cmdAdd},
+		{"add", "ID [ADDR] [message]", "send a friend request to ID at host:port (no ADDR: find ID on the DHT)", completeNone, (*App).cmdAdd},
 		{"accept", "[name|key]", "accept a friend request (the newest if none named)", completeRequest, (*App).cmdAccept},
 		{"decline", "[name|key]", "decline a friend request", completeRequest, (*App).cmdDecline},
 		{"requests", "", "list pending friend requests", completeNone, (*App).cmdRequests},
@@ -151,13 +151,20 @@ func (a *App) usage(c, line string) tea.Cmd {
 
 func (a *App) cmdAdd(arg, line string) tea.Cmd {
 	f := strings.Fields(arg)
-	if len(f) < 2 {
+	if len(f) < 1 {
 		return a.usage("add", line)
 	}
 	id, err := identity.ParseID(f[0])
 	if err != nil {
 		a.refuse(line, "/add: "+describe(err))
 		return nil
+	}
+	if len(f) < 2 || !looksLikeAddr(f[1]) { // no address: find the ID on the DHT (tui/dht.go)
+		msg := ""
+		if len(f) > 1 {
+			msg = strings.TrimSpace(strings.SplitN(strings.TrimSpace(arg), " ", 2)[1])
+		}
+		return a.addByID(id, msg, line)
 	}
 	addr := f[1]
 	msg := ""

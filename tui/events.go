@@ -39,6 +39,8 @@ func (a *App) handleEvent(ev node.Event) tea.Cmd {
 		a.systemLine(a.home, kindSystem, fmt.Sprintf("%s is now your friend: /invite them to a conference", a.friendLabel(ev.Friend, ev.Name)))
 		a.echoHome()
 		return tea.Batch(a.refreshFriends(), a.refreshRequests())
+	case node.DHTPublished, node.DHTChanged:
+		return a.refreshStatus()
 	case node.FriendOnline:
 		return tea.Batch(a.refreshFriends(), a.refreshStatus())
 	case node.FriendOffline:

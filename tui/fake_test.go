@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -24,6 +25,7 @@ type fakeNode struct {
 	requests []node.RequestInfo
 	inputs   map[node.ConferenceID][]string
 	sendErr  error
+	notOnDHT bool // AddFriend by ID alone fails with node.ErrNotOnDHT
 	calls    []string
 	nextNum  uint32
 	nextSeq  int64
@@ -136,6 +138,16 @@ func (f *fakeNode) FriendRequests(context.Context) ([]node.RequestInfo, error) {
 }
 
 func (f *fakeNode) AddFriend(_ context.Context, id identity.ID, address, message string) error {
+	if address == "" { // by ID alone: the node looks it up on the DHT (tui/dht_test.go)
+		f.record("add " + id.Key.Short() + " dht " + message)
+		if f.notOnDHT {
+			return fmt.Errorf("%w: no item for %s", node.ErrNotOnDHT, id.Key.Short())
+		}
+		f.mu.Lock()
+		f.friends = append(f.friends, node.FriendInfo{Key: id.Key})
+		f.mu.Unlock()
+		return nil
+	}
 	if !strings.Contains(address, ":") {
 		return node.ErrBadAddress
 	}

@@ -67,6 +67,9 @@ func (a *App) confRow(i int, b *buffer, w int) string {
 	default:
 		if b.unread > 0 {
 			right = fmt.Sprint(b.unread)
+			if b.info.Loading && b.unread >= loadingUnreadCap {
+				right += "+" // the node counts at most that many until restored
+			}
 			if b.unread > 999 {
 				right = "999+"
 			}
@@ -96,6 +99,10 @@ func (a *App) confRow(i int, b *buffer, w int) string {
 	}
 	return row
 }
+
+// loadingUnreadCap is how many unread messages the node counts for a
+// conference it has not restored yet (node.ConferenceInfo.Loading).
+const loadingUnreadCap = 100
 
 // friendRow is "● name  relay" (online) or "○ name" (offline).
 func (a *App) friendRow(f node.FriendInfo, w int) string {

@@ -27,6 +27,9 @@ func (a *App) statusLine(w int) string {
 	if r := a.routeSummary(); r != "" {
 		parts = append(parts, r)
 	}
+	if d := dhtSummary(a.self.DHT); d != "" { // tui/dht.go
+		parts = append(parts, d)
+	}
 	if !a.mouse {
 		parts = append(parts, "mouse off")
 	}

@@ -52,6 +52,9 @@ func (a *App) handleTick(msg tickMsg) tea.Cmd {
 	cmds := []tea.Cmd{tick(time.Second)}
 	if msg.now.Second()%3 == 0 {
 		cmds = append(cmds, a.refreshStatus())
+		if a.anyLoading() {
+			cmds = append(cmds, a.refreshConferences()) // exact unread counts once restored
+		}
 	}
 	return tea.Batch(cmds...)
 }
@@ -64,4 +67,15 @@ func (a *App) quit() tea.Cmd {
 		cmds = append(cmds, a.markRead(b))
 	}
 	return tea.Sequence(tea.Batch(cmds...), tea.Quit)
+}
+
+// anyLoading reports whether a listed conference is still being restored
+// by the node (its unread count is a lower bound until then).
+func (a *App) anyLoading() bool {
+	for _, b := range a.byID {
+		if b.info.Loading {
+			return true
+		}
+	}
+	return false
 }

@@ -79,3 +79,44 @@ func (d *DB) State() conference.State {
 	sort.Slice(st.Floors, func(i, j int) bool { return st.Floors[i].Origin.Less(st.Floors[j].Origin) })
 	return st
 }
+
+// Range returns origin's stored records numbered from..to in number
+// order, at most max of them (what the node reads for a Load).
+func (d *DB) Range(origin identity.PublicKey, from, to uint32, max int) []conference.Record {
+	var out []conference.Record
+	for k, m := range d.messages {
+		if k.origin == origin && k.number >= from && k.number <= to {
+			out = append(out, m.Record())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	if len(out) > max {
+		out = out[:max]
+	}
+	return out
+}
+
+// IndexedState returns what the node's lazy restore hands Restore: every
+// message as an Index row (arrival order) and, in Messages, only the
+// records of other kinds and the newest hot chat messages.
+func (d *DB) IndexedState(hot int) conference.State {
+	st := d.State()
+	msgs := st.Messages
+	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].Received.Before(msgs[j].Received) })
+	st.Messages = nil
+	chat := 0
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if !conference.Chat(m.Kind) || chat < hot {
+			st.Messages = append(st.Messages, m)
+			if conference.Chat(m.Kind) {
+				chat++
+			}
+		}
+	}
+	for _, m := range msgs {
+		st.Index = append(st.Index, conference.IndexRow{Origin: m.Origin, Number: m.Number, Prev: m.Prev,
+			Kind: m.Kind, Fingerprint: m.Fingerprint(d.meta.ID), Received: m.Received, Forked: m.Forked})
+	}
+	return st
+}

@@ -38,7 +38,9 @@ type Node struct {
 	// applying the batch (a failing disk). Aborts counts those drains.
 	FailWrites bool
 	Aborts     int
-	stalled    bool // the last drain aborted; wait for new input
+	// Loads counts the Ready.Loads answered from the DB.
+	Loads   int
+	stalled bool // the last drain aborted; wait for new input
 }
 
 // Add creates a node with a deterministic key.
@@ -134,6 +136,11 @@ func (x *Node) drain(hop int) {
 		x.record(ev)
 	}
 	x.Engine.Advance()
+	for _, ld := range r.Loads {
+		x.Engine.Loaded(x.net.now, ld, x.DB.Range(ld.Origin, ld.From, ld.To, ld.Max))
+		x.Loads++
+		x.dirty = true
+	}
 	x.deadline = x.Engine.NextDeadline()
 }
 
@@ -294,19 +301,29 @@ func (x *Node) Wipe() {
 // Restart brings a killed node back from its persisted rows only.
 func (x *Node) Restart() error { return x.RestartFrom(x.DB.State()) }
 
+// RestartIndexed restarts a killed node the way the node's lazy restore
+// does: every message as an index row, bodies for only the newest hot
+// chat messages.
+func (x *Node) RestartIndexed(hot int) error { return x.RestartFrom(x.DB.IndexedState(hot)) }
+
 // Snapshot copies the node's persisted state (a "save" in c-toxcore terms).
 func (x *Node) Snapshot() conference.State { return x.DB.State() }
 
 // RestartFrom brings a killed node back from an older snapshot; its DB is
 // replaced by that snapshot (the later rows are lost).
 func (x *Node) RestartFrom(st conference.State) error {
+	old := x.DB
 	x.DB = NewDB()
 	x.DB.Apply(st.Meta)
 	for _, r := range st.Peers {
 		x.DB.Apply(r)
 	}
-	for _, r := range st.Messages {
-		x.DB.Apply(r)
+	if st.Index == nil {
+		for _, r := range st.Messages {
+			x.DB.Apply(r)
+		}
+	} else {
+		x.DB = old // an indexed state leaves the bodies on disk
 	}
 	for _, r := range st.Floors {
 		x.DB.Apply(r)

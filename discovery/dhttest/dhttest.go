@@ -7,19 +7,34 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/anacrolix/dht/v2"
 	"github.com/anacrolix/dht/v2/bep44"
+	"github.com/anacrolix/dht/v2/exts/getput"
 	alog "github.com/anacrolix/log"
+	"github.com/anacrolix/torrent/bencode"
 	"golang.org/x/time/rate"
+
+	"confchat/discovery"
 )
 
 // Network is n DHT nodes on 127.0.0.1 that know each other.
 type Network struct {
 	Servers []*dht.Server
 	Addrs   []string // host:port of each node
+	once    sync.Once
+}
+
+// Close stops every node (also done when the test ends).
+func (p *Network) Close() {
+	p.once.Do(func() {
+		for _, s := range p.Servers {
+			s.Close()
+		}
+	})
 }
 
 // Start starts n nodes (at least 1) and bootstraps them into one another;
@@ -59,11 +74,7 @@ func Start(tb testing.TB, n int) *Network {
 		p.Servers = append(p.Servers, s)
 		p.Addrs = append(p.Addrs, pc.LocalAddr().String())
 	}
-	tb.Cleanup(func() {
-		for _, s := range p.Servers {
-			s.Close()
-		}
-	})
+	tb.Cleanup(p.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, s := range p.Servers[1:] {
@@ -88,4 +99,20 @@ func (p *Network) Bootstrap(k int) string {
 		k = len(p.Addrs)
 	}
 	return strings.Join(p.Addrs[:k], ",")
+}
+
+// Put stores a prepared item on the network through its first node, as
+// a replaying or forging node would.
+func (p *Network) Put(tb testing.TB, it discovery.Item) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	k := [32]byte(it.Key)
+	target := bep44.MakeMutableTarget(k, it.Salt)
+	_, err := getput.Put(ctx, target, p.Servers[0], it.Salt, func(int64) bep44.Put {
+		return bep44.Put{V: bencode.Bytes(it.V), K: &k, Salt: it.Salt, Sig: it.Sig, Seq: it.Seq}
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
 }
