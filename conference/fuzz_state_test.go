@@ -22,7 +22,7 @@ func FuzzEngineSequence(f *testing.F) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, prog []byte) {
 		now := start
-		e, _ := Create(Config{Self: fuzzKey(9), GroupNumber: 1, RetentionCount: 50}, now)
+		e, _ := Create(Config{Self: fuzzKey(9), GroupNumber: 1, RetentionCount: 50, JoinHistory: 4, HotWindow: 8}, now)
 		var members [3]*identity.KeyPair
 		for i := range members {
 			members[i] = fuzzKey(byte(i + 1))
@@ -98,8 +98,11 @@ func stepEngine(e *Engine, now time.Time, op byte, kp *identity.KeyPair, number 
 			_ = e.SetName(now, text)
 		}
 	case 6:
-		e.Ready()
+		r := e.Ready()
 		e.Advance()
+		for _, ld := range r.Loads { // the disk does not have them (or failed)
+			e.Loaded(now, ld, nil)
+		}
 	case 7:
 		e.Ready()
 		e.Abort()
@@ -129,6 +132,19 @@ func checkBounds(t *testing.T, e *Engine) {
 	}
 	if e.store.count > e.cfg.RetentionCount+len(e.peers.byKey)+2 {
 		t.Fatalf("store %d past retention %d", e.store.count, e.cfg.RetentionCount)
+	}
+	for k, o := range e.store.origins {
+		if o.dirty {
+			continue
+		}
+		kept := o.summary
+		o.rebuild()
+		if kept != o.summary {
+			t.Fatalf("origin %s: incremental summary %+v, rebuilt %+v", k.Short(), kept, o.summary)
+		}
+		if len(o.hot) > len(o.slots) {
+			t.Fatalf("origin %s: %d bodies for %d slots", k.Short(), len(o.hot), len(o.slots))
+		}
 	}
 	if len(e.conns) > maxConnections+maxPendingInvites {
 		t.Fatalf("%d connections", len(e.conns))

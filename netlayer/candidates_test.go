@@ -62,7 +62,9 @@ func TestCandidatesHappyEyeballs(t *testing.T) {
 
 // Relay candidates of our own (Endpoint.SetRelays) are tried too, and a
 // relay candidate whose far end proves another key is never selected
-// (anchor 50, first half): the race goes on to the next candidate.
+// (anchor 50, first half; anchor 39: a relay that splices us to its own
+// or another key fails the end-to-end Noise handshake): the race goes on
+// to the next candidate.
 func TestCandidatesOwnRelaysAndWrongKey(t *testing.T) {
 	inMem(t, func(t *testing.T, mn *MemNetwork) {
 		a, b := newRelayNode(t, mn, func(c *Config) { c.NoMigration = true }), newRelayNode(t, mn)

@@ -16,7 +16,11 @@ import (
 // name, Dial connects to it with a synchronous pipe (net.Pipe), so nothing
 // touches the operating system and tests can run inside testing/synctest.
 // Share one MemNetwork between the endpoints of a test. Cut closes every
-// live connection; SetRefuse makes dials fail.
+// live connection; SetRefuse makes dials fail. ListenRelayed and
+// RelayTransport stand in for a relay (their connections report
+// Relayed), and CutAddr, StallAddr and SetRefuseAddr act on the
+// connections of one listener, so a test can break the direct path and
+// keep the relayed one, or the reverse.
 type MemNetwork struct {
 	mu        sync.Mutex
 	next      int

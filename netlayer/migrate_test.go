@@ -2,9 +2,13 @@ package netlayer
 
 import (
 	"context"
+	"errors"
+	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"confchat/identity"
 )
 
 // anchor 43 and acceptance: a stream of 10,000 frames each way runs over
@@ -64,4 +68,75 @@ func sendStream(t *testing.T, s *Session, n int) {
 			time.Sleep(time.Millisecond)
 		}
 	}
+}
+
+// Both sides know each other's direct address and probe at the same
+// instant (no jitter): one probe wins on both sides (the lower key's when
+// their HELLOs cross), exactly one cut-over runs, and the streams each
+// way arrive exactly once.
+func TestMigrateBothProbeAtOnce(t *testing.T) {
+	inMem(t, func(t *testing.T, mn *MemNetwork) {
+		slow := func(c *Config) { c.Transport = slowDial{mn, 10 * time.Millisecond} } // both probes in flight at once
+		a, b := newRelayNode(t, mn, slow), newRelayNode(t, mn, slow)
+		mn.SetRefuseAddr(a.addr(), true)
+		mn.SetRefuseAddr(b.addr(), true)
+		sa := a.open(b.node, b.addr(), b.relayCand())
+		waitRoute(t, a.node, b.node, RouteRelay)
+		sb := b.open(a.node, a.addr(), a.relayCand())
+		waitRoute(t, b.node, a.node, RouteRelay)
+		stA, stB := startStreamer(t, sa), startStreamer(t, sb)
+		mn.SetRefuseAddr(a.addr(), false)
+		mn.SetRefuseAddr(b.addr(), false)
+		waitRoute(t, a.node, b.node, RouteDirect)
+		waitRoute(t, b.node, a.node, RouteDirect)
+		time.Sleep(100 * time.Millisecond)
+		na, nb := stA.end(), stB.end()
+		waitFor(t, "every frame", func() bool {
+			return len(b.rec.frames(a.pub())) == na && len(a.rec.frames(b.pub())) == nb
+		})
+		checkStream(t, b.rec.frames(a.pub()), na)
+		checkStream(t, a.rec.frames(b.pub()), nb)
+		for _, x := range [][2]*node{{a.node, b.node}, {b.node, a.node}} {
+			if sts := routeEvents(x[0], x[1]); !switchedVia(sts) {
+				t.Errorf("%s route events %v", x[0].pub().Short(), sts)
+			}
+		}
+		if a.rec.count(isReset)+b.rec.count(isReset) != 0 {
+			t.Fatal("session reset")
+		}
+		// The higher key never refuses the lower key's probe; each side
+		// went through exactly one switch.
+		lo, hi := a, b
+		if b.pub().Less(a.pub()) {
+			lo, hi = b, a
+		}
+		busy := func(ev Event) bool { x, ok := ev.(InboundRejected); return ok && errors.Is(x.Err, ErrSwitchBusy) }
+		if hi.rec.count(busy) != 0 {
+			t.Fatal("the higher key refused the lower key's probe")
+		}
+		t.Logf("lower key refused %d probe(s)", lo.rec.count(busy))
+		for _, x := range [][2]*node{{a.node, b.node}, {b.node, a.node}} {
+			switches, prev := 0, SwitchNone
+			for _, st := range routeEvents(x[0], x[1]) {
+				if st.Switch.Phase == SwitchSwitching && prev != SwitchSwitching {
+					switches++
+				}
+				prev = st.Switch.Phase
+			}
+			if switches != 1 {
+				t.Errorf("%s went through %d switches", x[0].pub().Short(), switches)
+			}
+		}
+	})
+}
+
+// slowDial delays every dial, so that probes overlap.
+type slowDial struct {
+	Transport
+	d time.Duration
+}
+
+func (s slowDial) Dial(ctx context.Context, peer identity.PublicKey, addr string) (net.Conn, error) {
+	time.Sleep(s.d)
+	return s.Transport.Dial(ctx, peer, addr)
 }

@@ -43,8 +43,8 @@ type SwitchPhase int
 const (
 	// SwitchNone: no switch runs, and the last one (if any) completed.
 	SwitchNone SwitchPhase = iota
-	// SwitchSwitching: a new path authenticated and the session is moving
-	// onto it (the cut-over of docs/protocol.md part 1, "Migration").
+	// SwitchSwitching: the session is moving onto a new, authenticated
+	// path (the cut-over of docs/protocol.md part 1, "Migration").
 	SwitchSwitching
 	// SwitchFailed: the last switch was abandoned (Switch.Reason says
 	// why); the session stays on, or resumes over, the old route. It is
@@ -107,10 +107,16 @@ type RouteStatus struct {
 // relay, none while disconnected) or of its switch status. Events of one
 // session arrive in order; a switch that completes is reported as
 // {RouteRelay, switching} then {RouteDirect, none}.
+//
+// RemoteAddr is the remote address of the connection that carries the
+// session (conn.RemoteAddr().String(), what SessionStateChanged reports
+// on Connected), "" with RouteNone. A migration changes it without a
+// state change, so this event is the one to follow.
 type SessionRouteChanged struct {
-	Peer   identity.PublicKey
-	Route  Route
-	Switch Switch
+	Peer       identity.PublicKey
+	Route      Route
+	Switch     Switch
+	RemoteAddr string
 }
 
 func (SessionRouteChanged) isEvent() {}

@@ -63,6 +63,7 @@ type Session struct {
 	earlyMark    *record      // the peer's MARK that beat our probe's WELCOME
 	sw           Switch       // the switch status reported
 	routeSt      RouteStatus  // the route status last reported
+	routeAddr    string       // the remote address last reported with it
 
 	rs     atomic.Pointer[RouteStatus] // mirror of routeSt, for RouteStatus()
 	sealMu sync.Mutex                  // serialises the links' writers on outFrame.room

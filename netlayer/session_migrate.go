@@ -57,12 +57,25 @@ func (s *Session) publishRoute(r Route) {
 		s.sw = Switch{}
 	}
 	st := RouteStatus{Route: r, Switch: s.sw}
-	if st == s.routeSt {
+	remote := ""
+	if l := s.carrier(); l != nil {
+		remote = l.sc.conn.RemoteAddr().String()
+	}
+	if st == s.routeSt && remote == s.routeAddr {
 		return
 	}
-	s.routeSt = st
+	s.routeSt, s.routeAddr = st, remote
 	s.rs.Store(&st)
-	s.ep.emit(s.ctx, SessionRouteChanged{Peer: s.peer, Route: r, Switch: s.sw})
+	s.ep.emit(s.ctx, SessionRouteChanged{Peer: s.peer, Route: r, Switch: s.sw, RemoteAddr: remote})
+}
+
+// carrier is the link frames arrive on now: the old path during a
+// cut-over.
+func (s *Session) carrier() *link {
+	if s.cut != nil {
+		return s.cut.old
+	}
+	return s.link
 }
 
 func (s *Session) setSwitch(sw Switch) {
@@ -138,9 +151,9 @@ func (s *Session) abandonSwitch(reason string) {
 // handleProbe applies a probe's progress or result.
 func (s *Session) handleProbe(res dialResult) {
 	if res.progress {
-		if res.authed && s.cut == nil && s.link != nil {
-			s.setSwitch(Switch{Phase: SwitchSwitching, To: RouteDirect})
-		}
+		// A probe is not a switch yet: the switch starts with the
+		// cut-over, so a probe that crosses the peer's (and loses) shows
+		// nothing, and only the winner's switch is reported.
 		return
 	}
 	s.probe.cancel()
@@ -153,8 +166,7 @@ func (s *Session) handleProbe(res dialResult) {
 		case errors.Is(res.err, ErrMigrationDenied):
 			s.probes = 64 // the longest backoff: do not ask again soon
 			s.setSwitch(switchFailed("denied by the peer", nil))
-		case errors.Is(res.err, ErrSwitchBusy):
-			s.setSwitch(Switch{}) // the peer's own switch runs
+		case errors.Is(res.err, ErrSwitchBusy): // the peer's own switch runs
 		case res.authed:
 			s.setSwitch(switchFailed("new path failed", res.err))
 		}

@@ -16,7 +16,8 @@
 //     goroutine owns the shared tables; each connection has one owner
 //     goroutine; every timer runs on the injected Clock.
 //   - Client: Dial through a relay to a registered peer (a *Conn whose
-//     Relayed() is true), and Listener, a kept registration that yields
+//     Relayed() is true, and whose CloseWrite half-closes the splice), and
+//     Listener, a kept registration that yields
 //     the connections callers open to us, reconnecting with capped
 //     backoff. Client's Dial and Listen have the shape of netlayer's
 //     Transport (contract C5) for relay addresses.

@@ -60,6 +60,9 @@ func TestDialSelfRefused(t *testing.T) {
 	}
 }
 
+// anchor 39, the relay's side: a relay that cannot prove the key the client
+// expects fails the client's handshake (the end-to-end side, a relay that
+// splices us to another key, is netlayer's TestCandidatesOwnRelaysAndWrongKey).
 func TestWrongRelayKey(t *testing.T) {
 	r := startRelay(t, Config{})
 	wrong := r.addr
@@ -115,8 +118,10 @@ func TestJoinTimeout(t *testing.T) {
 }
 
 func TestStolenTokenRefused(t *testing.T) {
-	// A third key that learns a token cannot join with it: tokens are
-	// bound to the target's authenticated key (netlayer.md test 40).
+	// anchor 40: a third key that learns a token cannot join with it:
+	// tokens are bound to the target's authenticated key (netlayer.md
+	// test 40); TestDialUnregisteredRefused: the relay pairs only a
+	// registered target that joins.
 	r := startRelay(t, Config{})
 	alice, bob, eve := newKey(t), newKey(t), newKey(t)
 	ch := rawRegister(t, r, bob)

@@ -205,6 +205,9 @@ func (a *App) setConferences(infos []node.ConferenceInfo) {
 			a.byID[info.ID] = b
 		}
 		b.info = info
+		if info.Invited {
+			b.inviter = a.keyName(info.InvitedBy)
+		}
 		if b != a.current {
 			b.unread = info.Unread
 		}

@@ -430,3 +430,22 @@ func TestHomeInputHistoryKept(t *testing.T) {
 		t.Fatalf("global history %q", got)
 	}
 }
+
+// An invite carries no title: it is named after the friend who sent it,
+// in the event line, the sidebar, /invites and /join.
+func TestInviteNamedAfterItsSender(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	inv := confID(0x33)
+	f.confs = append(f.confs, node.ConferenceInfo{ID: inv, Invited: true, InvitedBy: bobKey})
+	h.event(node.ConferenceInvited{Conference: inv, From: bobKey})
+	h.mustSee("bob invited you to a conference: /join to accept")
+	h.mustSee("3 from bob")
+	h.mustNotSee("invite " + inv.Short())
+	h.enter("/invites")
+	h.mustSee("invite to a conference from bob: /join " + inv.Short())
+	h.enter("/join invite from bob")
+	if !f.called("join " + inv.Short()) {
+		t.Fatalf("calls %q", f.calls)
+	}
+}

@@ -56,6 +56,9 @@ type buffer struct {
 	id   node.ConferenceID // zero for the home buffer
 	home bool
 	info node.ConferenceInfo
+	// inviter names who invited us (pending invites): an invite carries
+	// no title (as in Tox), so the invite is named after its sender.
+	inviter string
 
 	entries   []entry
 	readUpTo  int   // entries the user has seen; the marker is drawn before this index
@@ -91,6 +94,8 @@ func (b *buffer) title() string {
 		return "confchat"
 	case b.info.Title != "":
 		return b.info.Title
+	case b.info.Invited && b.inviter != "":
+		return "invite from " + b.inviter
 	case b.info.Invited:
 		return "invite " + b.id.Short()
 	}

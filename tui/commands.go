@@ -302,7 +302,11 @@ func (a *App) cmdInvites(string, string) tea.Cmd {
 	for _, b := range a.byID {
 		if b.info.Invited {
 			n++
-			a.systemLine(a.current, kindSystem, fmt.Sprintf("invite to %s from %s: /join %s", b.title(), a.keyName(b.info.InvitedBy), b.id.Short()))
+			what := "a conference"
+			if b.info.Title != "" {
+				what = clean(b.info.Title, false)
+			}
+			a.systemLine(a.current, kindSystem, fmt.Sprintf("invite to %s from %s: /join %s", what, a.keyName(b.info.InvitedBy), b.id.Short()))
 		}
 	}
 	if n == 0 {

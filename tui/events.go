@@ -57,8 +57,12 @@ func (a *App) handleEvent(ev node.Event) tea.Cmd {
 		}
 		return tea.Batch(a.refreshFriends(), a.refreshStatus())
 	case node.ConferenceInvited:
-		a.systemLine(a.home, kindHint, fmt.Sprintf("%s invited you to a conference %s: /join to accept (/invites lists them)",
-			a.keyName(ev.From), ev.Conference.Short()))
+		what := "a conference"
+		if ev.Title != "" {
+			what = fmt.Sprintf("%q", clean(ev.Title, false))
+		}
+		a.systemLine(a.home, kindHint, fmt.Sprintf("%s invited you to %s: /join to accept (/invites lists them)",
+			a.keyName(ev.From), what))
 		a.echoHome()
 		return a.refreshConferences()
 	case node.ConferenceJoined:

@@ -106,7 +106,8 @@ func (a *App) helpView(w, h int) string {
 func (a *App) welcome() {
 	h := a.home
 	h.add(entry{kind: kindHint, text: "Welcome to confchat — peer-to-peer group chat."})
-	h.add(entry{kind: kindHint, text: "Your ID:  " + a.self.ID.String()})
+	h.add(entry{kind: kindHint, text: "Your ID (/id copies it):"})
+	h.add(entry{kind: kindHint, text: a.self.ID.String()})
 	for _, ad := range a.self.Addresses {
 		h.add(entry{kind: kindHint, text: "Address:  " + ad})
 	}

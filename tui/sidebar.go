@@ -84,7 +84,11 @@ func (a *App) confRow(i int, b *buffer, w int) string {
 	}
 	right = strings.TrimSpace(right)
 	titleW := max(1, w-3-width(right)-1)
-	title := pad(clean(b.title(), false), titleW)
+	name := b.title()
+	if b.info.Invited && b.info.Title == "" && b.inviter != "" {
+		name = "from " + b.inviter // the row already says "invite"
+	}
+	title := pad(clean(name, false), titleW)
 	row := idx + " " + title + " " + right
 	row = pad(row, w)
 	switch {

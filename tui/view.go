@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+
+	"confchat/identity"
 )
 
 // layout is where each pane goes, recomputed on every resize.
@@ -21,6 +23,9 @@ const (
 	sideWide   = 24
 	sideNarrow = 20
 	peersWide  = 22
+	// homeIDWidth is what the home pane needs to show the ID unwrapped
+	// (its indent and the 76 hex characters).
+	homeIDWidth = 2 + identity.IDLen
 )
 
 // layout recomputes the panes for the current size.
@@ -34,6 +39,12 @@ func (a *App) layout() {
 		l.sideW, l.peersW = sideWide, peersWide
 	case w >= sideFrom:
 		l.sideW, l.peersInSide = sideNarrow, true
+	}
+	if a.current.home && w-l.sideW-1 < homeIDWidth {
+		// The home screen shows our full ID on one line, to copy it
+		// whole: without room for it beside the sidebar, the sidebar
+		// folds away there (it comes back in any conference).
+		l.sideW, l.peersInSide = 0, false
 	}
 	l.chatW = w
 	if l.sideW > 0 {
