@@ -349,7 +349,7 @@ func waitDirect(t *testing.T, x *bot, peer string, timeout time.Duration) (frien
 			return f, time.Now()
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: the session never moved to a hole-punched direct path: %+v", x.name, f)
+			t.Fatalf("%s: the session never moved to a hole-punched direct path: %+v\nstderr:\n%s", x.name, f, tail(x.stderr.String()))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -381,11 +381,15 @@ func TestNetnsNATHolePunch(t *testing.T) {
 	})
 	t.Run("stream", func(t *testing.T) {
 		lab := newNATLab(t, "eim", "eim")
-		// Block the direct path in ann's router, both ways.
-		lab.nft(lab.routers[0], fmt.Sprintf(`table ip ccblock {
-	chain blk { type filter hook forward priority -10; policy accept; ip daddr %s tcp dport 7400 drop; }
+		// Block the direct path at both hosts (their SYNs to each other's
+		// public side never leave home), so the routers keep no state of
+		// the failed attempts.
+		for i := range 2 {
+			lab.nft(lab.homes[i], fmt.Sprintf(`table ip ccblock {
+	chain blk { type filter hook output priority 0; policy accept; ip daddr %s tcp dport 7400 drop; }
 }
-`, lab.routerIP(1)))
+`, lab.routerIP(1-i)))
+		}
 		a, b := punchPair(t, lab)
 		addFriendAt(t, a, b, lab.homeListen(1))
 		conf := conferenceOf(t, a, "stream", b)
@@ -409,7 +413,9 @@ func TestNetnsNATHolePunch(t *testing.T) {
 			}
 		}()
 		time.Sleep(200 * time.Millisecond)
-		lab.ns(lab.routers[0], "nft", "delete", "table", "ip", "ccblock")
+		for i := range 2 {
+			lab.ns(lab.homes[i], "nft", "delete", "table", "ip", "ccblock")
+		}
 		unblocked := time.Now()
 		_, at := waitDirect(t, a, b.key, 60*time.Second)
 		select {

@@ -67,6 +67,9 @@ const (
 	punchBackoffMax     = 5 * time.Minute
 	punchInbox          = 64
 	punchParkTTL        = 10 * time.Second
+	// maxPunchPeers bounds the punch state (the tick sweeps peers without
+	// a session).
+	maxPunchPeers = 1024
 )
 
 // Via values in friend.list.
@@ -307,7 +310,12 @@ func (n *Node) runPunch() {
 		case <-n.ctx.Done():
 			return
 		case in := <-n.punch.in:
-			if p := peers[in.from]; p != nil {
+			p := peers[in.from]
+			if p == nil && len(peers) < maxPunchPeers { // a friend's frame before our tick saw its session
+				p = &punchPeer{seen: true}
+				peers[in.from] = p
+			}
+			if p != nil {
 				n.punchFrame(in, p, results)
 			}
 		case r := <-results:
