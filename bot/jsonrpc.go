@@ -72,26 +72,38 @@ type Handler func(ctx context.Context, params json.RawMessage) (any, error)
 // changed after.
 type Mux struct {
 	handlers  map[string]Handler
-	pipelined map[string]bool
+	pipelined map[string]PipelinedHandler
 }
 
 // NewMux returns an empty Mux.
-func NewMux() *Mux { return &Mux{handlers: map[string]Handler{}, pipelined: map[string]bool{}} }
+func NewMux() *Mux {
+	return &Mux{handlers: map[string]Handler{}, pipelined: map[string]PipelinedHandler{}}
+}
 
 // Handle registers h for method. Its requests run alone: each starts once
 // every earlier request of the connection has finished, and the next one
 // starts once it has.
 func (m *Mux) Handle(method string, h Handler) { m.handlers[method] = h }
 
-// HandlePipelined registers h for a method whose requests may overlap
-// with each other: h calls Accepted once it has handed the request on in
-// order (to the node's loop), and the connection then starts the next
-// request while h waits for the outcome. A request of a method registered
-// with Handle still waits for all of them to finish first, so it sees
-// their effects.
-func (m *Mux) HandlePipelined(method string, h Handler) {
-	m.handlers[method] = h
-	m.pipelined[method] = true
+// PipelinedHandler starts one request: it returns once the request has
+// been handed on in order (to the node's loop), with a wait that reports
+// its outcome later. An error means it was not started.
+type PipelinedHandler func(ctx context.Context, params json.RawMessage) (wait func() (any, error), err error)
+
+// HandlePipelined registers h for a method whose requests overlap: the
+// connection starts the next request as soon as h has returned, and
+// answers this one once its wait has. No goroutine waits per request.
+// A request of a method registered with Handle still waits for all of
+// them to finish first, so it sees their effects.
+func (m *Mux) HandlePipelined(method string, h PipelinedHandler) {
+	m.pipelined[method] = h
+	m.handlers[method] = func(ctx context.Context, params json.RawMessage) (any, error) {
+		wait, err := h(ctx, params)
+		if err != nil {
+			return nil, err
+		}
+		return wait()
+	}
 }
 
 // Methods returns the registered method names.
@@ -169,31 +181,23 @@ func (c *Conn) write(v any) error {
 // oldest is answered.
 const MaxInFlight = 1024
 
-// acceptKey is the context key of a request's accepted callback.
-type acceptKey struct{}
-
-// Accepted tells the connection serving the request that runs under ctx
-// that the request has been handed on in order (to the node's loop) and
-// now only waits for its outcome: the connection goes on to read and
-// start the next request. Handlers that never call it run one after
-// another, each started once the previous one has finished. Calling it
-// more than once, or outside a request, does nothing.
-func Accepted(ctx context.Context) {
-	if f, ok := ctx.Value(acceptKey{}).(func()); ok {
-		f()
-	}
+// answer is one request's place in the output: a response known at once
+// (nil: nothing to write), or the wait of a pipelined request.
+type answer struct {
+	resp any
+	wait func() *response
 }
 
 // Serve reads requests one line at a time until the reader ends, ctx is
 // done (nil) or writing fails. Requests are started in the order they
-// are read: each one once the previous one has finished or, if its
-// handler calls Accepted, once it has been handed on; so a client that
-// pipelines conference.send requests gets them all taken in order while
-// they wait for their commits together. Responses are written in the
-// order the requests were read (a client sees results in the order it
-// asked), each with its request's id; at most MaxInFlight wait at once.
-// When the reader ends, Serve returns once every started request has
-// been answered.
+// are read: each one once the previous one has finished or, for a
+// pipelined method (HandlePipelined), once it has been handed on; so a
+// client that pipelines conference.send requests gets them all taken in
+// order while they wait for their commits together. Responses are
+// written in the order the requests were read (a client sees results in
+// the order it asked), each with its request's id; at most MaxInFlight
+// wait at once. When the reader ends, Serve returns once every started
+// request has been answered.
 //
 // Lines are read by a goroutine of Serve's, so ctx ends Serve at once even
 // while a read blocks; that goroutine itself ends when the reader returns
@@ -205,20 +209,17 @@ func (c *Conn) Serve(ctx context.Context) error {
 	lines := make(chan lineRead)
 	go c.readLines(ctx, lines)
 
-	// answers holds, in request order, one channel per request that
-	// carries its response (nil: none to write).
-	answers := make(chan chan any, MaxInFlight)
-	var writer, running sync.WaitGroup // the answer writer; pipelined requests
+	answers := make(chan answer, MaxInFlight)
+	var writer, waiting sync.WaitGroup // the answer writer; pipelined requests not yet answered
 	writer.Add(1)
 	go func() {
 		defer writer.Done()
-		c.writeAnswers(ctx, answers)
+		c.writeAnswers(ctx, answers, &waiting)
 	}()
 	// drain lets every started request answer (unless ctx ends), then
 	// stops the writer.
 	drain := func() {
 		close(answers)
-		running.Wait()
 		writer.Wait()
 	}
 	defer func() {
@@ -236,12 +237,16 @@ func (c *Conn) Serve(ctx context.Context) error {
 				answers = nil
 				return c.writeErr()
 			}
+			var a answer
 			if lr.tooLong {
-				if !c.queue(ctx, answers, errResponse(nil, Errorf(CodeParseError, "request line longer than %d bytes", MaxLineBytes))) {
-					return nil
-				}
+				a.resp = errResponse(nil, Errorf(CodeParseError, "request line longer than %d bytes", MaxLineBytes))
 			} else if len(bytes.TrimSpace(lr.line)) > 0 {
-				if !c.start(ctx, &running, answers, lr.line) {
+				a = c.start(ctx, &waiting, lr.line)
+			}
+			if a.resp != nil || a.wait != nil {
+				select {
+				case answers <- a:
+				case <-ctx.Done():
 					return nil
 				}
 			}
@@ -263,72 +268,69 @@ func (c *Conn) Serve(ctx context.Context) error {
 	}
 }
 
-// queue puts an answer that is already known in line; false when ctx ended.
-func (c *Conn) queue(ctx context.Context, answers chan<- chan any, v any) bool {
-	ch := make(chan any, 1)
-	ch <- v
-	select {
-	case answers <- ch:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// start runs one line's request(s). A pipelined request runs on a
-// goroutine and start returns once it was accepted (or finished); any
-// other waits for the pipelined requests still running, then runs here.
-// false when ctx ended first.
-func (c *Conn) start(ctx context.Context, running *sync.WaitGroup, answers chan<- chan any, line []byte) bool {
+// start runs one line's request(s). A pipelined request is started and
+// its answer is its wait; any other request first waits for the
+// pipelined ones still unanswered, then runs to its end here.
+func (c *Conn) start(ctx context.Context, waiting *sync.WaitGroup, line []byte) answer {
 	line = bytes.TrimSpace(line)
-	var req *request
-	var h Handler
-	var answer any
 	if line[0] == '[' {
-		running.Wait()
-		answer = c.handleBatch(ctx, line)
-	} else if req, h, answer = c.parse(line); h == nil || !c.mux.pipelined[req.Method] {
-		if h != nil {
-			running.Wait()
-			answer = c.run(ctx, req, h)
-		}
-	} else {
-		ch := make(chan any, 1)
-		select {
-		case answers <- ch:
-		case <-ctx.Done():
-			return false
-		}
-		taken := make(chan struct{})
-		var once sync.Once
-		accept := func() { once.Do(func() { close(taken) }) }
-		running.Add(1)
-		go func() {
-			defer running.Done()
-			defer accept()
-			ch <- c.run(context.WithValue(ctx, acceptKey{}, accept), req, h)
-		}()
-		select {
-		case <-taken:
-			return true
-		case <-ctx.Done():
-			return false
-		}
+		waiting.Wait()
+		return answer{resp: c.handleBatch(ctx, line)}
 	}
-	return c.queue(ctx, answers, answer)
+	req, h, resp := c.parse(line)
+	if h == nil {
+		if resp == nil {
+			return answer{}
+		}
+		return answer{resp: resp}
+	}
+	if ph := c.mux.pipelined[req.Method]; ph != nil {
+		w, err := ph(ctx, req.Params)
+		if err != nil {
+			if r := c.result(req.ID, nil, err); r != nil {
+				return answer{resp: r}
+			}
+			return answer{}
+		}
+		waiting.Add(1)
+		return answer{wait: func() *response {
+			defer waiting.Done()
+			res, err := w()
+			return c.result(req.ID, res, err)
+		}}
+	}
+	waiting.Wait()
+	if r := c.run(ctx, req, h); r != nil {
+		return answer{resp: r}
+	}
+	return answer{}
 }
 
 // writeAnswers writes each answer in request order until answers is
-// closed and drained, or ctx ends.
-func (c *Conn) writeAnswers(ctx context.Context, answers <-chan chan any) {
-	for ch := range answers {
+// closed and drained. Once ctx ends it stops writing and only releases
+// the waits still queued.
+func (c *Conn) writeAnswers(ctx context.Context, answers <-chan answer, waiting *sync.WaitGroup) {
+	for {
 		select {
-		case v := <-ch:
-			if r, ok := v.(*response); v == nil || ok && r == nil {
-				continue // a notification: nothing to answer
+		case a, ok := <-answers:
+			if !ok {
+				return
 			}
-			_ = c.write(v)
+			v := a.resp
+			if a.wait != nil {
+				if r := a.wait(); r != nil {
+					v = r
+				}
+			}
+			if v != nil {
+				_ = c.write(v)
+			}
 		case <-ctx.Done():
+			for a := range answers { // Serve closes answers as it returns
+				if a.wait != nil {
+					waiting.Done()
+				}
+			}
 			return
 		}
 	}
@@ -448,8 +450,12 @@ func (c *Conn) parse(raw []byte) (*request, Handler, *response) {
 // run runs a parsed request and returns its response, or nil for a
 // notification.
 func (c *Conn) run(ctx context.Context, req *request, h Handler) *response {
-	id := req.ID
 	result, err := h(ctx, req.Params)
+	return c.result(req.ID, result, err)
+}
+
+// result is the response to request id (nil for a notification).
+func (c *Conn) result(id json.RawMessage, result any, err error) *response {
 	if id == nil { // a notification: never answered
 		return nil
 	}

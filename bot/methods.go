@@ -58,6 +58,25 @@ func method[P any](fn func(ctx context.Context, p P) (any, error)) Handler {
 	}
 }
 
+// pipelined adapts a typed pipelined handler (see Mux.HandlePipelined);
+// both errors, the start's and the outcome's, are mapped like method's.
+func pipelined[P any](fn func(ctx context.Context, p P) (func() (any, error), error)) PipelinedHandler {
+	return func(ctx context.Context, raw json.RawMessage) (func() (any, error), error) {
+		var p P
+		if err := DecodeParams(raw, &p); err != nil {
+			return nil, err
+		}
+		wait, err := fn(ctx, p)
+		if err != nil {
+			return nil, toAppError(err)
+		}
+		return func() (any, error) {
+			res, err := wait()
+			return res, toAppError(err)
+		}, nil
+	}
+}
+
 type empty struct{}
 
 func (s *Server) register(m *Mux) {
@@ -75,7 +94,7 @@ func (s *Server) register(m *Mux) {
 	m.Handle("conference.join", method(s.confJoin))
 	m.Handle("conference.list", method(s.confList))
 	m.Handle("conference.peers", method(s.confPeers))
-	m.HandlePipelined("conference.send", method(s.confSend))
+	m.HandlePipelined("conference.send", pipelined(s.confSend))
 	m.Handle("conference.set_title", method(s.confSetTitle))
 	m.Handle("conference.history", method(s.confHistory))
 	m.Handle("conference.leave", method(s.confLeave))
@@ -288,11 +307,13 @@ func (s *Server) confPeers(ctx context.Context, p confParam) (any, error) {
 	return map[string]any{"peers": out}, nil
 }
 
+// confSend is pipelined: it returns once the node's loop has taken the
+// message (numbered in request order); the wait reports it once stored.
 func (s *Server) confSend(ctx context.Context, p struct {
 	Conference string `json:"conference"`
 	Text       string `json:"text"`
 	Action     bool   `json:"action"`
-}) (any, error) {
+}) (func() (any, error), error) {
 	c, err := parseConf(p.Conference)
 	if err != nil {
 		return nil, err
@@ -304,12 +325,13 @@ func (s *Server) confSend(ctx context.Context, p struct {
 	if err != nil {
 		return nil, err
 	}
-	Accepted(ctx) // taken in order; the next request may start while this one is stored
-	m, err := wait()
-	if err != nil {
-		return nil, err
-	}
-	return sendResult{Number: m.Number, Cursor: m.Seq, Time: rfc3339(m.Time)}, nil
+	return func() (any, error) {
+		m, err := wait()
+		if err != nil {
+			return nil, err
+		}
+		return sendResult{Number: m.Number, Cursor: m.Seq, Time: rfc3339(m.Time)}, nil
+	}, nil
 }
 
 func (s *Server) confSetTitle(ctx context.Context, p struct {

@@ -29,22 +29,25 @@ func newPipeMux(n int) *pipeMux {
 	for i := range n {
 		pm.release[i] = make(chan struct{})
 	}
-	pm.mux.HandlePipelined("slow", func(ctx context.Context, raw json.RawMessage) (any, error) {
+	pm.mux.HandlePipelined("slow", func(ctx context.Context, raw json.RawMessage) (func() (any, error), error) {
 		var p struct{ N int }
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return nil, err
 		}
+		if p.N < 0 {
+			return nil, Errorf(CodeInvalidParams, "invalid params: n < 0")
+		}
 		pm.started.Add(1)
 		pm.order <- p.N
-		Accepted(ctx)
-		Accepted(ctx) // a second call does nothing
-		select {
-		case <-pm.release[p.N]:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		pm.finished.Add(1)
-		return map[string]int{"n": p.N}, nil
+		return func() (any, error) {
+			select {
+			case <-pm.release[p.N]:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			pm.finished.Add(1)
+			return map[string]int{"n": p.N}, nil
+		}, nil
 	})
 	pm.mux.Handle("count", func(context.Context, json.RawMessage) (any, error) {
 		return map[string]int32{"finished": pm.finished.Load()}, nil
@@ -324,5 +327,36 @@ func TestPipelinedSendsOnANode(t *testing.T) {
 	case <-served:
 	case <-time.After(10 * time.Second):
 		t.Fatal("ServeConn did not return after EOF")
+	}
+}
+
+// TestPipelinedErrorsAndNotifications: a pipelined request that fails to
+// start is answered with its error in its place; a pipelined
+// notification (no id) runs and gets no answer.
+func TestPipelinedErrorsAndNotifications(t *testing.T) {
+	pm := newPipeMux(3)
+	for i := range 3 {
+		close(pm.release[i])
+	}
+	input := `{"jsonrpc":"2.0","id":1,"method":"slow","params":{"n":0}}` + "\n" +
+		`{"jsonrpc":"2.0","id":2,"method":"slow","params":{"n":-1}}` + "\n" +
+		`{"jsonrpc":"2.0","method":"slow","params":{"n":1}}` + "\n" +
+		`{"jsonrpc":"2.0","method":"slow","params":{"n":-1}}` + "\n" +
+		`{"jsonrpc":"2.0","id":3,"method":"slow","params":{"n":2}}` + "\n"
+	var out syncBuffer
+	if err := NewConn(pm.mux, strings.NewReader(input), &out).Serve(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(got) != 3 {
+		t.Fatalf("answers %q, want 3", got)
+	}
+	for i, want := range []string{`"id":1,"result":{"n":0}`, `"id":2,"error":{"code":-32602`, `"id":3,"result":{"n":2}`} {
+		if !strings.Contains(got[i], want) {
+			t.Errorf("answer %d = %s, want %s", i, got[i], want)
+		}
+	}
+	if f := pm.finished.Load(); f != 3 {
+		t.Errorf("%d pipelined requests ran to their end, want 3", f)
 	}
 }

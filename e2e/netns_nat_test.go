@@ -343,9 +343,7 @@ func waitDirect(t *testing.T, x *bot, peer string, timeout time.Duration) (frien
 	deadline := time.Now().Add(timeout)
 	for {
 		f := x.friend(peer)
-		// via is the endpoint's live view; route follows once the node
-		// records the migration (connection.route).
-		if f.Via == "hole punch" {
+		if f.Route == "direct" && f.Via == "hole punch" {
 			return f, time.Now()
 		}
 		if time.Now().After(deadline) {
@@ -450,8 +448,15 @@ func TestNetnsNATHolePunch(t *testing.T) {
 				t.Fatalf("message %d is %q, want %q (lost, doubled or reordered)", i, m, want)
 			}
 		}
+		var phases []string
+		for _, n := range a.routeNotes(b.key) {
+			phases = append(phases, n.Route+"/"+n.Switch)
+		}
+		if !slices.Contains(phases, "relay/switching") || phases[len(phases)-1] != "direct/" {
+			t.Fatalf("ann's connection.route for ben: %q, want relay/switching, then direct/", phases)
+		}
 		for _, p := range [][2]*bot{{a, b}, {b, a}} {
-			if f := p[0].friend(p[1].key); f.Via != "hole punch" || f.DirectFailed != "" {
+			if f := p[0].friend(p[1].key); f.Route != "direct" || f.Via != "hole punch" || f.DirectFailed != "" {
 				t.Fatalf("after the stream %s lists %s as %+v, want direct via hole punch", p[0].name, p[1].name, f)
 			}
 		}

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"confchat/storage"
 )
 
 // relayProc is one running `confchat relay` process.
@@ -339,4 +341,359 @@ func TestRelayOnlyChat(t *testing.T) {
 		}
 	}
 	t.Logf("relay forwarded %d bytes, no plaintext", total)
+}
+
+// gate is a bot's advertised direct address, kept closed until the test
+// opens it; then it forwards to the bot's real listen address, each chunk
+// after delay (to stretch a migration), until shut.
+type gate struct {
+	t     testing.TB
+	addr  string
+	delay time.Duration
+
+	mu     sync.Mutex
+	target string
+	ln     net.Listener
+	conns  map[net.Conn]bool
+	wg     sync.WaitGroup
+}
+
+func newGate(t testing.TB, addr string, delay time.Duration) *gate {
+	g := &gate{t: t, addr: addr, delay: delay, conns: map[net.Conn]bool{}}
+	t.Cleanup(g.shut)
+	return g
+}
+
+// open starts forwarding addr to target (a bot's listen address).
+func (g *gate) open(target string) {
+	g.t.Helper()
+	ln, err := net.Listen("tcp", g.addr)
+	if err != nil {
+		g.t.Fatalf("open the direct path %s: %v", g.addr, err)
+	}
+	g.mu.Lock()
+	g.ln, g.target = ln, target
+	g.mu.Unlock()
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			g.wg.Add(1)
+			go g.pipe(c)
+		}
+	}()
+}
+
+func (g *gate) pipe(c net.Conn) {
+	defer g.wg.Done()
+	g.mu.Lock()
+	target := g.target
+	g.mu.Unlock()
+	u, err := net.Dial("tcp", target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	g.mu.Lock()
+	g.conns[c], g.conns[u] = true, true
+	g.mu.Unlock()
+	copyDelayed := func(dst, src net.Conn, done chan<- struct{}) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				time.Sleep(g.delay)
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		dst.Close()
+		src.Close()
+		done <- struct{}{}
+	}
+	done := make(chan struct{}, 2)
+	go copyDelayed(u, c, done)
+	go copyDelayed(c, u, done)
+	<-done
+	<-done
+	g.mu.Lock()
+	delete(g.conns, c)
+	delete(g.conns, u)
+	g.mu.Unlock()
+}
+
+// shut closes the direct path: the listener and every connection through
+// it (the peer sees them die).
+func (g *gate) shut() {
+	g.mu.Lock()
+	if g.ln != nil {
+		g.ln.Close()
+		g.ln = nil
+	}
+	for c := range g.conns {
+		c.Close()
+	}
+	g.mu.Unlock()
+	g.wg.Wait()
+}
+
+// listenAddr is the address b is really bound to.
+func (b *bot) listenAddr() string {
+	b.t.Helper()
+	var st struct {
+		Listen string `json:"listen"`
+	}
+	b.call("self.status", nil, &st)
+	return st.Listen
+}
+
+// stream sends numbered messages from b every interval until stop is
+// closed, and returns the texts whose conference.send succeeded.
+func (b *bot) stream(conf, prefix string, interval time.Duration, stop <-chan struct{}) <-chan []string {
+	out := make(chan []string, 1)
+	go func() {
+		var sent []string
+		defer func() { out <- sent }()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(interval):
+			}
+			text := fmt.Sprintf("%s %05d", prefix, i)
+			if err := b.try("conference.send", map[string]any{"conference": conf, "text": text}, nil); err != nil {
+				return // the bot was killed; what was confirmed is in sent
+			}
+			sent = append(sent, text)
+		}
+	}()
+	return out
+}
+
+// receivedFrom returns the texts of b's conference.message notifications
+// from key, in arrival order.
+func (b *bot) receivedFrom(key string) []string {
+	var got []string
+	for _, p := range b.notesOf("conference.message") {
+		var m historyMsg
+		json.Unmarshal(p, &m)
+		if m.From == key {
+			got = append(got, m.Text)
+		}
+	}
+	return got
+}
+
+// hasRouteSequence reports whether notes hold want in order (other notes
+// may come between).
+func hasRouteSequence(notes []routeNote, want ...routeNote) bool {
+	i := 0
+	for _, n := range notes {
+		if i < len(want) && n.Route == want[i].Route && n.Switch == want[i].Switch {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+func lastRoute(notes []routeNote) routeNote {
+	if len(notes) == 0 {
+		return routeNote{}
+	}
+	return notes[len(notes)-1]
+}
+
+// TestRelayMigratesToDirect (issue 11 acceptance): while alice streams
+// messages over the relay, the test opens the direct path: the session
+// migrates (connection.route relay -> switching -> direct), and every
+// message arrives exactly once, in order. Then the direct path dies while
+// the relay still works: the session is back on the relay and messages
+// flow again.
+func TestRelayMigratesToDirect(t *testing.T) {
+	t.Parallel()
+	_, _, a, b, directA, directB := relayedPair(t)
+	befriend(t, a, b)
+	conf := conferenceOf(t, a, "migrating", b)
+	waitActive(t, conf, 20*time.Second, a, b)
+	ga, gb := newGate(t, directA, 0), newGate(t, directB, 0)
+
+	stop := make(chan struct{})
+	sentC := a.stream(conf, "stream", 5*time.Millisecond, stop)
+	time.Sleep(300 * time.Millisecond) // some of the stream goes over the relay
+	ga.open(a.listenAddr())
+	gb.open(b.listenAddr())
+	onDirect := func(x, peer *bot) func() error {
+		return func() error {
+			if r := lastRoute(x.routeNotes(peer.key)); r.Route != "direct" || r.Switch != "" {
+				return fmt.Errorf("last connection.route %+v", r)
+			}
+			return nil
+		}
+	}
+	eventually(t, 60*time.Second, "alice's session to bob migrated to direct", onDirect(a, b))
+	eventually(t, 20*time.Second, "bob's session to alice migrated to direct", onDirect(b, a))
+	time.Sleep(300 * time.Millisecond) // the stream goes on over the direct path
+	close(stop)
+	sent := <-sentC
+	for _, x := range [][2]*bot{{a, b}, {b, a}} {
+		notes := x[0].routeNotes(x[1].key)
+		if !hasRouteSequence(notes, routeNote{Route: "relay"}, routeNote{Route: "relay", Switch: "switching"},
+			routeNote{Route: "direct"}) {
+			t.Fatalf("%s's connection.route about %s: %+v, want relay -> switching -> direct", x[0].name, x[1].name, notes)
+		}
+		if f := x[0].friend(x[1].key); f.Route != "direct" || f.Switch != "" {
+			t.Fatalf("%s lists %s as %+v after the migration", x[0].name, x[1].name, f)
+		}
+	}
+	checkExactlyOnce(t, b, a, sent)
+	t.Logf("%d messages streamed across the migration", len(sent))
+
+	// The direct path dies; the relay still works.
+	ga.shut()
+	gb.shut()
+	onRelay := func(x, peer *bot) func() error {
+		return func() error {
+			if r := lastRoute(x.routeNotes(peer.key)); r.Route != "relay" {
+				return fmt.Errorf("last connection.route %+v", r)
+			}
+			return nil
+		}
+	}
+	eventually(t, 30*time.Second, "alice back on the relay", onRelay(a, b))
+	eventually(t, 30*time.Second, "bob back on the relay", onRelay(b, a))
+	stop = make(chan struct{})
+	sentC = a.stream(conf, "after", 5*time.Millisecond, stop)
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	after := <-sentC
+	b.waitFor(20*time.Second, func() bool { return countFrom(b.notes, a.key) >= len(sent)+len(after) })
+	checkExactlyOnce(t, b, a, append(sent, after...))
+}
+
+// checkExactlyOnce waits until recv got every text of sent from sender,
+// and checks that each arrived exactly once, in order.
+func checkExactlyOnce(t *testing.T, recv, sender *bot, sent []string) {
+	t.Helper()
+	if len(sent) == 0 {
+		t.Fatal("nothing was sent")
+	}
+	recv.waitFor(30*time.Second, func() bool { return countFrom(recv.notes, sender.key) >= len(sent) })
+	got := recv.receivedFrom(sender.key)
+	if len(got) != len(sent) {
+		t.Fatalf("%s got %d messages from %s, want %d", recv.name, len(got), sender.name, len(sent))
+	}
+	for i := range sent {
+		if got[i] != sent[i] {
+			t.Fatalf("%s: message %d from %s is %q, want %q", recv.name, i, sender.name, got[i], sent[i])
+		}
+	}
+}
+
+// TestRelayKilledMidMigration (issue 11 acceptance): the relay is killed
+// while the session moves to a (slow) direct path, and alice is killed -9
+// right after: the session ends up on the direct path, nothing alice had
+// confirmed is lost, and after restarting alice no switch is left in
+// progress, in friend.list or in either node's database.
+func TestRelayKilledMidMigration(t *testing.T) {
+	t.Parallel()
+	r, _, a, b, directA, directB := relayedPair(t)
+	befriend(t, a, b)
+	conf := conferenceOf(t, a, "cut mid-migration", b)
+	waitActive(t, conf, 20*time.Second, a, b)
+	// Each chunk on the direct path waits 150 ms: the cut-over takes
+	// several round trips, so the relay dies inside it.
+	ga, gb := newGate(t, directA, 150*time.Millisecond), newGate(t, directB, 150*time.Millisecond)
+
+	stop := make(chan struct{})
+	sentC := a.stream(conf, "before", 5*time.Millisecond, stop)
+	time.Sleep(200 * time.Millisecond)
+	ga.open(a.listenAddr())
+	gb.open(b.listenAddr())
+	switching := func(p json.RawMessage) bool {
+		var n routeNote
+		json.Unmarshal(p, &n)
+		return n.Switch == "switching"
+	}
+	a.waitNote("connection.route", 60*time.Second, switching)
+	// SIGKILL alice and the relay back to back, before either is reaped:
+	// alice dies inside her switch, bob loses the relay inside his.
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	r.cmd.Process.Signal(syscall.SIGKILL)
+	r.kill()
+	a.kill()
+	close(stop)
+	sent := <-sentC
+
+	// Alice restarts: she can reach bob only directly now.
+	a.start()
+	ga.shut()
+	ga = newGate(t, directA, 0)
+	ga.open(a.listenAddr())
+	for _, x := range [][2]*bot{{a, b}, {b, a}} {
+		x, peer := x[0], x[1]
+		eventually(t, 60*time.Second, x.name+" on the direct path to "+peer.name, func() error {
+			f := x.friend(peer.key)
+			if f.Switch == "switching" {
+				return fmt.Errorf("%s still shows a switch in progress: %+v", x.name, f)
+			}
+			if !f.Online || f.Route != "direct" {
+				return fmt.Errorf("%+v", f)
+			}
+			return nil
+		})
+	}
+	// Nothing alice confirmed before the kill is lost (history sync
+	// fills in what was stored but not yet sent), and nothing is doubled.
+	eventually(t, 60*time.Second, "bob holds every message alice confirmed", func() error {
+		have := map[string]int{}
+		for _, m := range b.history(conf) {
+			if m.From == a.key {
+				have[m.Text]++
+			}
+		}
+		for _, text := range sent {
+			if have[text] != 1 {
+				return fmt.Errorf("%q held %d times (of %d sent)", text, have[text], len(sent))
+			}
+		}
+		return nil
+	})
+	a.call("conference.send", map[string]any{"conference": conf, "text": "after the restart"}, nil)
+	b.waitNote("conference.message", 20*time.Second, func(p json.RawMessage) bool {
+		var m historyMsg
+		json.Unmarshal(p, &m)
+		return m.Text == "after the restart"
+	})
+	gb.shut()
+	a.stop()
+	b.stop()
+	for _, x := range []*bot{a, b} {
+		db, err := storage.Open(t.Context(), x.profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes, err := db.Routes(t.Context())
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rt := range routes {
+			if rt.Switch != "" {
+				t.Fatalf("%s's database keeps a switch in progress: %+v", x.name, rt)
+			}
+		}
+		t.Logf("%s's stored routes: %+v", x.name, routes)
+	}
+	// Alice died inside the switch; her restart abandoned it for good.
+	if !strings.Contains(a.stderr.String(), "route switches abandoned at start") {
+		t.Fatalf("alice's restart did not abandon the switch she died in\nstderr:\n%s", tail(a.stderr.String()))
+	}
 }

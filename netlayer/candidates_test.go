@@ -84,7 +84,7 @@ func TestCandidatesOwnRelaysAndWrongKey(t *testing.T) {
 }
 
 func TestSplitAddrs(t *testing.T) {
-	d, r := SplitAddrs([]string{"1.2.3.4:5", "relay:K@h:1", "", "K2@h:2", "1.2.3.4:5", "[::1]:7"})
+	d, r := SplitAddrs([]string{"1.2.3.4:5", "relay:K@h:1", "", "K2@h:2", "1.2.3.4:5", "[::1]:7", "K@h:1", "relay:K2@h:2"})
 	if len(d) != 2 || d[0] != "1.2.3.4:5" || d[1] != "[::1]:7" {
 		t.Errorf("direct %v", d)
 	}

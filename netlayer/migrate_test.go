@@ -3,7 +3,11 @@ package netlayer
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -139,4 +143,76 @@ type slowDial struct {
 func (s slowDial) Dial(ctx context.Context, peer identity.PublicKey, addr string) (net.Conn, error) {
 	time.Sleep(s.d)
 	return s.Transport.Dial(ctx, peer, addr)
+}
+
+// Chaos: while frames stream both ways, the direct and relay paths are
+// cut, black-holed, refused and restored at random moments, so that
+// migrations, fallbacks and interrupted cut-overs overlap. Every frame
+// arrives exactly once and in order, the session is never reset, and at
+// the end no switch is left in progress.
+func TestMigrationChaos(t *testing.T) {
+	seeds := uint64(2)
+	if n, err := strconv.ParseUint(os.Getenv("NETLAYER_CHAOS_SEEDS"), 10, 8); err == nil && n > 0 {
+		seeds = n // a longer local run
+	}
+	for seed := range seeds {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			inMem(t, func(t *testing.T, mn *MemNetwork) {
+				rng := rand.New(rand.NewPCG(seed, 11))
+				fast := func(c *Config) {
+					c.MigrateBackoff = Backoff{Base: 200 * time.Millisecond, Max: time.Second, Jitter: 0.5}
+				}
+				a, b := newRelayNode(t, mn, fast), newRelayNode(t, mn, fast)
+				sa := a.open(b.node, b.addr(), b.relayCand())
+				a.waitState(b.node, Connected)
+				sb := b.waitState(a.node, Connected)
+				paths := []string{b.addr(), b.relayName}
+				if seed%2 == 1 { // both sides dial and probe
+					b.open(a.node, a.addr(), a.relayCand())
+					paths = append(paths, a.addr(), a.relayName)
+				}
+				stA, stB := startStreamer(t, sa), startStreamer(t, sb)
+				refused := map[string]bool{}
+				for range 25 {
+					time.Sleep(time.Duration(20+rng.IntN(600)) * time.Millisecond)
+					p := paths[rng.IntN(len(paths))]
+					switch rng.IntN(5) {
+					case 0:
+						mn.CutAddr(p)
+					case 1:
+						refused[p] = !refused[p]
+						mn.SetRefuseAddr(p, refused[p])
+					case 2:
+						mn.StallAddr(p)
+					case 3:
+						mn.StallAddr(p)
+						time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
+						mn.CutAddr(p)
+					case 4: // every path at once
+						for _, p := range paths {
+							mn.CutAddr(p)
+						}
+					}
+				}
+				for _, p := range paths {
+					mn.SetRefuseAddr(p, false)
+				}
+				waitRoute(t, a.node, b.node, RouteDirect)
+				time.Sleep(200 * time.Millisecond)
+				na, nb := stA.end(), stB.end()
+				waitFor(t, "every frame", func() bool {
+					return len(b.rec.frames(a.pub())) == na && len(a.rec.frames(b.pub())) == nb
+				})
+				checkStream(t, b.rec.frames(a.pub()), na)
+				checkStream(t, a.rec.frames(b.pub()), nb)
+				if a.rec.count(isReset)+b.rec.count(isReset) != 0 {
+					t.Fatal("session reset")
+				}
+				waitFor(t, "no switch in progress", func() bool {
+					return sa.RouteStatus().Switch.Phase != SwitchSwitching && sb.RouteStatus().Switch.Phase != SwitchSwitching
+				})
+				t.Logf("%d and %d frames; %d and %d route events", na, nb, len(routeEvents(a.node, b.node)), len(routeEvents(b.node, a.node)))
+			})
+		})
+	}
 }

@@ -20,14 +20,16 @@ func IsRelayAddr(addr string) bool {
 }
 
 // SplitAddrs separates a peer's candidate addresses into direct and relay
-// ones, keeping their order and dropping duplicates and empty strings.
+// ones, keeping their order and dropping duplicates (a relay written with
+// and without its prefix is one) and empty strings.
 func SplitAddrs(addrs []string) (direct, relays []string) {
 	seen := make(map[string]bool, len(addrs))
 	for _, a := range addrs {
-		if a == "" || seen[a] {
+		k := strings.TrimPrefix(a, RelayAddrPrefix)
+		if a == "" || seen[k] {
 			continue
 		}
-		seen[a] = true
+		seen[k] = true
 		if IsRelayAddr(a) {
 			relays = append(relays, a)
 		} else {

@@ -183,6 +183,13 @@ func (n *Node) conferenceEvent(now time.Time, c *conf, ev conference.Event) {
 // the user closed.
 func (n *Node) messageReceived(now time.Time, c *conf, ev conference.MessageReceived) {
 	seq := n.seqs[msgKey{c.id, ev.Origin, ev.Number}]
+	if seq == 0 {
+		// Stored in an earlier turn (the engine held it back, e.g. while
+		// a join's history arrived): its place is in the database.
+		if ms, err := n.db.MessagesFrom(n.qctx, c.id, ev.Origin, ev.Number, ev.Number); err == nil && len(ms) == 1 {
+			seq = ms[0].Seq
+		}
+	}
 	if !ev.Own {
 		if s, ok := c.seen[ev.Origin]; ok || c.engine.Knows(ev.Origin) {
 			s.lastActive = now

@@ -389,8 +389,8 @@ func (n *Node) Friends(ctx context.Context) ([]FriendInfo, error) {
 	err := n.do(ctx, func(time.Time) error {
 		for _, f := range n.book.Friends() {
 			fi := FriendInfo{Key: f.Key, ID: identity.ID{Key: f.Key, Nospam: f.Nospam}, Name: f.Name, Confirmed: f.Confirmed,
-				Online: f.Online, Route: f.Route, Switch: n.switchOf(f.Key), Addresses: f.Addresses}
-			fi.Via, fi.DirectFailed = n.viaOf(f.Key, n.liveRoute(f.Key, f.Route))
+				Online: f.Online, Route: n.friendRoute(f), Switch: n.switchOf(f.Key), Addresses: f.Addresses}
+			fi.Via, fi.DirectFailed = n.viaOf(f.Key, n.liveRoute(f.Key, fi.Route))
 			out = append(out, fi)
 		}
 		return nil

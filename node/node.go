@@ -224,7 +224,7 @@ func (n *Node) listen(ctx context.Context) error {
 			return fmt.Errorf("start transport: %w", err)
 		}
 		ep, err := netlayer.New(netlayer.Config{
-			Key: n.key, ListenAddr: addr, Logger: n.log, Transport: tr,
+			Key: n.key, ListenAddr: addr, Logger: n.log, Transport: tr, Relay: n.relayClient,
 			HeartbeatInterval: n.cfg.HeartbeatInterval, HeartbeatMisses: n.cfg.HeartbeatMisses,
 		})
 		if err != nil {

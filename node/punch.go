@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -733,4 +734,20 @@ func (n *Node) liveRoute(key identity.PublicKey, stored netlayer.Route) netlayer
 		return s.RouteStatus().Route
 	}
 	return stored
+}
+
+// punchTransport is the endpoint's direct transport: TCP whose listener
+// shares its port (ReusePortTransport), and whose dials of an address a
+// hole punch just connected return that connection (the migration probe's
+// dial).
+type punchTransport struct {
+	netlayer.ReusePortTransport
+	punch *punchTable
+}
+
+func (t punchTransport) Dial(ctx context.Context, peer identity.PublicKey, addr string) (net.Conn, error) {
+	if c := t.punch.take(peer, addr); c != nil {
+		return c, nil
+	}
+	return t.ReusePortTransport.Dial(ctx, peer, addr)
 }

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"net"
 	"slices"
 	"time"
@@ -29,31 +28,10 @@ const maxAnnouncedRelays = 3
 // relayPoll is how often a registration's state is checked for the log.
 const relayPoll = time.Second
 
-// relayTransport dials relay addresses through the relay client and
-// everything else over TCP; it listens on TCP.
-type relayTransport struct {
-	tcp   netlayer.TCPTransport
-	relay *relay.Client
-	punch *punchTable // punched connections the probe takes (punch.go)
-}
-
-func (t relayTransport) Dial(ctx context.Context, peer identity.PublicKey, addr string) (net.Conn, error) {
-	if relay.IsAddr(addr) {
-		return t.relay.Dial(ctx, peer, addr)
-	}
-	if c := t.punch.take(peer, addr); c != nil {
-		return c, nil
-	}
-	return t.tcp.Dial(ctx, peer, addr)
-}
-
+// transport returns the endpoint's transport for direct candidates (its
 // Listen lets relay registrations and hole punches dial from the
-// listening port (SO_REUSEPORT; portmap.go, punch.go).
-func (t relayTransport) Listen(addr string) (net.Listener, error) {
-	return netlayer.ReusePortTransport{TCPTransport: t.tcp}.Listen(addr)
-}
-
-// transport returns the endpoint's transport, making the relay client on
+// listening port: SO_REUSEPORT; portmap.go, punch.go), and makes the
+// relay client (netlayer's Config.Relay, which dials relay candidates) on
 // first use.
 func (n *Node) transport(dialFrom net.IP) (netlayer.Transport, error) {
 	if n.relayClient == nil {
@@ -64,7 +42,8 @@ func (n *Node) transport(dialFrom net.IP) (netlayer.Transport, error) {
 		}
 		n.relayClient = c
 	}
-	return relayTransport{tcp: netlayer.TCPTransport{DialFrom: dialFrom}, relay: n.relayClient, punch: n.punch.table}, nil
+	return punchTransport{ReusePortTransport: netlayer.ReusePortTransport{TCPTransport: netlayer.TCPTransport{DialFrom: dialFrom}},
+		punch: n.punch.table}, nil // punch.go
 }
 
 // announced returns the addresses we announce: direct ones first, then
@@ -92,6 +71,11 @@ func (n *Node) announcedAddrs() []string { return slices.Clone(n.addrs) }
 // connections are served on the endpoint until it closes, and a watcher
 // logs when the registration comes up or drops (never fatal).
 func (n *Node) startRelays() {
+	var own []string
+	for _, a := range n.cfg.Relays {
+		own = append(own, a.String())
+	}
+	n.ep.SetRelays(own) // every dial also tries the peer through our relays
 	for _, a := range n.cfg.Relays {
 		l := n.relayClient.Register(a)
 		n.relayListeners = append(n.relayListeners, l)

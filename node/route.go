@@ -7,6 +7,7 @@ import (
 
 	"confchat/identity"
 	"confchat/netlayer"
+	"confchat/peers"
 	"confchat/storage"
 )
 
@@ -93,11 +94,17 @@ func (n *Node) routeWanted(key identity.PublicKey) {
 }
 
 // routeEvent applies netlayer's report of a session's route and switch
-// phase.
-func (n *Node) routeEvent(key identity.PublicKey, route netlayer.Route, phase string) {
-	if s, ok := n.sessions[key]; ok {
-		n.updateRoute(key, s, route, phase)
+// phase. A migration changes the route and the carrying connection
+// without any state change, so the remote address is taken from it too.
+func (n *Node) routeEvent(ev netlayer.SessionRouteChanged) {
+	s, ok := n.sessions[ev.Peer]
+	if !ok {
+		return
 	}
+	if ev.Route != netlayer.RouteNone && ev.RemoteAddr != "" {
+		s.remote = ev.RemoteAddr
+	}
+	n.updateRoute(ev.Peer, s, ev.Route, ev.Switch.String())
 }
 
 // sessionGone runs when a session is closed for good: a switch it still
@@ -141,4 +148,13 @@ func (n *Node) switchOf(key identity.PublicKey) string {
 		return s.sw.phase
 	}
 	return SwitchNone
+}
+
+// friendRoute is the route friend.list shows for f: the session's own
+// (which a migration changes), while f is online.
+func (n *Node) friendRoute(f peers.Friend) netlayer.Route {
+	if s, ok := n.sessions[f.Key]; ok && f.Online && s.route != netlayer.RouteNone {
+		return s.route
+	}
+	return f.Route
 }

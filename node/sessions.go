@@ -36,6 +36,8 @@ func (n *Node) handleNet(now time.Time, ev netlayer.Event) {
 		n.sessionChanged(now, ev)
 	case netlayer.SessionReset:
 		n.sessionReset(now, ev)
+	case netlayer.SessionRouteChanged:
+		n.routeEvent(ev) // route.go
 	case netlayer.FrameReceived:
 		n.handleFrame(now, ev.Peer, ev.Data)
 	case netlayer.InboundRejected:

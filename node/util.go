@@ -6,10 +6,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"confchat/relay"
 )
 
-// checkDialAddr accepts host:port with a host and a non-zero port.
+// checkDialAddr accepts host:port with a host and a non-zero port, or a
+// relay address (relay:KEY@host:port) the peer is registered at.
 func checkDialAddr(addr string) error {
+	if relay.IsAddr(addr) {
+		if _, err := relay.ParseAddr(addr); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadAddress, err)
+		}
+		return nil
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("%w: %q is not host:port", ErrBadAddress, addr)

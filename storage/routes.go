@@ -24,14 +24,17 @@ type Route struct {
 	UpdatedAt  time.Time
 }
 
-// PutRoute inserts or replaces the route of a peer.
+// PutRoute inserts or replaces the route of a peer. An empty LastSwitch
+// keeps the one stored (a new session has not switched yet, and the
+// outcome of the last switch stays visible).
 func (q queries) PutRoute(ctx context.Context, r Route) error {
 	_, err := q.exec(ctx, `
 		INSERT INTO routes (public_key, route, switch_state, switch_started_at, last_switch, address, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (public_key) DO UPDATE SET
 			route = excluded.route, switch_state = excluded.switch_state,
-			switch_started_at = excluded.switch_started_at, last_switch = excluded.last_switch,
+			switch_started_at = excluded.switch_started_at,
+			last_switch = CASE excluded.last_switch WHEN '' THEN routes.last_switch ELSE excluded.last_switch END,
 			address = excluded.address, updated_at = excluded.updated_at`,
 		r.Key[:], r.Route, r.Switch, millis(r.SwitchStarted), r.LastSwitch, r.Address, millis(r.UpdatedAt))
 	if err != nil {

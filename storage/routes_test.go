@@ -38,6 +38,13 @@ func TestRouteSwitchStatus(t *testing.T) {
 	if n, _ := db.AbandonSwitches(ctx, "restarted", time.UnixMilli(4000)); n != 0 {
 		t.Fatalf("second AbandonSwitches ended %d switches", n)
 	}
+	// A new session's route (no switch of its own yet) keeps the outcome.
+	if err := db.PutRoute(ctx, Route{Key: running.Key, Route: "direct", UpdatedAt: time.UnixMilli(5000)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = db.Routes(ctx); got[0].LastSwitch != "failed: restarted" || got[0].Route != "direct" {
+		t.Fatalf("after a new route: %+v", got[0])
+	}
 	if err := db.DeleteRoute(ctx, running.Key); err != nil {
 		t.Fatal(err)
 	}
