@@ -1,11 +1,15 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -330,4 +334,176 @@ func TestFriendRequestToPeersRelay(t *testing.T) {
 	subB.Close()
 	closeNode(t, a)
 	closeNode(t, b)
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRelayReRegisters: when the relay goes away the node logs the lost
+// registration and keeps running; when a relay with the same key comes
+// back on the same address, the node registers again on its own.
+func TestRelayReRegisters(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	kp, err := identity.Generate(crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(addr string) (net.Addr, func()) {
+		t.Helper()
+		srv, err := relay.NewServer(relay.Config{Key: kp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			srv.Serve(ln)
+		}()
+		return ln.Addr(), func() { srv.Close(); <-done }
+	}
+	bound, stop := serve("127.0.0.1:0")
+	ra := relay.Addr{Key: kp.Public(), HostPort: bound.String()}
+	logs := &syncBuffer{}
+	n, err := Open(ctx, Config{Profile: filepath.Join(t.TempDir(), "a"), Listen: "127.0.0.1:0",
+		Relays: []relay.Addr{ra}, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeNode(t, n)
+	waitRegistered(t, n)
+	stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "relay registration lost") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log of the lost registration:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st, err := n.Status(ctx); err != nil || st.Relays[0].Registered {
+		t.Fatalf("status after the relay went away: %+v, %v", st.Relays, err)
+	}
+	_, stop = serve(bound.String())
+	defer stop()
+	waitRegistered(t, n)
+	deadline = time.Now().Add(10 * time.Second)
+	for strings.Count(logs.String(), "registered with relay") != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("want 2 registrations logged:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// befriendNodes makes a ask b and b accept, and waits until a sees b
+// online.
+func befriendNodes(t testing.TB, a, b *Node, subA, subB *Subscription) {
+	t.Helper()
+	ctx := context.Background()
+	meA, _ := a.Self(ctx)
+	meB, _ := b.Self(ctx)
+	if err := a.AddFriend(ctx, meB.ID, meB.Addresses[0], ""); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subB, 10*time.Second, func(ev Event) bool {
+		r, ok := ev.(FriendRequestReceived)
+		return ok && r.From == meA.Key
+	})
+	if err := b.AcceptFriend(ctx, meA.Key); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subA, 10*time.Second, func(ev Event) bool { o, ok := ev.(FriendOnline); return ok && o.Friend == meB.Key })
+}
+
+// TestConferencePeersMeetThroughRelay: bob and carol are not friends and
+// cannot reach each other's direct addresses; they learn each other's
+// relay from alice's conference announcements and open their session
+// through it, which carries their own messages.
+func TestConferencePeersMeetThroughRelay(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	r1, stop1 := startRelay(t)
+	defer stop1()
+	r2, stop2 := startRelay(t)
+	defer stop2()
+	// alice registers at both relays; bob only at r1, carol only at r2,
+	// so bob reaches carol only through the relay carol announced.
+	a := openRelayed(t, filepath.Join(t.TempDir(), "a"), "alice", r1, r2)
+	b := openRelayed(t, filepath.Join(t.TempDir(), "b"), "bob", r1)
+	c := openRelayed(t, filepath.Join(t.TempDir(), "c"), "carol", r2)
+	subA, subB, subC := a.Subscribe(), b.Subscribe(), c.Subscribe()
+	for _, n := range []*Node{a, b, c} {
+		waitRegistered(t, n)
+	}
+	befriendNodes(t, b, a, subB, subA) // bob dials alice's relays (r1 answers)
+	befriendNodes(t, c, a, subC, subA)
+	conf, err := a.CreateConference(ctx, "three")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		n   *Node
+		sub *Subscription
+	}{{b, subB}, {c, subC}} {
+		me, _ := x.n.Self(ctx)
+		if err := a.Invite(ctx, conf, me.Key); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, x.sub, 10*time.Second, func(ev Event) bool { i, ok := ev.(ConferenceInvited); return ok && i.Conference == conf })
+		if err := x.n.Join(ctx, conf); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, x.sub, 10*time.Second, func(ev Event) bool { _, ok := ev.(ConferenceJoined); return ok })
+	}
+	meC, _ := c.Self(ctx)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := b.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := false
+		for _, r := range st.Routes {
+			up = up || (r.Peer == meC.Key && r.Route == netlayer.RouteRelay)
+		}
+		if up {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bob has no relayed session to carol: %+v", st.Routes)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := c.Send(ctx, conf, "carol via her relay", false); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subB, 10*time.Second, func(ev Event) bool {
+		m, ok := ev.(MessageReceived)
+		return ok && m.Message.Text == "carol via her relay"
+	})
+	for _, s := range []*Subscription{subA, subB, subC} {
+		s.Close()
+	}
+	for _, n := range []*Node{a, b, c} {
+		closeNode(t, n)
+	}
 }
