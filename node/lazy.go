@@ -158,16 +158,21 @@ func (n *Node) loadState(ctx context.Context, sc storage.Conference, lastRead in
 	}
 	self := n.key.Public()
 	unread, chat := 0, 0
-	err = n.db.EachMessageNewestFirst(ctx, sc.ID, func(m *storage.Message) error {
+	hot := conference.DefaultHotWindow
+	err = n.db.EachMessageNewestFirst(ctx, sc.ID, hot, func(m *storage.Message) error {
 		row := conference.MessageRow{Origin: m.Origin, Number: m.Number, Prev: m.Prev, Kind: m.Kind,
 			Body: m.Body, Signature: m.Signature, Received: m.ReceivedAt, Forked: m.Forked}
+		fp := m.Fingerprint
+		if fp == 0 { // stored before schema 5: the body came along
+			fp = row.ComputeFingerprint(st.Meta.ID)
+		}
 		st.Index = append(st.Index, conference.IndexRow{Origin: m.Origin, Number: m.Number, Prev: m.Prev,
-			Kind: m.Kind, Fingerprint: row.Fingerprint(st.Meta.ID), Received: m.ReceivedAt, Forked: m.Forked})
+			Kind: m.Kind, Fingerprint: fp, Received: m.ReceivedAt, Forked: m.Forked})
 		isChat := conference.Chat(m.Kind)
 		if isChat && m.Seq > lastRead && m.Origin != self {
 			unread++
 		}
-		if !isChat || chat < conference.DefaultHotWindow {
+		if (!isChat || chat < hot) && m.Signature != nil {
 			row.Body, row.Signature = bytes.Clone(m.Body), bytes.Clone(m.Signature) // kept in memory
 			st.Messages = append(st.Messages, row)
 			if isChat {
