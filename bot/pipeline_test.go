@@ -360,3 +360,29 @@ func TestPipelinedErrorsAndNotifications(t *testing.T) {
 		t.Errorf("%d pipelined requests ran to their end, want 3", f)
 	}
 }
+
+// TestAnswerWrittenWhenHandlerStopsServe: a handler that ends the
+// connection's context (as shutdown does) still has its answer written,
+// after the pipelined answers before it.
+func TestAnswerWrittenWhenHandlerStopsServe(t *testing.T) {
+	pm := newPipeMux(1)
+	close(pm.release[0])
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pm.mux.Handle("stop", func(context.Context, json.RawMessage) (any, error) {
+		cancel()
+		return "bye", nil
+	})
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	go io.WriteString(inW, `{"jsonrpc":"2.0","id":1,"method":"slow","params":{"n":0}}`+"\n"+
+		`{"jsonrpc":"2.0","id":2,"method":"stop"}`+"\n")
+	var out syncBuffer
+	if err := NewConn(pm.mux, inR, &out).Serve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(got) != 2 || !strings.Contains(got[0], `"id":1`) || !strings.Contains(got[1], `"id":2,"result":"bye"`) {
+		t.Fatalf("answers %q: want the slow answer, then the stop answer", got)
+	}
+}

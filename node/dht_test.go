@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"confchat/discovery"
 	"confchat/discovery/dhttest"
 	"confchat/identity"
 )
@@ -232,5 +234,21 @@ func TestDHTRoutingTableInProfile(t *testing.T) {
 	defer closeNode(t, a)
 	if err := a.AddFriend(ctx, meB.ID, "", ""); err != nil {
 		t.Fatalf("after a restart without routers: %v", err)
+	}
+}
+
+// What is published is what we announce, relays in the record's form;
+// what is found is dialled direct first.
+func TestDHTAddressForms(t *testing.T) {
+	key := strings.Repeat("ab", 32)
+	n := &Node{log: slog.New(slog.DiscardHandler),
+		addrs: []string{"192.0.2.1:7000", "relay:" + key + "@relay.example:443", key + "@r2.example:443", "no port"}}
+	want := []string{"192.0.2.1:7000", "relay:" + key + "@relay.example:443", "relay:" + key + "@r2.example:443"}
+	if got := n.dhtAddrs(); !slices.Equal(got, want) {
+		t.Fatalf("published %q, want %q", got, want)
+	}
+	rec := discovery.Record{Addresses: []string{"relay:" + key + "@relay.example:443", "192.0.2.1:7000", "[2001:db8::1]:7000"}}
+	if got := dialAddrs(rec); !slices.Equal(got, []string{"192.0.2.1:7000", "[2001:db8::1]:7000", "relay:" + key + "@relay.example:443"}) {
+		t.Fatalf("dialled %q", got)
 	}
 }
