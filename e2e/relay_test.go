@@ -348,11 +348,25 @@ type gate struct {
 	addr  string
 	delay time.Duration
 
-	mu     sync.Mutex
-	target string
-	ln     net.Listener
-	conns  map[net.Conn]bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	target  string
+	ln      net.Listener
+	conns   map[net.Conn]bool
+	stalled bool // black hole: bytes are read and dropped, nothing is closed
+	wg      sync.WaitGroup
+}
+
+// stall black-holes the path: connections stay open, nothing crosses.
+func (g *gate) stall() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stalled = true
+}
+
+func (g *gate) isStalled() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stalled
 }
 
 func newGate(t testing.TB, addr string, delay time.Duration) *gate {
@@ -402,7 +416,7 @@ func (g *gate) pipe(c net.Conn) {
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := src.Read(buf)
-			if n > 0 {
+			if n > 0 && !g.isStalled() {
 				time.Sleep(g.delay)
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					break
@@ -693,4 +707,50 @@ func TestRelayKilledMidMigration(t *testing.T) {
 	if !strings.Contains(a.stderr.String(), "route switches abandoned at start") {
 		t.Fatalf("alice's restart did not abandon the switch she died in\nstderr:\n%s", tail(a.stderr.String()))
 	}
+}
+
+// TestRelayDirectBlackholed (issue 11 acceptance): after the session
+// migrated to the direct path, that path black-holes (no FIN, no RST,
+// nothing crosses) while the relay still works: the session is back on
+// the relay within the heartbeat bound (a bot's default: 5 s interval, 2
+// misses) plus a dial, and messages flow again, exactly once, in order.
+func TestRelayDirectBlackholed(t *testing.T) {
+	t.Parallel()
+	_, _, a, b, directA, directB := relayedPair(t)
+	befriend(t, a, b)
+	conf := conferenceOf(t, a, "black hole", b)
+	waitActive(t, conf, 20*time.Second, a, b)
+	ga, gb := newGate(t, directA, 0), newGate(t, directB, 0)
+	ga.open(a.listenAddr())
+	gb.open(b.listenAddr())
+	for _, x := range [][2]*bot{{a, b}, {b, a}} {
+		x, peer := x[0], x[1]
+		eventually(t, 60*time.Second, x.name+" migrated to direct", func() error {
+			if r := lastRoute(x.routeNotes(peer.key)); r.Route != "direct" || r.Switch != "" {
+				return fmt.Errorf("last connection.route %+v", r)
+			}
+			return nil
+		})
+	}
+	stop := make(chan struct{})
+	sentC := a.stream(conf, "hole", 20*time.Millisecond, stop)
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	ga.stall()
+	gb.stall()
+	const bound = 12500*time.Millisecond + 10*time.Second // dead after 2 missed 5 s heartbeats (+ half), then a dial
+	for _, x := range [][2]*bot{{a, b}, {b, a}} {
+		x, peer := x[0], x[1]
+		eventually(t, bound, x.name+" back on the relay", func() error {
+			if f := x.friend(peer.key); !f.Online || f.Route != "relay" {
+				return fmt.Errorf("%+v", f)
+			}
+			return nil
+		})
+	}
+	t.Logf("back on the relay %v after the direct path black-holed", time.Since(start).Round(100*time.Millisecond))
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	sent := <-sentC
+	checkExactlyOnce(t, b, a, sent)
 }
