@@ -152,6 +152,26 @@ func (c *Conn) write(v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", v, err)
 	}
+	return c.writeLine(b)
+}
+
+// notifyObject sends a notification whose params are already a JSON
+// object, without encoding them a second time.
+func (c *Conn) notifyObject(method string, params json.RawMessage) error {
+	m, err := json.Marshal(method)
+	if err != nil {
+		return fmt.Errorf("encode method: %w", err)
+	}
+	b := make([]byte, 0, len(`{"jsonrpc":"2.0","method":,"params":}`)+len(m)+len(params))
+	b = append(b, `{"jsonrpc":"2.0","method":`...)
+	b = append(b, m...)
+	b = append(b, `,"params":`...)
+	b = append(b, params...)
+	return c.writeLine(append(b, '}'))
+}
+
+// writeLine writes b and a newline.
+func (c *Conn) writeLine(b []byte) error {
 	c.writers.Add(1)
 	c.out.Lock()
 	defer c.out.Unlock()
@@ -181,13 +201,6 @@ func (c *Conn) write(v any) error {
 // oldest is answered.
 const MaxInFlight = 1024
 
-// answer is one request's place in the output: a response known at once
-// (nil: nothing to write), or the wait of a pipelined request.
-type answer struct {
-	resp any
-	wait func() *response
-}
-
 // Serve reads requests one line at a time until the reader ends, ctx is
 // done (nil) or writing fails. Requests are started in the order they
 // are read: each one once the previous one has finished or, for a
@@ -210,11 +223,12 @@ func (c *Conn) Serve(ctx context.Context) error {
 	go c.readLines(ctx, lines)
 
 	answers := make(chan answer, MaxInFlight)
-	var writer, waiting sync.WaitGroup // the answer writer; pipelined requests not yet answered
+	// unwritten counts the pipelined answers queued and not yet written.
+	var writer, unwritten sync.WaitGroup
 	writer.Add(1)
 	go func() {
 		defer writer.Done()
-		c.writeAnswers(ctx, answers, &waiting)
+		c.writeAnswers(ctx, answers, &unwritten)
 	}()
 	// drain lets every started request answer (unless ctx ends), then
 	// stops the writer.
@@ -237,17 +251,18 @@ func (c *Conn) Serve(ctx context.Context) error {
 				answers = nil
 				return c.writeErr()
 			}
-			var a answer
 			if lr.tooLong {
-				a.resp = errResponse(nil, Errorf(CodeParseError, "request line longer than %d bytes", MaxLineBytes))
+				unwritten.Wait()
+				_ = c.write(errResponse(nil, Errorf(CodeParseError, "request line longer than %d bytes", MaxLineBytes)))
 			} else if len(bytes.TrimSpace(lr.line)) > 0 {
-				a = c.start(ctx, &waiting, lr.line)
-			}
-			if a.resp != nil || a.wait != nil {
-				select {
-				case answers <- a:
-				case <-ctx.Done():
-					return nil
+				if wait := c.start(ctx, &unwritten, lr.line); wait != nil {
+					unwritten.Add(1)
+					select {
+					case answers <- wait:
+					case <-ctx.Done():
+						unwritten.Done()
+						return nil
+					}
 				}
 			}
 			if lr.err != nil {
@@ -268,68 +283,66 @@ func (c *Conn) Serve(ctx context.Context) error {
 	}
 }
 
+// answer is the wait of a pipelined request: its response once it is
+// done (nil for a notification).
+type answer func() *response
+
 // start runs one line's request(s). A pipelined request is started and
-// its answer is its wait; any other request first waits for the
-// pipelined ones still unanswered, then runs to its end here.
-func (c *Conn) start(ctx context.Context, waiting *sync.WaitGroup, line []byte) answer {
+// its wait returned, for the writer to answer in order. Any other
+// request waits until every earlier answer is written, then runs here
+// and its response is written at once, before the next line is read (so
+// the answer to shutdown goes out before the bot stops).
+func (c *Conn) start(ctx context.Context, unwritten *sync.WaitGroup, line []byte) answer {
 	line = bytes.TrimSpace(line)
 	if line[0] == '[' {
-		waiting.Wait()
-		return answer{resp: c.handleBatch(ctx, line)}
+		unwritten.Wait()
+		if out := c.handleBatch(ctx, line); out != nil {
+			_ = c.write(out)
+		}
+		return nil
 	}
 	req, h, resp := c.parse(line)
-	if h == nil {
-		if resp == nil {
-			return answer{}
-		}
-		return answer{resp: resp}
-	}
-	if ph := c.mux.pipelined[req.Method]; ph != nil {
-		w, err := ph(ctx, req.Params)
-		if err != nil {
-			if r := c.result(req.ID, nil, err); r != nil {
-				return answer{resp: r}
+	if h != nil {
+		if ph := c.mux.pipelined[req.Method]; ph != nil {
+			w, err := ph(ctx, req.Params)
+			if err == nil {
+				return func() *response {
+					res, err := w()
+					return c.result(req.ID, res, err)
+				}
 			}
-			return answer{}
+			resp = c.result(req.ID, nil, err)
+			unwritten.Wait()
+		} else {
+			unwritten.Wait()
+			resp = c.run(ctx, req, h)
 		}
-		waiting.Add(1)
-		return answer{wait: func() *response {
-			defer waiting.Done()
-			res, err := w()
-			return c.result(req.ID, res, err)
-		}}
+	} else if resp != nil {
+		unwritten.Wait()
 	}
-	waiting.Wait()
-	if r := c.run(ctx, req, h); r != nil {
-		return answer{resp: r}
+	if resp != nil {
+		_ = c.write(resp)
 	}
-	return answer{}
+	return nil
 }
 
-// writeAnswers writes each answer in request order until answers is
-// closed and drained. Once ctx ends it stops writing and only releases
-// the waits still queued.
-func (c *Conn) writeAnswers(ctx context.Context, answers <-chan answer, waiting *sync.WaitGroup) {
+// writeAnswers writes each pipelined answer in request order until
+// answers is closed and drained. Once ctx ends it stops writing and only
+// releases the answers still queued.
+func (c *Conn) writeAnswers(ctx context.Context, answers <-chan answer, unwritten *sync.WaitGroup) {
 	for {
 		select {
-		case a, ok := <-answers:
+		case wait, ok := <-answers:
 			if !ok {
 				return
 			}
-			v := a.resp
-			if a.wait != nil {
-				if r := a.wait(); r != nil {
-					v = r
-				}
+			if r := wait(); r != nil {
+				_ = c.write(r)
 			}
-			if v != nil {
-				_ = c.write(v)
-			}
+			unwritten.Done()
 		case <-ctx.Done():
-			for a := range answers { // Serve closes answers as it returns
-				if a.wait != nil {
-					waiting.Done()
-				}
+			for range answers { // Serve closes answers as it returns
+				unwritten.Done()
 			}
 			return
 		}

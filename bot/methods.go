@@ -181,6 +181,10 @@ type friendJSON struct {
 	Switch    string         `json:"switch"`
 	Confirmed bool           `json:"confirmed"`
 	Addresses []string       `json:"addresses"`
+	// Via and DirectFailed: how a connected path runs ("relay", "hole
+	// punch", "mapping", "direct") and why the last hole punch failed.
+	Via          string `json:"via"`
+	DirectFailed string `json:"direct_failed"`
 }
 
 func (s *Server) friendList(ctx context.Context, _ empty) (any, error) {
@@ -191,7 +195,8 @@ func (s *Server) friendList(ctx context.Context, _ empty) (any, error) {
 	out := []friendJSON{}
 	for _, f := range fs {
 		out = append(out, friendJSON{PublicKey: f.Key.String(), Name: f.Name, Online: f.Online,
-			Route: f.Route, Switch: f.Switch, Confirmed: f.Confirmed, Addresses: nonNil(f.Addresses)})
+			Route: f.Route, Switch: f.Switch, Confirmed: f.Confirmed, Addresses: nonNil(f.Addresses),
+			Via: f.Via, DirectFailed: f.DirectFailed})
 	}
 	return map[string]any{"friends": out}, nil
 }

@@ -99,6 +99,10 @@ type MessageRow struct {
 	Signature []byte
 	Received  time.Time
 	Forked    bool
+	// Fingerprint is the first 8 bytes of the record's hash (what
+	// IndexRow.Fingerprint wants back on restore; store it to spare the
+	// restore a read of the body).
+	Fingerprint uint64
 }
 
 // MessageDeletedRow removes a stored message (pruned or replaced by the

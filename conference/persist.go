@@ -36,9 +36,9 @@ type IndexRow struct {
 	Forked       bool
 }
 
-// Fingerprint returns the first 8 bytes of the hash of a stored message
-// of conference id (big-endian), as IndexRow.Fingerprint wants it.
-func (m MessageRow) Fingerprint(id ID) uint64 { return fingerprint(m.Record().Hash(id)) }
+// ComputeFingerprint returns the first 8 bytes of the hash of a stored message
+// of conference id (big-endian), as IndexRow.Fingerprint wants it (MessageRow.Fingerprint when set).
+func (m MessageRow) ComputeFingerprint(id ID) uint64 { return fingerprint(m.Record().Hash(id)) }
 
 // Chat reports whether a stored kind is a chat message (MESSAGE or
 // ACTION): the records State.Messages may leave to the Index.

@@ -103,6 +103,7 @@ func (e *Engine) persistRecord(st *stored, forked bool) {
 	e.persist(MessageRow{
 		Origin: st.rec.Origin, Number: st.rec.Number, Prev: st.rec.Prev(), Kind: st.rec.Kind,
 		Body: st.rec.Body, Signature: st.rec.Signature, Received: st.received, Forked: forked,
+		Fingerprint: fingerprint(st.hash),
 	})
 }
 

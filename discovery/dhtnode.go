@@ -12,7 +12,6 @@ import (
 	"github.com/anacrolix/dht/v2/bep44"
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/anacrolix/dht/v2/traversal"
-	"github.com/anacrolix/dht/v2/types"
 	alog "github.com/anacrolix/log"
 	"golang.org/x/time/rate"
 )
@@ -133,12 +132,7 @@ func (n *dhtNode) bootstrap(ctx context.Context) error {
 	// The saved table may hold only nodes that are gone (a long time
 	// offline, another network): the routers are always asked too, or a
 	// stale table would never be replaced.
-	starting, _ := n.srv.TraversalStartingNodes()
-	n.mu.Lock()
-	for _, r := range n.routers {
-		starting = append(starting, types.AddrMaybeId{Addr: r.KRPC().ToNodeAddrPort()})
-	}
-	n.mu.Unlock()
+	starting := n.traversalStart()
 	if len(starting) == 0 {
 		return ErrNoNodes
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/anacrolix/dht/v2"
 	"github.com/anacrolix/dht/v2/bep44"
-	"github.com/anacrolix/dht/v2/exts/getput"
 	"github.com/anacrolix/torrent/bencode"
 	"golang.org/x/time/rate"
 
@@ -89,11 +88,12 @@ func (p *privateDHT) put(tb testing.TB, it Item) {
 	defer cancel()
 	k := [32]byte(it.Key)
 	target := bep44.MakeMutableTarget(k, it.Salt)
-	_, err := getput.Put(ctx, target, p.servers[0], it.Salt, func(int64) bep44.Put {
+	n := &dhtNode{srv: p.servers[0]}
+	stored, err := n.putTraversal(ctx, target, it.Salt, func(int64) bep44.Put {
 		return bep44.Put{V: bencode.Bytes(it.V), K: &k, Salt: it.Salt, Sig: it.Sig, Seq: it.Seq}
 	})
-	if err != nil {
-		tb.Fatal(err)
+	if err != nil || stored == 0 {
+		tb.Fatalf("put stored on %d nodes: %v", stored, err)
 	}
 }
 

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/anacrolix/dht/v2/exts/getput"
-
 	"confchat/identity"
 )
 
@@ -120,22 +118,22 @@ func resolve(ctx context.Context, node *dhtNode, id identity.ID, keys Keys, minS
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	res, _, err := getput.Get(ctx, keys.Target, node.srv, nil, keys.Salt[:])
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return Found{}, err
+	res, _, err := node.getTraversal(ctx, keys.Target, keys.Salt[:])
+	if errors.Is(err, context.Canceled) {
+		return Found{}, err
+	}
+	if !res.found {
+		if err == nil {
+			err = errors.New("value not found")
 		}
 		return Found{}, fmt.Errorf("%w (%v)", ErrNotFound, err)
 	}
-	if !res.Mutable {
-		return Found{}, fmt.Errorf("%w: immutable item at the target", ErrMalformed)
-	}
-	it := Item{Key: id.Key, Salt: keys.Salt[:], Seq: res.Seq, V: res.V, Sig: res.Sig}
+	it := Item{Key: id.Key, Salt: keys.Salt[:], Seq: res.seq, V: res.v, Sig: res.sig}
 	rec, err := Open(id, keys, it, minSeq)
 	if err != nil {
 		return Found{}, err
 	}
-	return Found{ID: id, Record: rec, Seq: res.Seq}, nil
+	return Found{ID: id, Record: rec, Seq: res.seq}, nil
 }
 
 func (l *loop) lookupFinished(id identity.ID, keys *Keys, found Found, err error) {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/bep44"
-	"github.com/anacrolix/dht/v2/exts/getput"
 	"github.com/anacrolix/torrent/bencode"
 
 	"confchat/identity"
@@ -121,14 +120,14 @@ func (j *publishJob) run(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, j.cfg.LookupTimeout)
 	defer cancel()
-	stats, err := getput.Put(ctx, j.keys.Target, j.node.srv, j.keys.Salt[:], func(netSeq int64) bep44.Put {
+	stored, err := j.node.putTraversal(ctx, j.keys.Target, j.keys.Salt[:], func(netSeq int64) bep44.Put {
 		return j.toPut(netSeq, first)
 	})
 	if err != nil {
 		j.result.Err = fmt.Errorf("dht put: %w", err)
 		return
 	}
-	j.result.Nodes = int(stats.NumResponses)
+	j.result.Nodes = stored
 	if j.result.Nodes == 0 {
 		j.result.Err = ErrNoNodes
 	}

@@ -292,8 +292,11 @@ func chatBothWays(t *testing.T, conf string, a, b *bot) {
 	}
 }
 
-// Two bots at home behind NAT routers, with nothing mapped: they
-// befriend through the relay in the public segment and chat over it.
+// Two bots at home behind symmetric NAT routers, with nothing mapped:
+// they befriend through the relay in the public segment and chat over
+// it; hole punching fails cleanly (each side's punch leaves from another
+// public port than the relay saw), friend.list says why, the session
+// stays on the relay and chat keeps working.
 func TestNetnsNATRelay(t *testing.T) {
 	lab := newNATLab(t, "symmetric", "symmetric")
 	relayAddr := lab.startRelay()
@@ -308,9 +311,167 @@ func TestNetnsNATRelay(t *testing.T) {
 			t.Fatalf("%s lists %s as %+v, want online over the relay", p[0].name, p[1].name, f)
 		}
 	}
+	online := time.Now()
 	conf := conferenceOf(t, a, "behind NAT", b)
 	waitActive(t, conf, 20*time.Second, a, b)
 	chatBothWays(t, conf, a, b)
+
+	for _, p := range [][2]*bot{{a, b}, {b, a}} {
+		eventually(t, 45*time.Second, p[0].name+" reports the failed punch", func() error {
+			f := p[0].friend(p[1].key)
+			if f.DirectFailed == "" {
+				return fmt.Errorf("%s lists %s as %+v", p[0].name, p[1].name, f)
+			}
+			if f.Route != "relay" || f.Via != "relay" {
+				t.Fatalf("%s lists %s as %+v after a failed punch, want the relay", p[0].name, p[1].name, f)
+			}
+			return nil
+		})
+	}
+	fmt.Printf("metric nat_symmetric_punch_failed_after %.3f s\n", time.Since(online).Seconds())
+	fmt.Printf("metric nat_symmetric_direct_path none (stays on the relay)\n")
+	chatBothWays(t, conf, a, b)
+	if f := a.friend(b.key); f.Route != "relay" {
+		t.Fatalf("after the failed punch ann lists ben as %+v", f)
+	}
+}
+
+// waitDirect polls x's friend.list until peer's session runs direct and
+// returns when it first did.
+func waitDirect(t *testing.T, x *bot, peer string, timeout time.Duration) (friendEntry, time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		f := x.friend(peer)
+		if f.Route == "direct" && f.Via == "hole punch" {
+			return f, time.Now()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the session never moved to a hole-punched direct path: %+v\nstderr:\n%s", x.name, f, tail(x.stderr.String()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Hole punching behind two endpoint-independent NATs: the bots befriend
+// through the relay, then punch a direct path (coordinated over the
+// relayed session) and their session migrates to it.
+//
+//   - "clean": the time from the relayed session to the direct path;
+//   - "stream": the punch path is blocked at first (the first attempt
+//     fails and is retried with backoff), a stream of 1,000 messages
+//     starts, the block is lifted, and the session moves to the direct
+//     path while the messages arrive exactly once and in order.
+func TestNetnsNATHolePunch(t *testing.T) {
+	t.Run("clean", func(t *testing.T) {
+		lab := newNATLab(t, "eim", "eim")
+		a, b := punchPair(t, lab)
+		online := time.Now()
+		addFriendAt(t, a, b, lab.homeListen(1))
+		relayed := time.Since(online)
+		_, at := waitDirect(t, a, b.key, 60*time.Second)
+		waitDirect(t, b, a.key, 20*time.Second)
+		fmt.Printf("metric nat_punch_befriend_over_relay %.3f s\n", relayed.Seconds())
+		fmt.Printf("metric nat_punch_relay_to_direct %.3f s\n", at.Sub(online).Seconds()-relayed.Seconds())
+		conf := conferenceOf(t, a, "punched", b)
+		waitActive(t, conf, 20*time.Second, a, b)
+		chatBothWays(t, conf, a, b)
+	})
+	t.Run("stream", func(t *testing.T) {
+		lab := newNATLab(t, "eim", "eim")
+		// Block the direct path at both hosts (their SYNs to each other's
+		// public side never leave home), so the routers keep no state of
+		// the failed attempts.
+		for i := range 2 {
+			lab.nft(lab.homes[i], fmt.Sprintf(`table ip ccblock {
+	chain blk { type filter hook output priority 0; policy accept; ip daddr %s tcp dport 7400 drop; }
+}
+`, lab.routerIP(1-i)))
+		}
+		a, b := punchPair(t, lab)
+		addFriendAt(t, a, b, lab.homeListen(1))
+		conf := conferenceOf(t, a, "stream", b)
+		waitActive(t, conf, 20*time.Second, a, b)
+		eventually(t, 45*time.Second, "the first punch fails", func() error {
+			if f := a.friend(b.key); f.DirectFailed == "" || f.Route != "relay" {
+				return fmt.Errorf("ann lists ben as %+v", f)
+			}
+			return nil
+		})
+		const total = 1000
+		sent := make(chan struct{})
+		go func() {
+			defer close(sent)
+			for i := range total {
+				if err := a.try("conference.send", map[string]any{"conference": conf, "text": fmt.Sprintf("m%04d", i)}, nil); err != nil {
+					t.Errorf("send %d: %v", i, err)
+					return
+				}
+				time.Sleep(8 * time.Millisecond)
+			}
+		}()
+		time.Sleep(200 * time.Millisecond)
+		for i := range 2 {
+			lab.ns(lab.homes[i], "nft", "delete", "table", "ip", "ccblock")
+		}
+		unblocked := time.Now()
+		_, at := waitDirect(t, a, b.key, 60*time.Second)
+		select {
+		case <-sent:
+			t.Fatal("the stream ended before the session moved to the direct path")
+		default:
+		}
+		<-sent
+		fmt.Printf("metric nat_punch_unblock_to_direct %.3f s\n", at.Sub(unblocked).Seconds())
+		var got []string
+		eventually(t, 60*time.Second, "every message at ben", func() error {
+			got = got[:0]
+			for _, raw := range b.notesOf("conference.message") {
+				var m struct {
+					Text string `json:"text"`
+				}
+				json.Unmarshal(raw, &m)
+				if strings.HasPrefix(m.Text, "m") && len(m.Text) == 5 {
+					got = append(got, m.Text)
+				}
+			}
+			if len(got) < total {
+				return fmt.Errorf("%d of %d", len(got), total)
+			}
+			return nil
+		})
+		if len(got) != total {
+			t.Fatalf("ben got %d messages, want exactly %d", len(got), total)
+		}
+		for i, m := range got {
+			if want := fmt.Sprintf("m%04d", i); m != want {
+				t.Fatalf("message %d is %q, want %q (lost, doubled or reordered)", i, m, want)
+			}
+		}
+		var phases []string
+		for _, n := range a.routeNotes(b.key) {
+			phases = append(phases, n.Route+"/"+n.Switch)
+		}
+		if !slices.Contains(phases, "relay/switching") || phases[len(phases)-1] != "direct/" {
+			t.Fatalf("ann's connection.route for ben: %q, want relay/switching, then direct/", phases)
+		}
+		for _, p := range [][2]*bot{{a, b}, {b, a}} {
+			if f := p[0].friend(p[1].key); f.Route != "direct" || f.Via != "hole punch" || f.DirectFailed != "" {
+				t.Fatalf("after the stream %s lists %s as %+v, want direct via hole punch", p[0].name, p[1].name, f)
+			}
+		}
+	})
+}
+
+// punchPair starts a relay and one bot in each home (no port mapping).
+func punchPair(t *testing.T, lab *natLab) (a, b *bot) {
+	t.Helper()
+	relayAddr := lab.startRelay()
+	a = startNSBot(t, lab.homes[0], lab.homeIP(0), "ann", "--accept-friends", "--auto-join", "--no-portmap", "--relay", relayAddr)
+	b = startNSBot(t, lab.homes[1], lab.homeIP(1), "ben", "--accept-friends", "--auto-join", "--no-portmap", "--relay", relayAddr)
+	a.waitRegistered(20 * time.Second)
+	b.waitRegistered(20 * time.Second)
+	return a, b
 }
 
 // A UPnP IGD (miniupnpd) in ann's router: her node gets a mapping of its

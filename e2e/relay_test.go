@@ -265,6 +265,9 @@ type friendEntry struct {
 	Route     string   `json:"route"`
 	Switch    string   `json:"switch"`
 	Addresses []string `json:"addresses"`
+	// Issue 13: how the path runs, why the last hole punch failed.
+	Via          string `json:"via"`
+	DirectFailed string `json:"direct_failed"`
 }
 
 // friend returns b's friend.list entry for key.

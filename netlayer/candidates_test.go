@@ -1,8 +1,13 @@
 package netlayer
 
 import (
+	"context"
+	"net"
+	"sync"
 	"testing"
 	"time"
+
+	"confchat/identity"
 )
 
 // A direct candidate that answers carries the session; the relay
@@ -91,4 +96,40 @@ func TestSplitAddrs(t *testing.T) {
 	if len(r) != 2 || r[0] != "relay:K@h:1" || r[1] != "K2@h:2" {
 		t.Errorf("relays %v", r)
 	}
+}
+
+// hangFirst is a transport whose first n dials hang until canceled (SYNs
+// dropped by a partition that has healed since).
+type hangFirst struct {
+	Transport
+	mu sync.Mutex
+	n  int
+}
+
+func (h *hangFirst) Dial(ctx context.Context, peer identity.PublicKey, addr string) (net.Conn, error) {
+	h.mu.Lock()
+	hang := h.n > 0
+	h.n--
+	h.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return h.Transport.Dial(ctx, peer, addr)
+}
+
+// A direct connect that hangs is not waited out: a fresh one starts every
+// connectStagger, and the first to connect carries the session; the
+// hanging ones are canceled.
+func TestConnectStaggered(t *testing.T) {
+	inMem(t, func(t *testing.T, mn *MemNetwork) {
+		b := newNode(t, newKey(t), onMem(mn))
+		a := newNode(t, newKey(t), onMem(mn, func(c *Config) { c.Transport = &hangFirst{Transport: mn, n: 2} }))
+		start := time.Now()
+		a.open(b)
+		a.waitState(b, Connected)
+		if el := time.Since(start); el < 2*connectStagger || el > 3*connectStagger {
+			t.Fatalf("connected after %v, want just after two staggers (%v)", el, 2*connectStagger)
+		}
+	})
 }

@@ -205,6 +205,18 @@ func (e *Endpoint) session(peer identity.PublicKey, addrs []string, inbound bool
 	return s, true, nil
 }
 
+// kickBackingOff makes every session but except that waits out a redial
+// backoff dial at once (see Session.Redial).
+func (e *Endpoint) kickBackingOff(except *Session) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.mu.sessions {
+		if s != except {
+			s.Redial()
+		}
+	}
+}
+
 // forget removes s from the session map (called by s's owner when it ends).
 func (e *Endpoint) forget(s *Session) {
 	e.mu.Lock()

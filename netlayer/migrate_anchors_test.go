@@ -3,8 +3,12 @@ package netlayer
 import (
 	"context"
 	"errors"
+	"net"
+	"sync"
 	"testing"
 	"time"
+
+	"confchat/identity"
 )
 
 // slowBeats makes the heartbeat bound long enough (3 s) for a test to hold
@@ -362,3 +366,75 @@ func TestUnseenPeerKeptAndResumed(t *testing.T) {
 		checkStream(t, got[5:], 5)
 	})
 }
+
+// A probe reaches a peer that has already lost the old path (its watchdog
+// is quicker): the peer resumes the session on the probe's connection
+// with a plain WELCOME, the prober replaces its dying relay connection,
+// and what was in flight on the relay is resent, exactly once.
+func TestMigrateProbeFindsPeerWithoutPath(t *testing.T) {
+	inMem(t, func(t *testing.T, mn *MemNetwork) {
+		a := newRelayNode(t, mn, func(c *Config) {
+			c.HeartbeatInterval, c.HeartbeatMisses = time.Second, 5
+			c.Relay = deafTransport{mn.RelayTransport()} // b's close never reaches a
+		})
+		b := newRelayNode(t, mn, func(c *Config) { c.HeartbeatInterval, c.HeartbeatMisses = 100*time.Millisecond, 2 })
+		mn.SetRefuseAddr(b.addr(), true)
+		sa := a.open(b.node, b.addr(), b.relayCand())
+		waitRoute(t, a.node, b.node, RouteRelay)
+		sendN(t, sa, 5, 16)
+		waitFor(t, "frames", func() bool { return len(b.rec.frames(a.pub())) == 5 })
+		mn.StallAddr(b.relayName)
+		sendN(t, sa, 5, 16) // stuck on the stalled relay
+		waitFor(t, "b lost the relay path", func() bool { return b.ep.Session(a.pub()).Route() == RouteNone })
+		time.Sleep(10 * time.Millisecond)
+		if sa.Route() != RouteRelay || a.rec.count(toState(Connected)) != 1 {
+			t.Fatal("a lost the relay path too early for this test")
+		}
+		mn.SetRefuseAddr(b.addr(), false)
+		waitRoute(t, a.node, b.node, RouteDirect)
+		waitFor(t, "frames", func() bool { return len(b.rec.frames(a.pub())) == 10 })
+		got := b.rec.frames(a.pub())
+		checkStream(t, got[:5], 5)
+		checkStream(t, got[5:], 5)
+		if a.rec.count(isReset)+b.rec.count(isReset) != 0 {
+			t.Fatal("session reset")
+		}
+		if inCut(sa) || everSwitching(routeEvents(b.node, a.node)) {
+			t.Fatal("a cut-over ran although b had no old path")
+		}
+	})
+}
+
+// deafTransport's connections never report the far end's close or a
+// failure: a read that fails blocks until the connection is closed here
+// (a relay that died silently).
+type deafTransport struct{ Transport }
+
+func (d deafTransport) Dial(ctx context.Context, peer identity.PublicKey, addr string) (net.Conn, error) {
+	c, err := d.Transport.Dial(ctx, peer, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &deafConn{Conn: c, closed: make(chan struct{})}, nil
+}
+
+type deafConn struct {
+	net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *deafConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		<-c.closed
+	}
+	return n, err
+}
+
+func (c *deafConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+func (c *deafConn) Relayed() bool { return true }

@@ -114,3 +114,30 @@ func TestRedialSkipsBackoff(t *testing.T) {
 		}
 	})
 }
+
+// One session reconnecting after failed redials kicks the endpoint's
+// other sessions out of their backoff: the network is likely back.
+func TestReconnectKicksOtherSessions(t *testing.T) {
+	inMem(t, func(t *testing.T, mn *MemNetwork) {
+		slow := onMem(mn, func(c *Config) { c.Backoff = Backoff{Base: 10 * time.Second, Max: 10 * time.Second, Jitter: -1} })
+		a, b, c := newNode(t, newKey(t), slow), newNode(t, newKey(t), slow), newNode(t, newKey(t), slow)
+		sb, _ := a.open(b), a.open(c)
+		a.waitState(b, Connected)
+		a.waitState(c, Connected)
+		for _, x := range []*node{b, c} {
+			mn.SetRefuseAddr(x.addr(), true)
+			mn.CutAddr(x.addr())
+		}
+		a.waitState(b, BackingOff)
+		a.waitState(c, BackingOff)
+		mn.SetRefuseAddr(b.addr(), false)
+		mn.SetRefuseAddr(c.addr(), false)
+		start := time.Now()
+		sb.Redial()
+		a.waitState(b, Connected)
+		a.waitState(c, Connected)
+		if el := time.Since(start); el >= time.Second {
+			t.Fatalf("the other session reconnected %v later, want at once", el)
+		}
+	})
+}

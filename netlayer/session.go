@@ -25,6 +25,7 @@ type Session struct {
 	inbox   chan linkEvent  // records and errors from links
 	dialRes chan dialResult // progress and results of dial attempts
 	credits chan struct{}   // one token per unacknowledged data frame
+	kick    chan struct{}   // capacity 1: dial now if backing off (Redial)
 	sendQ   sendQueue       // frames accepted by Send, not yet taken by run
 	ctx     context.Context // canceled by abort or endpoint termination
 	cancel  context.CancelCauseFunc
@@ -81,8 +82,6 @@ type closeReq struct{}
 
 type addrsReq struct{ addrs []string }
 
-type redialReq struct{}
-
 // loopFunc runs on the owner goroutine (tests inspect state with it).
 type loopFunc struct {
 	fn   func()
@@ -102,6 +101,7 @@ func newSession(ep *Endpoint, peer identity.PublicKey, addrs []string, inbound b
 		inbox:   make(chan linkEvent, 64),
 		dialRes: make(chan dialResult, 1),
 		credits: make(chan struct{}, ep.cfg.SendBuffer),
+		kick:    make(chan struct{}, 1),
 		sendQ:   sendQueue{wake: make(chan struct{}, 1)},
 		ctx:     ctx, cancel: cancel,
 		done:  make(chan struct{}),
@@ -168,7 +168,16 @@ func (s *Session) SetAddrs(addrs []string) {
 // (it heard from the peer another way, the network changed). The backoff
 // itself is kept, so a failed redial waits as long as the next retry
 // would have. It does nothing while a dial runs or a connection is up.
-func (s *Session) Redial() { s.request(redialReq{}) }
+// It never blocks.
+//
+// The endpoint does the same by itself for all its sessions when one of
+// them connects again after failed redials: the network is likely back.
+func (s *Session) Redial() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
 
 // Close closes the session gracefully: it sends CLOSING after the frames
 // already accepted, waits for the peer's remaining frames and its answer,
@@ -246,6 +255,11 @@ func (s *Session) step() {
 	case <-timerC(s.backoffT):
 		s.backoffT = nil
 		s.startDial(nil)
+	case <-s.kick:
+		if s.backoffT != nil {
+			stopTimer(&s.backoffT)
+			s.startDial(nil)
+		}
 	case <-s.hb.tick():
 		s.heartbeatTick()
 	case <-timerC(s.probeT):
@@ -281,11 +295,7 @@ func (s *Session) handleRequest(r any) {
 		s.startClose(true)
 	case addrsReq:
 		s.handleAddrs(r.addrs)
-	case redialReq:
-		if s.backoffT != nil {
-			stopTimer(&s.backoffT)
-			s.startDial(nil)
-		}
+
 	case offerReq:
 		r.reply <- s.handleOffer(r)
 	case loopFunc:

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
+	"time"
 )
 
 // candResult is one candidate dialed up to an authenticated connection
@@ -216,7 +218,13 @@ func (s *Session) dialCandidate(ctx context.Context, gen uint64, addr string, re
 		tr = s.ep.cfg.Relay
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.ep.cfg.HandshakeTimeout)
-	conn, err := tr.Dial(dctx, s.peer, addr)
+	var conn net.Conn
+	var err error
+	if relay {
+		conn, err = tr.Dial(dctx, s.peer, addr)
+	} else {
+		conn, err = s.connectStaggered(dctx, tr, addr)
+	}
 	cancel()
 	if err != nil {
 		res.err = fmt.Errorf("dial %s: %w", addr, err)
@@ -236,4 +244,94 @@ func (s *Session) dialCandidate(ctx context.Context, gen uint64, addr string, re
 	}
 	res.sc, res.stop = sc, stop
 	return res
+}
+
+// connectStagger: while a direct candidate's connect is pending, a fresh
+// one is started this often, at most maxConnects at a time (the oldest is
+// canceled), so that a path that comes back (a healed partition that
+// dropped our SYNs) is found within about this long rather than at the
+// kernel's next SYN retransmission (1 s, then 3 s, ...). A connect that
+// fails outright (refused, unreachable) is not repeated.
+const (
+	connectStagger = 250 * time.Millisecond
+	maxConnects    = 4
+)
+
+// connectStaggered connects to addr through tr until ctx ends, staggering
+// fresh attempts while earlier ones hang. It returns the first connection
+// made, closing any that complete later, and waits for every attempt it
+// started.
+func (s *Session) connectStaggered(ctx context.Context, tr Transport, addr string) (net.Conn, error) {
+	type result struct {
+		conn net.Conn
+		err  error
+		i    int
+	}
+	cctx, cancelAll := context.WithCancel(ctx)
+	defer cancelAll()
+	results := make(chan result, 64)
+	var wg sync.WaitGroup
+	var cancels []context.CancelFunc // by launch order
+	superseded := map[int]bool{}     // canceled for a fresher attempt
+	inflight := 0
+	launch := func() {
+		c, cancel := context.WithCancel(cctx)
+		i := len(cancels)
+		cancels = append(cancels, cancel)
+		inflight++
+		wg.Go(func() {
+			conn, err := tr.Dial(c, s.peer, addr)
+			results <- result{conn, err, i}
+		})
+	}
+	t := s.ep.cfg.Clock.NewTimer(connectStagger)
+	defer t.Stop()
+	launch()
+	var won net.Conn
+	var firstErr error
+loop:
+	for inflight > 0 {
+		select {
+		case r := <-results:
+			inflight--
+			if r.err == nil {
+				won = r.conn
+				break loop
+			}
+			if firstErr == nil && !superseded[r.i] {
+				firstErr = r.err
+			}
+		case <-t.C():
+			if len(cancels) >= cap(results) {
+				continue
+			}
+			if inflight >= maxConnects {
+				oldest := len(cancels) - maxConnects
+				superseded[oldest] = true
+				cancels[oldest]()
+			}
+			launch()
+			t.Reset(connectStagger)
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	cancelAll()
+	wg.Wait()
+	close(results)
+	for r := range results {
+		if r.conn != nil {
+			_ = r.conn.Close()
+		}
+	}
+	if won != nil {
+		return won, nil
+	}
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr == nil {
+		firstErr = errors.New("connect canceled")
+	}
+	return nil, firstErr
 }

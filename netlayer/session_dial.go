@@ -201,6 +201,9 @@ func (s *Session) adopt(sc *secureConn, peerAck uint64, first *record) {
 		s.link.send(*first)
 	}
 	s.established = true
+	if s.retries > 1 {
+		s.ep.kickBackingOff(s) // we failed to reach the peer and now did
+	}
 	s.retries = 0
 	_ = s.onAck(peerAck) // checked by checkPeer
 	if s.finished {

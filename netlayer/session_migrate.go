@@ -180,8 +180,18 @@ func (s *Session) handleProbe(res dialResult) {
 	switch {
 	case !res.w.CutOver:
 		// The peer had lost the old path and resumed the session on this
-		// connection: the ordinary replacement.
-		s.onWelcome(res.sc, res.w)
+		// connection: the ordinary replacement, if the numbers fit. If not,
+		// the ordinary reconnect sorts it out (never a reset from a probe).
+		err := s.checkPeer(res.w.Ack, res.w.NextSent)
+		if res.w.ID != s.id {
+			err = fmt.Errorf("welcome for another session: %w", ErrSessionMismatch)
+		}
+		if err != nil {
+			_ = res.sc.conn.Close()
+			s.dropLink(fmt.Errorf("probe: %w", err))
+			return
+		}
+		s.adopt(res.sc, res.w.Ack, nil)
 	case s.link == nil || s.cut != nil:
 		_ = res.sc.conn.Close() // the old path went meanwhile: the redial resumes
 		s.setSwitch(switchFailed("old path lost before the cut-over", nil))

@@ -127,7 +127,7 @@ func (n *Node) persistMessage(ctx context.Context, tx *storage.Tx, c *conf, row 
 	}
 	seq, err := tx.InsertMessageSeq(ctx, storage.Message{Conference: c.id, Origin: row.Origin,
 		Number: row.Number, Prev: row.Prev, Kind: row.Kind, Body: row.Body,
-		Signature: row.Signature, ReceivedAt: row.Received, Forked: row.Forked})
+		Signature: row.Signature, ReceivedAt: row.Received, Forked: row.Forked, Fingerprint: row.Fingerprint})
 	if seq > 0 {
 		n.seqs[msgKey{c.id, row.Origin, row.Number}] = seq
 	}

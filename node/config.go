@@ -29,6 +29,9 @@ type Config struct {
 	// OnChange and Logger are the node's).
 	NoPortmap bool
 	Portmap   portmap.Config
+	// NoHolePunch turns off hole punching of relayed friend sessions
+	// (punch.go).
+	NoHolePunch bool
 	// Name is our display name; empty keeps the stored one.
 	Name string
 	// FreezeAfter freezes a conference peer silent this long (default 60s).

@@ -69,6 +69,9 @@ func (DHTPublished) event() {}
 // maxFoundLookups bounds the lookups AddFriend runs at once.
 const maxFoundLookups = 8
 
+// addLookupTimeout bounds AddFriend's lookup, a first bootstrap included.
+const addLookupTimeout = 40 * time.Second
+
 // startDHT creates the discovery service and starts its goroutines. It
 // runs in Open just before the loop starts; a failure is logged and shown
 // in the status, never fatal. n.dht is set once here and never changed.
@@ -314,11 +317,13 @@ func (n *Node) lookupForAdd(ctx context.Context, id identity.ID) ([]string, int6
 		}
 		return nil, 0, ErrNoAddress
 	}
+	ctx, cancel := context.WithTimeout(ctx, addLookupTimeout)
+	defer cancel()
 	select {
 	case n.dhtLookups <- struct{}{}:
 		defer func() { <-n.dhtLookups }()
 	case <-ctx.Done():
-		return nil, 0, ctx.Err()
+		return nil, 0, fmt.Errorf("%w: too many lookups at once: %w", ErrNotOnDHT, ctx.Err())
 	}
 	found, err := n.dht.Lookup(ctx, id)
 	switch {

@@ -3,11 +3,15 @@ package node
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"confchat/discovery"
 	"confchat/discovery/dhttest"
 	"confchat/identity"
 )
@@ -16,11 +20,11 @@ import (
 // dial out but can never be dialled.
 const deadAddr = "127.0.0.1:1"
 
-func openDHTNode(t *testing.T, dir, name string, net *dhttest.Network, advertise ...string) *Node {
+func openDHTNode(t *testing.T, dir, name string, dnet *dhttest.Network, advertise ...string) *Node {
 	t.Helper()
 	n, err := Open(context.Background(), Config{Profile: dir, Listen: "127.0.0.1:0", Name: name,
 		FreezeAfter: 3 * time.Second, Advertise: advertise,
-		DHT: DHTConfig{Enabled: true, Bootstrap: net.Addrs[:2], LookupInterval: 300 * time.Millisecond,
+		DHT: DHTConfig{Enabled: true, Bootstrap: dnet.Addrs[:2], LookupInterval: 300 * time.Millisecond,
 			LookupTimeout: 10 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
@@ -58,11 +62,11 @@ func friendAddrs(t *testing.T, n *Node, key identity.PublicKey) []string {
 // is Alice's, made from what the DHT told her.
 func TestDHTFriendByIDAndMoved(t *testing.T) {
 	ctx := context.Background()
-	net := dhttest.Start(t, 8)
+	dnet := dhttest.Start(t, 8)
 	dirA, dirB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
-	a := openDHTNode(t, dirA, "alice", net, deadAddr)
+	a := openDHTNode(t, dirA, "alice", dnet, deadAddr)
 	defer closeNode(t, a)
-	b := openDHTNode(t, dirB, "bob", net)
+	b := openDHTNode(t, dirB, "bob", dnet)
 	subA, subB := a.Subscribe(), b.Subscribe()
 	defer subA.Close()
 	meA, _ := a.Self(ctx)
@@ -98,7 +102,7 @@ func TestDHTFriendByIDAndMoved(t *testing.T) {
 	subB.Close()
 	closeNode(t, b)
 	waitEvent(t, subA, 10*time.Second, func(ev Event) bool { o, ok := ev.(FriendOffline); return ok && o.Friend == meB.Key })
-	b = openDHTNode(t, dirB, "bob", net)
+	b = openDHTNode(t, dirB, "bob", dnet)
 	defer closeNode(t, b)
 	subB = b.Subscribe()
 	defer subB.Close()
@@ -131,10 +135,10 @@ func TestDHTAddFriendErrors(t *testing.T) {
 		t.Fatalf("DHT off status %+v", st.Self.DHT)
 	}
 
-	net := dhttest.Start(t, 8)
-	a := openDHTNode(t, filepath.Join(t.TempDir(), "a"), "alice", net)
+	dnet := dhttest.Start(t, 8)
+	a := openDHTNode(t, filepath.Join(t.TempDir(), "a"), "alice", dnet)
 	defer closeNode(t, a)
-	b := openDHTNode(t, filepath.Join(t.TempDir(), "b"), "bob", net)
+	b := openDHTNode(t, filepath.Join(t.TempDir(), "b"), "bob", dnet)
 	defer closeNode(t, b)
 	subB := b.Subscribe()
 	defer subB.Close()
@@ -177,4 +181,74 @@ func TestDHTAddFriendErrors(t *testing.T) {
 		r, ok := ev.(FriendRequestReceived)
 		return ok && r.Message == "new id"
 	})
+}
+
+// A DHT that cannot start (its UDP address is taken) is shown in the
+// status and in AddFriend's error; the node runs on.
+func TestDHTStartFailureNotFatal(t *testing.T) {
+	ctx := context.Background()
+	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	n, err := Open(ctx, Config{Profile: filepath.Join(t.TempDir(), "p"), Listen: "127.0.0.1:0",
+		DHT: DHTConfig{Enabled: true, Bootstrap: []string{}, Listen: taken.LocalAddr().String()}})
+	if err != nil {
+		t.Fatalf("a DHT that cannot start made Open fail: %v", err)
+	}
+	defer closeNode(t, n)
+	st, err := n.Status(ctx)
+	if err != nil || st.Self.DHT.Enabled || st.Self.DHT.Error == "" {
+		t.Fatalf("status %+v, %v", st.Self.DHT, err)
+	}
+	err = n.AddFriend(ctx, identity.ID{Key: otherKey(t), Nospam: 1}, "", "")
+	if !errors.Is(err, ErrNoAddress) || !strings.Contains(err.Error(), "failed to start") {
+		t.Fatalf("add by ID with a failed DHT: %v", err)
+	}
+}
+
+// The routing table is saved in the profile: a restart with no
+// bootstrap router at all still finds a friend's item.
+func TestDHTRoutingTableInProfile(t *testing.T) {
+	ctx := context.Background()
+	dnet := dhttest.Start(t, 8)
+	b := openDHTNode(t, filepath.Join(t.TempDir(), "b"), "bob", dnet)
+	defer closeNode(t, b)
+	subB := b.Subscribe()
+	defer subB.Close()
+	waitPublished(t, subB, 0)
+	meB, _ := b.Self(ctx)
+
+	dirA := filepath.Join(t.TempDir(), "a")
+	a := openDHTNode(t, dirA, "alice", dnet)
+	subA := a.Subscribe()
+	waitPublished(t, subA, 0) // bootstrapped; the table is saved with the publish
+	subA.Close()
+	closeNode(t, a)
+	a, err := Open(ctx, Config{Profile: dirA, Listen: "127.0.0.1:0",
+		DHT: DHTConfig{Enabled: true, Bootstrap: []string{}, LookupTimeout: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeNode(t, a)
+	if err := a.AddFriend(ctx, meB.ID, "", ""); err != nil {
+		t.Fatalf("after a restart without routers: %v", err)
+	}
+}
+
+// What is published is what we announce, relays in the record's form;
+// what is found is dialled direct first.
+func TestDHTAddressForms(t *testing.T) {
+	key := strings.Repeat("ab", 32)
+	n := &Node{log: slog.New(slog.DiscardHandler),
+		addrs: []string{"192.0.2.1:7000", "relay:" + key + "@relay.example:443", key + "@r2.example:443", "no port"}}
+	want := []string{"192.0.2.1:7000", "relay:" + key + "@relay.example:443", "relay:" + key + "@r2.example:443"}
+	if got := n.dhtAddrs(); !slices.Equal(got, want) {
+		t.Fatalf("published %q, want %q", got, want)
+	}
+	rec := discovery.Record{Addresses: []string{"relay:" + key + "@relay.example:443", "192.0.2.1:7000", "[2001:db8::1]:7000"}}
+	if got := dialAddrs(rec); !slices.Equal(got, []string{"192.0.2.1:7000", "[2001:db8::1]:7000", "relay:" + key + "@relay.example:443"}) {
+		t.Fatalf("dialled %q", got)
+	}
 }

@@ -133,6 +133,10 @@ func (n *Node) handleFrame(now time.Time, from identity.PublicKey, data []byte) 
 	if len(data) == 0 {
 		return
 	}
+	if data[0] == packetPunch { // punch.go
+		n.handlePunchFrame(now, from, data)
+		return
+	}
 	if isFriendPacket(data[0]) {
 		if err := n.handleFriendPacket(now, from, data); err != nil {
 			n.log.Debug("friend packet dropped", "peer", from.Short(), "err", err)
@@ -372,6 +376,11 @@ type FriendInfo struct {
 	Route     netlayer.Route
 	Switch    string // a route switch in progress, or how one just failed ("" when none)
 	Addresses []string
+	// Via says how the path runs (punch.go): ViaRelay, ViaHolePunch,
+	// ViaMapping or ViaDirect; "" without a connection. DirectFailed is
+	// why the last hole punch failed, while the session stays relayed.
+	Via          string
+	DirectFailed string
 }
 
 // Friends lists the friends in the order they were added.
@@ -379,8 +388,10 @@ func (n *Node) Friends(ctx context.Context) ([]FriendInfo, error) {
 	var out []FriendInfo
 	err := n.do(ctx, func(time.Time) error {
 		for _, f := range n.book.Friends() {
-			out = append(out, FriendInfo{Key: f.Key, ID: identity.ID{Key: f.Key, Nospam: f.Nospam}, Name: f.Name, Confirmed: f.Confirmed,
-				Online: f.Online, Route: n.friendRoute(f), Switch: n.switchOf(f.Key), Addresses: f.Addresses})
+			fi := FriendInfo{Key: f.Key, ID: identity.ID{Key: f.Key, Nospam: f.Nospam}, Name: f.Name, Confirmed: f.Confirmed,
+				Online: f.Online, Route: n.friendRoute(f), Switch: n.switchOf(f.Key), Addresses: f.Addresses}
+			fi.Via, fi.DirectFailed = n.viaOf(f.Key, n.liveRoute(f.Key, fi.Route))
+			out = append(out, fi)
 		}
 		return nil
 	})

@@ -30,12 +30,16 @@ const (
 	// quickUnread caps the unread count a shell reports until its
 	// restore counts it exactly.
 	quickUnread = 100
+	// maxRestoreTries bounds the background restores of one conference
+	// that fail (a failing disk); activity still restores it later.
+	maxRestoreTries = 3
 )
 
 // shell is a saved conference whose engine is not restored yet.
 type shell struct {
-	sc    storage.Conference
-	peers []storage.Peer
+	sc       storage.Conference
+	peers    []storage.Peer
+	failures int // background restores that failed (the disk)
 }
 
 // lazyState is the loop's queue of shells to restore.
@@ -133,6 +137,9 @@ func (n *Node) restoreDue(now time.Time) {
 		}
 		if err := n.ensureEngine(now, c); err != nil {
 			n.log.Error("restore conference", "err", err)
+			if c.shell.failures++; c.shell.failures < maxRestoreTries {
+				n.lazy.queue = append(n.lazy.queue, c) // try again after the others
+			}
 		}
 		break
 	}
@@ -158,16 +165,21 @@ func (n *Node) loadState(ctx context.Context, sc storage.Conference, lastRead in
 	}
 	self := n.key.Public()
 	unread, chat := 0, 0
-	err = n.db.EachMessageNewestFirst(ctx, sc.ID, func(m *storage.Message) error {
+	hot := conference.DefaultHotWindow
+	err = n.db.EachMessageNewestFirst(ctx, sc.ID, hot, func(m *storage.Message) error {
 		row := conference.MessageRow{Origin: m.Origin, Number: m.Number, Prev: m.Prev, Kind: m.Kind,
 			Body: m.Body, Signature: m.Signature, Received: m.ReceivedAt, Forked: m.Forked}
+		fp := m.Fingerprint
+		if fp == 0 { // stored before schema 5: the body came along
+			fp = row.ComputeFingerprint(st.Meta.ID)
+		}
 		st.Index = append(st.Index, conference.IndexRow{Origin: m.Origin, Number: m.Number, Prev: m.Prev,
-			Kind: m.Kind, Fingerprint: row.Fingerprint(st.Meta.ID), Received: m.ReceivedAt, Forked: m.Forked})
+			Kind: m.Kind, Fingerprint: fp, Received: m.ReceivedAt, Forked: m.Forked})
 		isChat := conference.Chat(m.Kind)
 		if isChat && m.Seq > lastRead && m.Origin != self {
 			unread++
 		}
-		if !isChat || chat < conference.DefaultHotWindow {
+		if (!isChat || chat < hot) && m.Signature != nil {
 			row.Body, row.Signature = bytes.Clone(m.Body), bytes.Clone(m.Signature) // kept in memory
 			st.Messages = append(st.Messages, row)
 			if isChat {

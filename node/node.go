@@ -60,6 +60,7 @@ type Node struct {
 	nat        *natState
 	natAddrs   []string
 	listenAddr atomic.Pointer[net.TCPAddr]
+	punch      *puncher // hole punching (punch.go)
 	// relayClient dials relay addresses and keeps our registrations
 	// (relay.go); relayListeners are those registrations, fixed at Open.
 	relayClient    *relay.Client
@@ -150,6 +151,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, db *storage.DB) (*N
 		strangerLog: newLogLimiter(),
 		dropLog:     newLogLimiter(),
 		nat:         newNATState(),
+		punch:       newPuncher(),
 	}
 	if err := n.loadName(ctx); err != nil {
 		return nil, err

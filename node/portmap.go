@@ -143,6 +143,7 @@ func (n *Node) startNAT() {
 		n.wg.Go(func() { m.Run(n.ctx) })
 	}
 	n.wg.Go(n.runNAT)
+	n.startPunch() // punch.go
 }
 
 // runNAT applies NAT address changes on the loop until the node stops.

@@ -42,7 +42,8 @@ func (n *Node) transport(dialFrom net.IP) (netlayer.Transport, error) {
 		}
 		n.relayClient = c
 	}
-	return netlayer.ReusePortTransport{TCPTransport: netlayer.TCPTransport{DialFrom: dialFrom}}, nil
+	return punchTransport{ReusePortTransport: netlayer.ReusePortTransport{TCPTransport: netlayer.TCPTransport{DialFrom: dialFrom}},
+		punch: n.punch.table}, nil // punch.go
 }
 
 // announced returns the addresses we announce: direct ones first, then

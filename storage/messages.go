@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,6 +27,9 @@ type Message struct {
 	// Forked marks an origin that signed two versions of this number; the
 	// stored one is the canonical version (schema 2).
 	Forked bool
+	// Fingerprint is the first 8 bytes of the message's hash (schema 5;
+	// 0: not stored, the reader computes it).
+	Fingerprint uint64
 }
 
 // InsertMessage stores m unless (conference, origin, number) is already
@@ -39,11 +43,11 @@ func (q queries) InsertMessage(ctx context.Context, m Message) (bool, error) {
 // already stored, and returns its new Seq (0 when it was stored before).
 func (q queries) InsertMessageSeq(ctx context.Context, m Message) (int64, error) {
 	res, err := q.exec(ctx, `
-		INSERT INTO messages (conference, origin, number, prev, kind, body, signature, sent_at, received_at, forked)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO messages (conference, origin, number, prev, kind, body, signature, sent_at, received_at, forked, fp)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conference, origin, number) DO NOTHING`,
 		m.Conference[:], m.Origin[:], m.Number, m.Prev, m.Kind, nonNil(m.Body), nonNil(m.Signature),
-		millis(m.SentAt), millis(m.ReceivedAt), m.Forked)
+		millis(m.SentAt), millis(m.ReceivedAt), m.Forked, nullFingerprint(m.Fingerprint))
 	if err != nil {
 		return 0, fmt.Errorf("insert message %s/%d: %w", m.Origin.Short(), m.Number, err)
 	}
@@ -184,12 +188,33 @@ func (q queries) MessagesRange(ctx context.Context, id identity.ConferenceID, or
 		id[:], origin[:], from, to, limit)
 }
 
+func nullFingerprint(fp uint64) any {
+	if fp == 0 {
+		return nil
+	}
+	return int64(fp)
+}
+
 // EachMessageNewestFirst calls fn with every stored message of a
 // conference, newest first, without holding them all in memory (a
-// restoring engine reads its whole history once). The Body and Signature
-// fn sees are only valid until it returns: copy what you keep.
-func (q queries) EachMessageNewestFirst(ctx context.Context, id identity.ConferenceID, fn func(m *Message) error) error {
-	rows, err := q.query(ctx, "SELECT "+messageCols+" FROM messages WHERE conference = ? ORDER BY seq DESC", id[:])
+// restoring engine reads its whole history once). Body and Signature are
+// read only where the engine needs them: for the newest hotChat chat
+// messages (MESSAGE, ACTION), for every other kind, and for rows without
+// a stored Fingerprint; elsewhere they are nil. The Body and Signature fn
+// sees are only valid until it returns: copy what you keep.
+func (q queries) EachMessageNewestFirst(ctx context.Context, id identity.ConferenceID, hotChat int, fn func(m *Message) error) error {
+	var threshold int64 // chat messages from this seq on keep their bodies
+	err := q.queryRow(ctx, `SELECT seq FROM messages WHERE conference = ? AND kind IN (?, ?)
+		ORDER BY seq DESC LIMIT 1 OFFSET ?`, id[:], kindMessage, kindAction, max(hotChat-1, 0)).Scan(&threshold)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read messages: %w", err)
+	}
+	rows, err := q.query(ctx, `
+		SELECT seq, origin, number, prev, kind, sent_at, received_at, forked, fp,
+			CASE WHEN fp IS NULL OR kind NOT IN (?, ?) OR seq >= ? THEN body END,
+			CASE WHEN fp IS NULL OR kind NOT IN (?, ?) OR seq >= ? THEN signature END
+		FROM messages WHERE conference = ? ORDER BY seq DESC`,
+		kindMessage, kindAction, threshold, kindMessage, kindAction, threshold, id[:])
 	if err != nil {
 		return fmt.Errorf("read messages: %w", err)
 	}
@@ -197,14 +222,16 @@ func (q queries) EachMessageNewestFirst(ctx context.Context, id identity.Confere
 	m := Message{Conference: id}
 	var origin, body, sig sql.RawBytes
 	var sent, recv int64
+	var fp sql.NullInt64
 	for rows.Next() {
-		if err := rows.Scan(&m.Seq, &origin, &m.Number, &m.Prev, &m.Kind, &body, &sig, &sent, &recv, &m.Forked); err != nil {
+		if err := rows.Scan(&m.Seq, &origin, &m.Number, &m.Prev, &m.Kind, &sent, &recv, &m.Forked, &fp, &body, &sig); err != nil {
 			return fmt.Errorf("read messages: %w", err)
 		}
 		if m.Origin, err = scanKey(origin, "message origin"); err != nil {
 			return fmt.Errorf("read messages: %w", err)
 		}
 		m.Body, m.Signature = body, sig
+		m.Fingerprint = uint64(fp.Int64) // 0 when NULL
 		m.SentAt, m.ReceivedAt = fromMillis(sent), fromMillis(recv)
 		if err := fn(&m); err != nil {
 			return err

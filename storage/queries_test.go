@@ -238,3 +238,56 @@ func TestMigrationsAreWellFormed(t *testing.T) {
 		t.Fatalf("%d migrations, version %d", len(ms), SchemaVersion())
 	}
 }
+
+// The restore read: newest first, fingerprints as stored, bodies only for
+// the newest chat messages, other kinds and rows without a fingerprint;
+// MessagesRange pages one origin by number; UnreadCountUpTo caps.
+func TestEachMessageNewestFirstAndRange(t *testing.T) {
+	db, _ := openTemp(t)
+	id := identity.ConferenceID{0, 3}
+	db.PutConference(ctx, Conference{ID: id})
+	origin := identity.PublicKey{2}
+	for n := uint32(1); n <= 10; n++ {
+		m := Message{Conference: id, Origin: origin, Number: n, Prev: n - 1, Kind: kindMessage,
+			Body: []byte{byte(n)}, Signature: []byte{9}, Fingerprint: uint64(100 + n)}
+		switch n {
+		case 3:
+			m.Kind = 0x10 // not a chat kind: always read with its body
+		case 4:
+			m.Fingerprint = 0 // stored before schema 5
+		}
+		if _, err := db.InsertMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []Message
+	err := db.EachMessageNewestFirst(ctx, id, 2, func(m *Message) error {
+		c := *m
+		c.Body, c.Signature = append([]byte(nil), m.Body...), append([]byte(nil), m.Signature...)
+		got = append(got, c)
+		return nil
+	})
+	if err != nil || len(got) != 10 {
+		t.Fatalf("read %d rows: %v", len(got), err)
+	}
+	for i, m := range got {
+		n := uint32(10 - i)
+		withBody := n >= 9 || n == 3 || n == 4
+		if m.Number != n || (len(m.Body) > 0) != withBody || (len(m.Signature) > 0) != withBody {
+			t.Fatalf("row %d: number %d, body %v sig %v (want body %v)", i, m.Number, m.Body, m.Signature, withBody)
+		}
+		if want := uint64(100 + n); n != 4 && m.Fingerprint != want || n == 4 && m.Fingerprint != 0 {
+			t.Fatalf("number %d: fingerprint %d", n, m.Fingerprint)
+		}
+	}
+	r, err := db.MessagesRange(ctx, id, origin, 2, 9, 3)
+	if err != nil || len(r) != 3 || r[0].Number != 2 || r[2].Number != 4 || !reflect.DeepEqual(r[0].Body, []byte{2}) {
+		t.Fatalf("MessagesRange = %+v, %v", r, err)
+	}
+	if n, err := db.UnreadCountUpTo(ctx, id, identity.PublicKey{7}, 0, 5); err != nil || n != 5 {
+		t.Fatalf("UnreadCountUpTo = %d, %v", n, err)
+	}
+	if n, _ := db.UnreadCountUpTo(ctx, id, identity.PublicKey{7}, 0, 100); n != 9 {
+		t.Fatalf("uncapped unread = %d, want 9 chat messages", n)
+	}
+}

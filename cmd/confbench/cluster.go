@@ -216,6 +216,49 @@ func (c *cluster) usage() (cpu, rssMax, rssSum float64) {
 	return cpu, rssMax, rssSum
 }
 
+// pssEvery is how often the nodes' Pss is sampled for its peak.
+const pssEvery = 50 * time.Millisecond
+
+// samplePSS samples every live node's Pss until the returned func is
+// called (or ctx ends), keeping each node's peak.
+func (c *cluster) samplePSS(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(pssEvery)
+		defer t.Stop()
+		for {
+			for _, p := range c.procs {
+				if pid := p.livePID(); pid != 0 {
+					if v, err := readPSS(pid); err == nil {
+						c.mu.Lock()
+						p.pss = max(p.pss, v)
+						c.mu.Unlock()
+					}
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// pssPeaks returns the highest and the summed Pss peaks of the nodes.
+func (c *cluster) pssPeaks() (peak, sum float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.procs {
+		peak = max(peak, p.pss)
+		sum += p.pss
+	}
+	return peak, sum
+}
+
 // close kills every node, stops the proxies and removes the temporary
 // directory (unless -keep).
 func (c *cluster) close() {
@@ -238,6 +281,11 @@ func (c *cluster) close() {
 // nodeFlags are the per-node flags beyond the common ones.
 func (c *cluster) nodeFlags(p *proc) []string {
 	f := []string{"--advertise", c.proxies[p.idx].addr()}
+	if !c.opts.dht {
+		// Friends are added by address; the DHT would only talk to the
+		// public bootstrap routers, off loopback.
+		f = append(f, "--no-dht")
+	}
 	if c.opts.profileDir != "" || c.opts.traceDir != "" {
 		if p.pprof == "" {
 			p.pprof, _ = freePort("127.0.0.1")

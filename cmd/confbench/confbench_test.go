@@ -194,6 +194,13 @@ func TestReadProcSelf(t *testing.T) {
 	if s.hwmMiB <= 0 || s.rssMiB <= 0 || s.cpu < 0 {
 		t.Fatalf("%+v", s)
 	}
+	pss, err := readPSS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pss <= 0 || pss > s.hwmMiB {
+		t.Fatalf("Pss %.2f MiB, VmHWM %.2f MiB: Pss must be positive and at most the peak RSS", pss, s.hwmMiB)
+	}
 }
 
 func TestNodeStateTracksMembership(t *testing.T) {

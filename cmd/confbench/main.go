@@ -34,6 +34,7 @@ type options struct {
 	burstStall  time.Duration     // burst ends after this long without progress
 	profileDir  string            // write each node's CPU profile of the burst phase here
 	traceDir    string            // write each node's execution trace of the latency phase here
+	dht         bool              // leave the nodes' DHT on (its default: public bootstrap routers)
 	faults      *faults           // tests inject link faults here
 	beforePhase func(name string) // tests: called before each phase after connect
 }
@@ -60,6 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.burstCount, "B", o.burstCount, "burst size")
 	fs.IntVar(&o.msgLen, "m", o.msgLen, "message length in bytes")
 	fs.StringVar(&o.profileDir, "cpuprofile", "", "run the nodes with --pprof and write each one's CPU profile of the burst phase to `DIR`")
+	fs.BoolVar(&o.dht, "dht", false, "leave the nodes' DHT on (it bootstraps from the public routers, off loopback); by default they run with --no-dht")
 	fs.StringVar(&o.traceDir, "trace", "", "run the nodes with --pprof and write each one's execution trace of the first 3 s of the latency phase to `DIR`")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: confbench [flags]\n\nMeasures N confchat bot processes on loopback; "+
@@ -127,7 +129,7 @@ func (o options) header() map[string]string {
 		"freeze_after": o.freezeAfter.String(), "timeout": o.timeout.String(), "L": fmt.Sprint(o.latCount),
 		"B": fmt.Sprint(o.burstCount), "m": fmt.Sprint(o.msgLen), "go": runtime.Version(),
 		"os": runtime.GOOS + "/" + runtime.GOARCH, "cpus": fmt.Sprint(runtime.NumCPU()),
-		"start": time.Now().UTC().Format(time.RFC3339)}
+		"dht": fmt.Sprint(o.dht), "start": time.Now().UTC().Format(time.RFC3339)}
 }
 
 func main() {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -54,6 +55,7 @@ type proc struct {
 
 	cmd  *exec.Cmd
 	pid  int
+	live atomic.Int64  // pid while the process runs, for the Pss sampler
 	done chan struct{} // closed when the reader saw EOF
 
 	wmu   sync.Mutex // serialises writes to stdin
@@ -70,6 +72,7 @@ type proc struct {
 	st   *nodeState // guarded by c.mu
 	cpu0 float64    // CPU seconds of earlier processes of this node (killed and restarted)
 	rss  float64    // highest VmHWM seen of any process of this node, MiB
+	pss  float64    // highest sampled Pss of any process of this node, MiB (guarded by c.mu)
 }
 
 // start runs the bot and waits for its ready notification.
@@ -100,6 +103,7 @@ func (p *proc) start(ctx context.Context, extra []string) error {
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
 	p.cmd, p.pid, p.done = cmd, cmd.Process.Pid, make(chan struct{})
+	p.live.Store(int64(p.pid))
 	p.c.track(p)
 	go p.read(out, ready)
 	select {
@@ -220,6 +224,10 @@ func (p *proc) await(ctx context.Context, method string, ch <-chan reply, result
 	}
 }
 
+// livePID is the running process's pid, 0 when none; safe from any
+// goroutine.
+func (p *proc) livePID() int { return int(p.live.Load()) }
+
 // signal sends sig to the bot's process group.
 func (p *proc) signal(sig syscall.Signal) error {
 	if p.pid == 0 {
@@ -241,6 +249,7 @@ func (p *proc) kill() {
 	<-p.done
 	p.c.untrack(p)
 	p.pid = 0
+	p.live.Store(0)
 }
 
 // sampleFinal folds the running process's CPU and RSS into the node's

@@ -20,6 +20,27 @@ type procSample struct {
 	rssMiB float64 // VmRSS now
 }
 
+// readPSS reads the proportional set size (Pss in /proc/PID/smaps_rollup)
+// in MiB: the resident pages with each shared page divided among the
+// processes that map it. N nodes run one binary, so its code and data
+// pages, which VmHWM counts in full for every node, count 1/N here.
+func readPSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pss:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/%d/smaps_rollup: %w", pid, err)
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/smaps_rollup: no Pss", pid)
+}
+
 // readProc reads /proc/PID/stat and /proc/PID/status.
 func readProc(pid int) (procSample, error) {
 	var s procSample

@@ -29,6 +29,8 @@ func run(ctx context.Context, o options, out io.Writer) *report {
 		return r
 	}
 	b := &bench{c: c, r: r}
+	stopPSS := c.samplePSS(ctx)
+	defer stopPSS()
 	if !b.phase(ctx, "connect", b.connect) {
 		b.totals()
 		return r
@@ -90,6 +92,9 @@ func (b *bench) totals() {
 	b.r.add("cpu_total", cpu, "s")
 	b.r.add("rss_peak_per_node", rssMax, "MiB")
 	b.r.add("rss_peak_sum", rssSum, "MiB")
+	pssMax, pssSum := b.c.pssPeaks()
+	b.r.add("pss_peak_per_node", pssMax, "MiB")
+	b.r.add("pss_peak_sum", pssSum, "MiB")
 	if b.deliveries > 0 {
 		b.r.add("bytes_sent_per_delivery", float64(b.wireBytes)/float64(b.deliveries), "bytes")
 	} else {

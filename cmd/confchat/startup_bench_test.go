@@ -211,7 +211,8 @@ func rssMB() float64 {
 }
 
 // writeBenchProfile writes benchConfs conferences with benchMessages
-// messages in all from four other members each, straight into SQLite.
+// messages in all from four other members each, straight into SQLite,
+// the way the node stores them (with their fingerprints, schema 5).
 func writeBenchProfile(dir string) error {
 	ctx := context.Background()
 	db, err := storage.Open(ctx, dir)
@@ -251,9 +252,12 @@ func writeBenchProfile(dir string) error {
 				body := binary.BigEndian.AppendUint32(nil, num-1)
 				body = append(body, fmt.Sprintf("bench message %d in conference %d, long enough to look like chat", m, c)...)
 				at := base.Add(time.Duration(m) * time.Second)
+				sig := make([]byte, 64)
+				row := conference.MessageRow{Origin: o.Public(), Number: num, Prev: num - 1, Kind: conference.KindMessage,
+					Body: body, Signature: sig}
 				if _, err := tx.InsertMessage(ctx, storage.Message{Conference: id, Origin: o.Public(), Number: num,
-					Prev: num - 1, Kind: conference.KindMessage, Body: body, Signature: make([]byte, 64),
-					SentAt: at, ReceivedAt: at}); err != nil {
+					Prev: num - 1, Kind: conference.KindMessage, Body: body, Signature: sig,
+					SentAt: at, ReceivedAt: at, Fingerprint: row.ComputeFingerprint(conference.ID(id))}); err != nil {
 					return err
 				}
 			}

@@ -116,7 +116,7 @@ func (d *DB) IndexedState(hot int) conference.State {
 	}
 	for _, m := range msgs {
 		st.Index = append(st.Index, conference.IndexRow{Origin: m.Origin, Number: m.Number, Prev: m.Prev,
-			Kind: m.Kind, Fingerprint: m.Fingerprint(d.meta.ID), Received: m.Received, Forked: m.Forked})
+			Kind: m.Kind, Fingerprint: m.ComputeFingerprint(d.meta.ID), Received: m.Received, Forked: m.Forked})
 	}
 	return st
 }

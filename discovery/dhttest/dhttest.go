@@ -13,7 +13,6 @@ import (
 
 	"github.com/anacrolix/dht/v2"
 	"github.com/anacrolix/dht/v2/bep44"
-	"github.com/anacrolix/dht/v2/exts/getput"
 	alog "github.com/anacrolix/log"
 	"github.com/anacrolix/torrent/bencode"
 	"golang.org/x/time/rate"
@@ -21,10 +20,14 @@ import (
 	"confchat/discovery"
 )
 
+// itemLife is how long the nodes keep items (BEP 44: about 2 hours).
+const itemLife = 2 * time.Hour
+
 // Network is n DHT nodes on 127.0.0.1 that know each other.
 type Network struct {
 	Servers []*dht.Server
 	Addrs   []string // host:port of each node
+	stores  []*bep44.Memory
 	once    sync.Once
 }
 
@@ -53,6 +56,8 @@ func Start(tb testing.TB, n int) *Network {
 		if len(p.Servers) > 0 {
 			first = p.Servers[0].Addr().(*net.UDPAddr)
 		}
+		store := bep44.NewMemory()
+		p.stores = append(p.stores, store)
 		s, err := dht.NewServer(&dht.ServerConfig{
 			Conn:       pc,
 			NoSecurity: true,
@@ -62,8 +67,8 @@ func Start(tb testing.TB, n int) *Network {
 				}
 				return []dht.Addr{dht.NewAddr(first)}, nil
 			},
-			Store:       bep44.NewMemory(),
-			Exp:         2 * time.Hour,
+			Store:       store,
+			Exp:         itemLife,
 			Logger:      quiet,
 			SendLimiter: rate.NewLimiter(rate.Inf, 0),
 		})
@@ -101,18 +106,16 @@ func (p *Network) Bootstrap(k int) string {
 	return strings.Join(p.Addrs[:k], ",")
 }
 
-// Put stores a prepared item on the network through its first node, as
-// a replaying or forging node would.
+// Put stores a prepared item on every node, as forging or replaying
+// nodes would; each node checks it like a put it received (signature,
+// sequence number not below what it holds).
 func (p *Network) Put(tb testing.TB, it discovery.Item) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	k := [32]byte(it.Key)
-	target := bep44.MakeMutableTarget(k, it.Salt)
-	_, err := getput.Put(ctx, target, p.Servers[0], it.Salt, func(int64) bep44.Put {
-		return bep44.Put{V: bencode.Bytes(it.V), K: &k, Salt: it.Salt, Sig: it.Sig, Seq: it.Seq}
-	})
-	if err != nil {
-		tb.Fatal(err)
+	put := bep44.Put{V: bencode.Bytes(it.V), K: &k, Salt: it.Salt, Sig: it.Sig, Seq: it.Seq}
+	for i, st := range p.stores {
+		if err := bep44.NewWrapper(st, itemLife).Put(put.ToItem()); err != nil {
+			tb.Fatalf("node %d refused the item: %v", i, err)
+		}
 	}
 }
