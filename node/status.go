@@ -24,6 +24,9 @@ type RouteInfo struct {
 	Peer   identity.PublicKey
 	Route  netlayer.Route
 	Switch string
+	// Via and DirectFailed as in FriendInfo (punch.go).
+	Via          string
+	DirectFailed string
 }
 
 // Status returns our identity, listen address and the sessions that are
@@ -40,7 +43,9 @@ func (n *Node) Status(ctx context.Context) (StatusInfo, error) {
 				continue
 			}
 			st.Connected++
-			st.Routes = append(st.Routes, RouteInfo{Peer: key, Route: s.route, Switch: s.sw.phase})
+			ri := RouteInfo{Peer: key, Route: s.route, Switch: s.sw.phase}
+			ri.Via, ri.DirectFailed = n.viaOf(key, s.route)
+			st.Routes = append(st.Routes, ri)
 		}
 		st.Relays = n.relayInfos()
 		return nil

@@ -41,7 +41,7 @@ func (a *App) routeSummary() string {
 	type pr struct{ name, label string }
 	var rs []pr
 	for _, r := range a.status.Routes {
-		l := routeLabel(r.Route, a.switchOf(r.Peer))
+		l := withVia(routeLabel(r.Route, a.switchOf(r.Peer)), r.Via, r.DirectFailed) // tui/nat.go
 		if l == "" {
 			continue
 		}
