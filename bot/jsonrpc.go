@@ -152,6 +152,26 @@ func (c *Conn) write(v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", v, err)
 	}
+	return c.writeLine(b)
+}
+
+// notifyObject sends a notification whose params are already a JSON
+// object, without encoding them a second time.
+func (c *Conn) notifyObject(method string, params json.RawMessage) error {
+	m, err := json.Marshal(method)
+	if err != nil {
+		return fmt.Errorf("encode method: %w", err)
+	}
+	b := make([]byte, 0, len(`{"jsonrpc":"2.0","method":,"params":}`)+len(m)+len(params))
+	b = append(b, `{"jsonrpc":"2.0","method":`...)
+	b = append(b, m...)
+	b = append(b, `,"params":`...)
+	b = append(b, params...)
+	return c.writeLine(append(b, '}'))
+}
+
+// writeLine writes b and a newline.
+func (c *Conn) writeLine(b []byte) error {
 	c.writers.Add(1)
 	c.out.Lock()
 	defer c.out.Unlock()

@@ -386,3 +386,42 @@ func TestAnswerWrittenWhenHandlerStopsServe(t *testing.T) {
 		t.Fatalf("answers %q: want the slow answer, then the stop answer", got)
 	}
 }
+
+// TestNotifyObjectMatchesNotify: the pre-encoded path writes the same
+// line as Notify.
+func TestNotifyObjectMatchesNotify(t *testing.T) {
+	params := map[string]any{"conference": "ab", "number": 7, "text": "a \"quoted\" <text> é"}
+	raw, err := withAt(params, time.Unix(0, 1).UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b syncBuffer
+	if err := NewConn(NewMux(), strings.NewReader(""), &a).Notify("conference.message", raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewConn(NewMux(), strings.NewReader(""), &b).notifyObject("conference.message", raw); err != nil {
+		t.Fatal(err)
+	}
+	if a.String() != b.String() {
+		t.Fatalf("notifyObject wrote %q, Notify %q", b.String(), a.String())
+	}
+}
+
+// BenchmarkNotifyMessage is one conference.message notification on the
+// receive path: params built, "at" added, the line written.
+func BenchmarkNotifyMessage(b *testing.B) {
+	c := NewConn(NewMux(), strings.NewReader(""), io.Discard)
+	m := messageJSON{Conference: strings.Repeat("a", 66), From: strings.Repeat("b", 64), Name: "node 1",
+		Text: strings.Repeat("x", 64), Number: 7, Time: "2026-12-02T01:02:03.456789Z", Cursor: 9}
+	at := time.Now()
+	b.ReportAllocs()
+	for range b.N {
+		raw, err := withAt(m, at)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.notifyObject("conference.message", raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

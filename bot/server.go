@@ -90,7 +90,7 @@ func (s *Server) forward(ctx context.Context, sub *node.Subscription, conn *Conn
 			s.log.Warn("notification not sent", "method", method, "err", err)
 			continue
 		}
-		if err := conn.Notify(method, p); err != nil {
+		if err := conn.notifyObject(method, p); err != nil {
 			return
 		}
 	}

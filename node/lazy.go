@@ -26,16 +26,20 @@ const (
 	// this long, so the front end's start-up queries come first...
 	lazyIdle = 50 * time.Millisecond
 	// lazyMaxWait: ...but never longer than this after the previous one.
-	lazyMaxWait = 250 * time.Millisecond
+	lazyMaxWait = time.Second
 	// quickUnread caps the unread count a shell reports until its
 	// restore counts it exactly.
 	quickUnread = 100
+	// maxRestoreTries bounds the background restores of one conference
+	// that fail (a failing disk); activity still restores it later.
+	maxRestoreTries = 3
 )
 
 // shell is a saved conference whose engine is not restored yet.
 type shell struct {
-	sc    storage.Conference
-	peers []storage.Peer
+	sc       storage.Conference
+	peers    []storage.Peer
+	failures int // background restores that failed (the disk)
 }
 
 // lazyState is the loop's queue of shells to restore.
@@ -133,6 +137,9 @@ func (n *Node) restoreDue(now time.Time) {
 		}
 		if err := n.ensureEngine(now, c); err != nil {
 			n.log.Error("restore conference", "err", err)
+			if c.shell.failures++; c.shell.failures < maxRestoreTries {
+				n.lazy.queue = append(n.lazy.queue, c) // try again after the others
+			}
 		}
 		break
 	}

@@ -89,3 +89,46 @@ func TestLazyRestoreServesOldHistory(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestShellThenRestored: right after Open a saved conference is listed
+// from storage (Loading, unread counted up to quickUnread); the node
+// restores it in the background and then counts exactly.
+func TestShellThenRestored(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	p := newPair(t)
+	const sent = quickUnread + 20
+	for i := range sent {
+		if _, err := p.b.Send(ctx, p.conf, fmt.Sprintf("unread %d", i), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	received(t, p.subA, fmt.Sprintf("unread %d", sent-1), 20*time.Second)
+	dirA := p.a.cfg.Profile
+	p.close(t)
+	a, err := Open(ctx, Config{Profile: dirA, Listen: "127.0.0.1:0", FreezeAfter: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeNode(t, a)
+	cs, err := a.Conferences(ctx)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("conferences after reopening: %+v, %v", cs, err)
+	}
+	if cs[0].Loading && cs[0].Unread != quickUnread {
+		t.Fatalf("a conference not restored yet counts %d unread, want the cap %d", cs[0].Unread, quickUnread)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for cs[0].Loading {
+		if time.Now().After(deadline) {
+			t.Fatal("the conference was never restored in the background")
+		}
+		time.Sleep(20 * time.Millisecond)
+		if cs, err = a.Conferences(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cs[0].Unread != sent || cs[0].Title != "pair" || cs[0].FrozenCount != 1 {
+		t.Fatalf("after the restore: %+v, want %d unread", cs[0], sent)
+	}
+}

@@ -28,10 +28,10 @@ func defaultDHTFlags() dhtFlags {
 
 func (d *dhtFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&d.on, "dht", d.on,
-		"find friends by ID on the BitTorrent Mainline DHT and publish our addresses there (default on, public bootstrap routers)")
+		"find friends by ID on the BitTorrent Mainline DHT and publish our addresses there, bootstrapping from the well-known public routers")
 	fs.BoolVar(&d.off, "no-dht", d.off, "turn the DHT off: no UDP socket, no packet (friends need an address)")
 	fs.StringVar(&d.bootstrap, "dht-bootstrap", d.bootstrap,
-		"bootstrap the DHT from `HOST:PORT[,...]` instead of the public routers")
+		"replace the public bootstrap routers with `HOST:PORT[,...]`")
 	fs.StringVar(&d.listen, "dht-listen", d.listen,
 		"UDP `ADDR` of the DHT node (default: the listen address's port)")
 	fs.DurationVar(&d.lookupInterval, "dht-lookup-interval", d.lookupInterval,
