@@ -106,8 +106,7 @@ func (e *Engine) restoreMessages(st State) {
 		e.nextNumber = max(e.nextNumber, n+1)
 	}
 	for _, ir := range st.Index {
-		e.store.insertSlot(ir.Origin, slot{num: ir.Number, prev: ir.Prev, fp: ir.Fingerprint,
-			recv: ir.Received.UnixNano(), kind: ir.Kind})
+		e.store.insertSlot(ir.Origin, newSlot(ir.Number, ir.Prev, ir.Fingerprint, ir.Received, ir.Kind))
 		if ir.Forked {
 			e.store.origin(ir.Origin).forked = true
 		}

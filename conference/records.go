@@ -1,8 +1,6 @@
 package conference
 
 import (
-	"time"
-
 	"confchat/identity"
 )
 
@@ -218,7 +216,7 @@ func (e *Engine) pruneByAge() {
 	limit := e.now.Add(-e.cfg.Retention)
 	for len(e.store.order) > 0 {
 		ref := e.store.ref(e.store.order[0])
-		if sl, ok := e.store.slotOf(ref.origin, ref.number); ok && time.Unix(0, sl.recv).After(limit) {
+		if sl, ok := e.store.slotOf(ref.origin, ref.number); ok && sl.received().After(limit) {
 			return
 		}
 		if !e.pruneOldest() {

@@ -23,7 +23,8 @@ type stored struct {
 	shown    bool // its place in the origin's chain was reached (see order.go)
 }
 
-// slot is what the store keeps of every held message, hot or not: enough
+// slot is what the store keeps of every held message, hot or not (24
+// bytes): enough
 // for summaries, duplicate and fork checks, pruning and echo tracking.
 // A chat message (MESSAGE, ACTION) older than the hot window keeps only
 // its slot; its body stays in the embedder's database and is asked for
@@ -31,9 +32,20 @@ type stored struct {
 type slot struct {
 	num, prev uint32
 	fp        uint64 // the first 8 bytes of the record's hash (big-endian)
-	recv      int64  // received, unix nanoseconds
-	kind      byte
+	meta      uint64 // kind << 56 | arrival in unix milliseconds (see newSlot)
 }
+
+// 24 bytes a message: the kind shares a word with the arrival time.
+const slotTimeMask = 1<<56 - 1
+
+func newSlot(num, prev uint32, fp uint64, received time.Time, kind byte) slot {
+	ms := min(max(received.UnixMilli(), 0), slotTimeMask)
+	return slot{num: num, prev: prev, fp: fp, meta: uint64(kind)<<56 | uint64(ms)}
+}
+
+func (s slot) kind() byte { return byte(s.meta >> 56) }
+
+func (s slot) received() time.Time { return time.UnixMilli(int64(s.meta & slotTimeMask)) }
 
 // originStore holds one origin's messages, its floor and its summary.
 type originStore struct {
@@ -136,8 +148,7 @@ func (s *store) shown(k identity.PublicKey, n uint32) bool {
 }
 
 func slotOfStored(st *stored) slot {
-	return slot{num: st.rec.Number, prev: st.rec.Prev(), fp: fingerprint(st.hash), recv: st.received.UnixNano(),
-		kind: st.rec.Kind}
+	return newSlot(st.rec.Number, st.rec.Prev(), fingerprint(st.hash), st.received, st.rec.Kind)
 }
 
 // insert adds (or replaces: the canonical side of a fork) a hot record.
@@ -452,7 +463,7 @@ func (e *Engine) MessageSet() []StoredMessage {
 	for _, k := range e.store.keys() {
 		o := e.store.origins[k]
 		for _, sl := range o.slots {
-			out = append(out, StoredMessage{Origin: k, Number: sl.num, Kind: sl.kind, Fingerprint: sl.fp})
+			out = append(out, StoredMessage{Origin: k, Number: sl.num, Kind: sl.kind(), Fingerprint: sl.fp})
 		}
 	}
 	return out

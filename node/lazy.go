@@ -26,7 +26,7 @@ const (
 	// this long, so the front end's start-up queries come first...
 	lazyIdle = 50 * time.Millisecond
 	// lazyMaxWait: ...but never longer than this after the previous one.
-	lazyMaxWait = 250 * time.Millisecond
+	lazyMaxWait = time.Second
 	// quickUnread caps the unread count a shell reports until its
 	// restore counts it exactly.
 	quickUnread = 100
