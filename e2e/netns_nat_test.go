@@ -191,7 +191,7 @@ func (l *natLab) startRelay() string {
 // startMiniUPnPd runs miniupnpd (nftables backend) in router i, mapping
 // on its public side for clients of its home network, with its rules in
 // a table of the test's own. It skips the test when miniupnpd is missing.
-func (l *natLab) startMiniUPnPd(i int) {
+func (l *natLab) startMiniUPnPd(i int, upnp bool) *lockedBuffer {
 	t := l.t
 	t.Helper()
 	path, err := exec.LookPath("miniupnpd")
@@ -220,7 +220,7 @@ func (l *natLab) startMiniUPnPd(i int) {
 listening_ip=%sl%d
 port=0
 enable_natpmp=yes
-enable_upnp=yes
+enable_upnp=%s
 secure_mode=yes
 system_uptime=yes
 uuid=3f6e1a4e-1111-4a2b-9c3d-%012d
@@ -232,7 +232,7 @@ upnp_nat_postrouting_chain=postrouting_miniupnpd
 lease_file=%s
 allow 1024-65535 192.168.%d.0/24 1024-65535
 deny 0-65535 0.0.0.0/0 0-65535
-`, l.wan(i), l.prefix, i, i+1, filepath.Join(dir, "leases"), i+1)
+`, l.wan(i), l.prefix, i, yesNo(upnp), i+1, filepath.Join(dir, "leases"), i+1)
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -251,11 +251,19 @@ deny 0-65535 0.0.0.0/0 0-65535
 		}
 	})
 	eventually(t, 10*time.Second, "miniupnpd listening", func() error {
-		if !strings.Contains(log.String(), "HTTP listening on port") {
+		if !strings.Contains(log.String(), "Listening for NAT-PMP") {
 			return fmt.Errorf("log: %s", tail(log.String()))
 		}
 		return nil
 	})
+	return log
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // selfAddresses is b's self.get addresses.
@@ -474,16 +482,24 @@ func punchPair(t *testing.T, lab *natLab) (a, b *bot) {
 	return a, b
 }
 
-// A UPnP IGD (miniupnpd) in ann's router: her node gets a mapping of its
-// listening port and announces it, ben (behind his own NAT) dials it
-// directly, and the mapping is removed when ann's node exits.
+// A port-mapping router (miniupnpd) in ann's router: her node gets a
+// mapping of its listening port and announces it, ben (behind his own
+// NAT) dials it directly, friend.list says "mapping", and the mapping is
+// removed when ann's node exits. "upnp": the router speaks UPnP IGD (and
+// NAT-PMP; UPnP is asked first); "natpmp": NAT-PMP only, so the node
+// falls back to it after the SSDP search finds nothing.
 func TestNetnsNATUPnP(t *testing.T) {
+	for _, proto := range []string{"upnp", "natpmp"} {
+		t.Run(proto, func(t *testing.T) { netnsMapping(t, proto) })
+	}
+}
+
+func netnsMapping(t *testing.T, proto string) {
 	lab := newNATLab(t, "eim", "eim")
-	lab.startMiniUPnPd(0)
+	igdLog := lab.startMiniUPnPd(0, proto == "upnp")
 	relayAddr := lab.startRelay()
 	start := time.Now()
-	a := startNSBot(t, lab.homes[0], lab.homeIP(0), "ann", "--accept-friends", "--auto-join", "--relay", relayAddr,
-		"--log-level", "debug")
+	a := startNSBot(t, lab.homes[0], lab.homeIP(0), "ann", "--accept-friends", "--auto-join", "--relay", relayAddr)
 	b := startNSBot(t, lab.homes[1], lab.homeIP(1), "ben", "--accept-friends", "--auto-join", "--no-portmap", "--relay", relayAddr)
 	mapped := lab.mappedAddr(0)
 	eventually(t, 30*time.Second, "ann announces her mapped address", func() error {
@@ -493,6 +509,11 @@ func TestNetnsNATUPnP(t *testing.T) {
 		return nil
 	})
 	mappedAfter := time.Since(start)
+	// The router says which protocol asked (miniupnpd's debug log).
+	asked := map[string]string{"upnp": "#AddPortMapping", "natpmp": "NAT-PMP port mapping request"}
+	if log := igdLog.String(); !strings.Contains(log, asked[proto]) {
+		t.Fatalf("the router saw no %s mapping request:\n%s", proto, tail(log))
+	}
 	if rules := lab.nftList(lab.routers[0]); !strings.Contains(rules, "dport 7400") {
 		t.Fatalf("router has no rule for port 7400:\n%s", rules)
 	}
@@ -501,15 +522,15 @@ func TestNetnsNATUPnP(t *testing.T) {
 	addFriendAt(t, b, a, mapped)
 	direct := time.Since(t0)
 	for _, p := range [][2]*bot{{a, b}, {b, a}} {
-		if f := p[0].friend(p[1].key); !f.Online || f.Route != "direct" {
-			t.Fatalf("%s lists %s as %+v, want online on a direct path", p[0].name, p[1].name, f)
+		if f := p[0].friend(p[1].key); !f.Online || f.Route != "direct" || f.Via != "mapping" {
+			t.Fatalf("%s lists %s as %+v, want online on a direct path via the mapping", p[0].name, p[1].name, f)
 		}
 	}
 	conf := conferenceOf(t, b, "mapped", a)
 	waitActive(t, conf, 20*time.Second, a, b)
 	chatBothWays(t, conf, a, b)
-	fmt.Printf("metric nat_upnp_mapping_announced %.3f s\n", mappedAfter.Seconds())
-	fmt.Printf("metric nat_upnp_direct_session %.3f s\n", direct.Seconds())
+	fmt.Printf("metric nat_%s_mapping_announced %.3f s\n", proto, mappedAfter.Seconds())
+	fmt.Printf("metric nat_%s_direct_session %.3f s\n", proto, direct.Seconds())
 
 	a.stop() // a clean exit deletes the mapping
 	eventually(t, 15*time.Second, "the mapping removed", func() error {

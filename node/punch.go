@@ -172,6 +172,7 @@ type punchPeer struct {
 	fails     int
 	next      time.Time // the initiator's next attempt
 	relayedAt time.Time // when we first saw the session on the relay
+	dialedAt  time.Time // when the last simultaneous open started
 	seen      bool      // still a session (swept each tick)
 }
 
@@ -379,11 +380,15 @@ func (n *Node) punchStep(now time.Time, self identity.PublicKey, s *netlayer.Ses
 	k := s.Peer()
 	switch st.Route {
 	case netlayer.RouteDirect:
-		if p.phase == punchWaitDirect {
+		// The punched connection may also have reached the peer's
+		// listener (its own attempt then ends in an error): a direct path
+		// that comes up during or right after an attempt is the punch's.
+		if p.phase == punchWaitDirect || p.phase == punchDialing ||
+			(!p.dialedAt.IsZero() && now.Sub(p.dialedAt) < 2*punchTimeout) {
 			n.log.Info("hole punch: session moved to the direct path", "peer", k.Short(),
 				"after_relayed", now.Sub(p.relayedAt).Round(time.Millisecond))
 			n.punch.setVia(k, viaState{punched: true})
-			p.phase, p.fails = punchIdle, 0
+			p.phase, p.fails, p.dialedAt = punchIdle, 0, time.Time{}
 		}
 		p.relayedAt = time.Time{}
 		return
@@ -483,7 +488,7 @@ func (n *Node) punchDial(peer identity.PublicKey, p *punchPeer, wait time.Durati
 		return
 	}
 	remote, nonce := p.remote[0], p.nonce
-	p.phase = punchDialing
+	p.phase, p.dialedAt = punchDialing, n.clock.Now()
 	p.deadline = n.clock.Now().Add(wait + punchAttempts*punchAttemptTimeout + punchTimeout)
 	n.wg.Go(func() {
 		if wait > 0 {
