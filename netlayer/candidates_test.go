@@ -133,3 +133,18 @@ func TestConnectStaggered(t *testing.T) {
 		}
 	})
 }
+
+// Direct candidates are staggered, not strictly sequential: a black-holed
+// first address does not hold up a working second one until its timeout.
+func TestCandidatesDirectStaggered(t *testing.T) {
+	inMem(t, func(t *testing.T, mn *MemNetwork) {
+		a, b := newRelayNode(t, mn), newRelayNode(t, mn)
+		holeListener(t, mn, "mem:stale")
+		start := time.Now()
+		a.open(b.node, "mem:stale", b.addr(), b.relayCand())
+		waitRoute(t, a.node, b.node, RouteDirect)
+		if el, want := time.Since(start), a.ep.cfg.RelayDelay/2; el < want || el > want+50*time.Millisecond {
+			t.Fatalf("the second direct candidate carried the session after %v, want about %v", el, want)
+		}
+	})
+}

@@ -49,7 +49,9 @@ func (s *Session) dialAddrs(addrs []string, probe bool) (direct, relays []string
 // dialRace dials a peer's candidates happy-eyeballs style and reports one
 // result (after any progress) to the owner:
 //
-//   - direct candidates are tried one after the other;
+//   - direct candidates are tried in order, the next one started when the
+//     previous failed or had not authenticated within directStagger
+//     (earlier ones keep running);
 //   - relay candidates are all dialed at once when Config.RelayDelay has
 //     passed without a direct candidate authenticating, or as soon as
 //     every direct candidate failed;
@@ -68,9 +70,12 @@ func (s *Session) dialRace(actx context.Context, gen uint64, addrs []string, hl 
 	results := make(chan candResult, len(direct)+len(relays))
 	helloDone := make(chan helloResult, 1)
 	var wg sync.WaitGroup
-	inflight, nextDirect := 0, 0
+	inflight, directInflight, nextDirect := 0, 0, 0
 	launch := func(addr string, relay bool) {
 		inflight++
+		if !relay {
+			directInflight++
+		}
 		wg.Go(func() { results <- s.dialCandidate(ctx, gen, addr, relay) })
 	}
 	relaysOut := len(relays) == 0
@@ -82,13 +87,23 @@ func (s *Session) dialRace(actx context.Context, gen uint64, addrs []string, hl 
 			}
 		}
 	}
+	var directT Timer // staggers the direct candidates
 	nextDirectOrRelays := func() {
 		if nextDirect < len(direct) {
 			nextDirect++
 			launch(direct[nextDirect-1], false)
+			if nextDirect < len(direct) {
+				if directT == nil {
+					directT = s.ep.cfg.Clock.NewTimer(s.directStagger())
+				} else {
+					directT.Reset(s.directStagger())
+				}
+			}
 			return
 		}
-		startRelays()
+		if directInflight == 0 {
+			startRelays()
+		}
 	}
 	var relayT Timer
 	if !relaysOut && len(direct) > 0 {
@@ -121,6 +136,9 @@ loop:
 		select {
 		case r := <-results:
 			inflight--
+			if !r.relay {
+				directInflight--
+			}
 			if r.err != nil {
 				errs = append(errs, r.err)
 				if terminalDial(r.err, probe) {
@@ -136,6 +154,10 @@ loop:
 				s.deliverDial(ctx, dialResult{gen: gen, progress: true, authed: true})
 			}
 			queue = append(queue, r)
+		case <-timerC(directT):
+			if !authed && nextDirect < len(direct) {
+				nextDirectOrRelays()
+			}
 		case <-timerC(relayT):
 			relayT = nil
 			if front == nil && len(queue) == 0 {
@@ -173,6 +195,9 @@ loop:
 	cancel()
 	if relayT != nil {
 		relayT.Stop()
+	}
+	if directT != nil {
+		directT.Stop()
 	}
 	for _, c := range queue {
 		c.stop()
@@ -335,3 +360,8 @@ loop:
 	}
 	return nil, firstErr
 }
+
+// directStagger is how long a direct candidate has to authenticate before
+// the next one starts too: half the relay delay, so that a stale first
+// address does not let the relays start level with a working second one.
+func (s *Session) directStagger() time.Duration { return s.ep.cfg.RelayDelay / 2 }
