@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -87,11 +86,57 @@ type tapProxy struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	rec   bytes.Buffer
-	total int64
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	rec     bytes.Buffer
+	total   int64
+	conns   map[net.Conn]bool
+	delay   time.Duration // each chunk waits this long before it is forwarded
+	stalled bool          // black hole: chunks are recorded and dropped
+	wg      sync.WaitGroup
+}
+
+// slow delays every chunk the proxy forwards from now on by d.
+func (p *tapProxy) slow(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
+}
+
+// stall black-holes the relay path: connections stay open, nothing
+// crosses (to the peers, the relay is dying).
+func (p *tapProxy) stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = true
+}
+
+func (p *tapProxy) state() (time.Duration, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.delay, p.stalled
+}
+
+// forward copies src to dst through the recorder, applying the delay
+// and the stall.
+func (p *tapProxy) forward(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.Write(buf[:n])
+			delay, stalled := p.state()
+			if !stalled {
+				time.Sleep(delay)
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	dst.Close()
 }
 
 const tapLimit = 64 << 20
@@ -142,8 +187,8 @@ func (p *tapProxy) pipe(c net.Conn) {
 		u.Close()
 	}()
 	done := make(chan struct{}, 2)
-	go func() { io.Copy(u, io.TeeReader(c, p)); u.Close(); done <- struct{}{} }()
-	go func() { io.Copy(c, io.TeeReader(u, p)); c.Close(); done <- struct{}{} }()
+	go func() { p.forward(u, c); done <- struct{}{} }()
+	go func() { p.forward(c, u); done <- struct{}{} }()
 	<-done
 	<-done
 }
@@ -351,11 +396,25 @@ type gate struct {
 	addr  string
 	delay time.Duration
 
-	mu     sync.Mutex
-	target string
-	ln     net.Listener
-	conns  map[net.Conn]bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	target  string
+	ln      net.Listener
+	conns   map[net.Conn]bool
+	stalled bool // black hole: bytes are read and dropped, nothing is closed
+	wg      sync.WaitGroup
+}
+
+// stall black-holes the path: connections stay open, nothing crosses.
+func (g *gate) stall() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stalled = true
+}
+
+func (g *gate) isStalled() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stalled
 }
 
 func newGate(t testing.TB, addr string, delay time.Duration) *gate {
@@ -405,7 +464,7 @@ func (g *gate) pipe(c net.Conn) {
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := src.Read(buf)
-			if n > 0 {
+			if n > 0 && !g.isStalled() {
 				time.Sleep(g.delay)
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					break
@@ -604,17 +663,19 @@ func checkExactlyOnce(t *testing.T, recv, sender *bot, sent []string) {
 // progress, in friend.list or in either node's database.
 func TestRelayKilledMidMigration(t *testing.T) {
 	t.Parallel()
-	r, _, a, b, directA, directB := relayedPair(t)
+	r, tap, a, b, directA, directB := relayedPair(t)
 	befriend(t, a, b)
 	conf := conferenceOf(t, a, "cut mid-migration", b)
 	waitActive(t, conf, 20*time.Second, a, b)
-	// Each chunk on the direct path waits 150 ms: the cut-over takes
-	// several round trips, so the relay dies inside it.
-	ga, gb := newGate(t, directA, 150*time.Millisecond), newGate(t, directB, 150*time.Millisecond)
+	ga, gb := newGate(t, directA, 0), newGate(t, directB, 0)
 
 	stop := make(chan struct{})
 	sentC := a.stream(conf, "before", 5*time.Millisecond, stop)
 	time.Sleep(200 * time.Millisecond)
+	// The cut-over marks the end of the old path on the relay: with each
+	// chunk there waiting 500 ms, the switch is still running when the
+	// test sees it start.
+	tap.slow(500 * time.Millisecond)
 	ga.open(a.listenAddr())
 	gb.open(b.listenAddr())
 	switching := func(p json.RawMessage) bool {
@@ -623,14 +684,19 @@ func TestRelayKilledMidMigration(t *testing.T) {
 		return n.Switch == "switching"
 	}
 	a.waitNote("connection.route", 60*time.Second, switching)
-	// SIGKILL alice and the relay back to back, before either is reaped:
-	// alice dies inside her switch, bob loses the relay inside his.
+	// Freeze the cut-over (the relay path black-holes, nothing times out
+	// yet), then SIGKILL alice and the relay back to back, before either
+	// is reaped: alice dies inside her switch, bob loses the relay inside
+	// his.
+	tap.stall()
 	a.cmd.Process.Signal(syscall.SIGKILL)
 	r.cmd.Process.Signal(syscall.SIGKILL)
 	r.kill()
 	a.kill()
 	close(stop)
 	sent := <-sentC
+	notesBefore := a.routeNotes(b.key)
+	stderrBefore := a.stderr.String()
 
 	// Alice restarts: she can reach bob only directly now.
 	a.start()
@@ -694,6 +760,53 @@ func TestRelayKilledMidMigration(t *testing.T) {
 	}
 	// Alice died inside the switch; her restart abandoned it for good.
 	if !strings.Contains(a.stderr.String(), "route switches abandoned at start") {
-		t.Fatalf("alice's restart did not abandon the switch she died in\nstderr:\n%s", tail(a.stderr.String()))
+		t.Fatalf("alice's restart did not abandon the switch she died in; before the kill: %+v\n%s\nstderr:\n%s",
+			notesBefore, tail(stderrBefore), tail(a.stderr.String()))
 	}
+}
+
+// TestRelayDirectBlackholed (issue 11 acceptance): after the session
+// migrated to the direct path, that path black-holes (no FIN, no RST,
+// nothing crosses) while the relay still works: the session is back on
+// the relay within the heartbeat bound (a bot's default: 5 s interval, 2
+// misses) plus a dial, and messages flow again, exactly once, in order.
+func TestRelayDirectBlackholed(t *testing.T) {
+	t.Parallel()
+	_, _, a, b, directA, directB := relayedPair(t)
+	befriend(t, a, b)
+	conf := conferenceOf(t, a, "black hole", b)
+	waitActive(t, conf, 20*time.Second, a, b)
+	ga, gb := newGate(t, directA, 0), newGate(t, directB, 0)
+	ga.open(a.listenAddr())
+	gb.open(b.listenAddr())
+	for _, x := range [][2]*bot{{a, b}, {b, a}} {
+		x, peer := x[0], x[1]
+		eventually(t, 60*time.Second, x.name+" migrated to direct", func() error {
+			if r := lastRoute(x.routeNotes(peer.key)); r.Route != "direct" || r.Switch != "" {
+				return fmt.Errorf("last connection.route %+v", r)
+			}
+			return nil
+		})
+	}
+	stop := make(chan struct{})
+	sentC := a.stream(conf, "hole", 20*time.Millisecond, stop)
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	ga.stall()
+	gb.stall()
+	const bound = 12500*time.Millisecond + 10*time.Second // dead after 2 missed 5 s heartbeats (+ half), then a dial
+	for _, x := range [][2]*bot{{a, b}, {b, a}} {
+		x, peer := x[0], x[1]
+		eventually(t, bound, x.name+" back on the relay", func() error {
+			if f := x.friend(peer.key); !f.Online || f.Route != "relay" {
+				return fmt.Errorf("%+v", f)
+			}
+			return nil
+		})
+	}
+	t.Logf("back on the relay %v after the direct path black-holed", time.Since(start).Round(100*time.Millisecond))
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	sent := <-sentC
+	checkExactlyOnce(t, b, a, sent)
 }
