@@ -139,7 +139,7 @@ func (s *store) has(k identity.PublicKey, n uint32) bool {
 }
 
 // shown reports whether a held message was shown (a message without its
-// body in memory always was: only shown chain messages are evicted).
+// body in memory always was: only shown messages are evicted).
 func (s *store) shown(k identity.PublicKey, n uint32) bool {
 	if st := s.get(k, n); st != nil {
 		return st.shown
@@ -313,7 +313,8 @@ func (s *store) removeUpTo(o *originStore, n uint32, keep func(uint32) bool) []u
 }
 
 // evict drops the bodies of chat messages older than the hot window once
-// they are shown members of their origin's chain (their slots stay).
+// they were shown (their slots stay; a message held for a missing
+// predecessor keeps its body until it is shown or pruned).
 func (s *store) evict() {
 	for len(s.order)-s.evicted > s.window {
 		ref := s.order[s.evicted]
@@ -321,13 +322,7 @@ func (s *store) evict() {
 		o := s.list[ref.o]
 		st := o.hot[ref.n]
 		if st == nil || !chatKind(st.rec.Kind) || !st.shown {
-			continue
-		}
-		if o.dirty {
-			o.rebuild()
-		}
-		if ref.n < o.floor || ref.n > o.summary.HWM {
-			continue // kept until pruned: not (yet) part of the chain
+			continue // kept until pruned: waiting to be shown, or a name/title
 		}
 		delete(o.hot, ref.n)
 	}

@@ -82,7 +82,7 @@ func TestOldNospamNotFound(t *testing.T) {
 	}
 	other := newKey(t)
 	res := startService(t, Config{Key: other, ID: identity.ID{Key: other.Public()}, Bootstrap: p.addrs[2:3]})
-	if _, err := res.Lookup(lookupCtx(t), oldID); err != nil {
+	if _, err := lookupEventually(t, res, oldID); err != nil {
 		t.Fatalf("old ID before the change: %v", err)
 	}
 	if _, err := res.Lookup(lookupCtx(t), newID); !errors.Is(err, ErrNotFound) {
@@ -93,7 +93,7 @@ func TestOldNospamNotFound(t *testing.T) {
 	if ev := nextEvent[Published](t, pub); ev.Err != nil {
 		t.Fatal(ev.Err)
 	}
-	found, err := res.Lookup(lookupCtx(t), newID)
+	found, err := lookupEventually(t, res, newID)
 	if err != nil || !slices.Equal(found.Record.Addresses, testAddrs[:1]) {
 		t.Fatalf("new ID: %+v %v", found, err)
 	}
@@ -265,4 +265,25 @@ func TestRetryDelay(t *testing.T) {
 			t.Errorf("retryDelay(%d) = %v, want %v", c.n, got, c.want)
 		}
 	}
+}
+
+// lookupEventually looks id up, trying again (at most 3 times) when a
+// traversal on a loaded machine missed every node that stores the item:
+// the tests here are about which IDs find which items, not about how
+// reliable one traversal is under load (BenchmarkDHT measures that).
+func lookupEventually(t *testing.T, res *Service, id identity.ID) (Found, error) {
+	t.Helper()
+	var (
+		found Found
+		err   error
+	)
+	for i := 0; i < 3; i++ {
+		found, err = res.Lookup(lookupCtx(t), id)
+		if err == nil {
+			return found, nil
+		}
+		t.Logf("lookup %d of %v: %v", i+1, id, err)
+		time.Sleep(100 * time.Millisecond)
+	}
+	return found, err
 }

@@ -105,6 +105,7 @@ func (n *Node) startDHT(ctx context.Context) {
 		LastSeq:       seq,
 		SaveSeq:       n.saveDHTSeq,
 		Seen:          seen,
+		Clock:         dhtClock{n.clock},
 		Logger:        n.log,
 		MinInterval:   c.LookupInterval,
 		LookupTimeout: c.LookupTimeout,
@@ -145,6 +146,12 @@ func (n *Node) startDHT(ctx context.Context) {
 		n.dhtEvents(svc)
 	}()
 }
+
+// dhtClock is the node's clock as the discovery service's (same shape).
+type dhtClock struct{ c Clock }
+
+func (d dhtClock) Now() time.Time                           { return d.c.Now() }
+func (d dhtClock) NewTimer(t time.Duration) discovery.Timer { return d.c.NewTimer(t) }
 
 func (n *Node) dhtFailed(err error) {
 	n.dhtErr = err

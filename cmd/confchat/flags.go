@@ -27,6 +27,7 @@ type globalFlags struct {
 	advertise   string
 	relays      relayFlag
 	noPortmap   bool
+	noPunch     bool
 	name        string
 	freezeAfter time.Duration
 	logLevel    slog.Level
@@ -49,6 +50,8 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 		"register at, and announce, the relay at `KEY@host:port` (as `confchat relay` prints it; repeatable)")
 	fs.BoolVar(&g.noPortmap, "no-portmap", g.noPortmap,
 		"do not ask the router for a port mapping (UPnP IGD, NAT-PMP) of the listen port")
+	fs.BoolVar(&g.noPunch, "no-hole-punch", g.noPunch,
+		"do not punch a direct path through NATs for friends reached through a relay")
 	fs.StringVar(&g.name, "name", g.name, "display `NAME` shown to peers")
 	fs.DurationVar(&g.freezeAfter, "freeze-after", g.freezeAfter,
 		"freeze a conference peer silent for `DUR` (pings every DUR/3)")
@@ -89,7 +92,7 @@ func (g *globalFlags) validate() error {
 // nodeConfig turns the global flags into a node configuration.
 func (g *globalFlags) nodeConfig(log *slog.Logger) node.Config {
 	return node.Config{Profile: g.profile, Listen: g.listen, Advertise: g.advertiseAddrs(),
-		Relays: g.relays.addrs(), NoPortmap: g.noPortmap, Name: g.name, FreezeAfter: g.freezeAfter, Logger: log,
+		Relays: g.relays.addrs(), NoPortmap: g.noPortmap, NoHolePunch: g.noPunch, Name: g.name, FreezeAfter: g.freezeAfter, Logger: log,
 		DHT: g.dht.config()}
 }
 
