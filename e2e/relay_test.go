@@ -673,9 +673,9 @@ func TestRelayKilledMidMigration(t *testing.T) {
 	sentC := a.stream(conf, "before", 5*time.Millisecond, stop)
 	time.Sleep(200 * time.Millisecond)
 	// The cut-over marks the end of the old path on the relay: with each
-	// chunk there waiting 500 ms, the switch is still running when the
+	// chunk there waiting 1 s, the switch is still running when the
 	// test sees it start.
-	tap.slow(500 * time.Millisecond)
+	tap.slow(time.Second)
 	ga.open(a.listenAddr())
 	gb.open(b.listenAddr())
 	switching := func(p json.RawMessage) bool {
