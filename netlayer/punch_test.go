@@ -142,3 +142,29 @@ func TestSimultaneousOpenRetries(t *testing.T) {
 		t.Fatal("simultaneous open to a closed port succeeded")
 	}
 }
+
+// ProbeNow starts the migration probe at once rather than at the next
+// backoff step (hole punching calls it when its connection is ready), and
+// refuses when the session is not on a relay.
+func TestProbeNow(t *testing.T) {
+	inMem(t, func(t *testing.T, mn *MemNetwork) {
+		slow := func(c *Config) { c.MigrateBackoff = Backoff{Base: time.Hour, Max: time.Hour, Jitter: -1} }
+		a, b := newRelayNode(t, mn, slow), newRelayNode(t, mn, slow)
+		mn.SetRefuseAddr(b.addr(), true)
+		sa := a.open(b.node, b.addr(), b.relayCand())
+		waitRoute(t, a.node, b.node, RouteRelay)
+		waitRoute(t, b.node, a.node, RouteRelay)
+		mn.SetRefuseAddr(b.addr(), false)
+		start := time.Now()
+		if !sa.ProbeNow() {
+			t.Fatal("ProbeNow on a relayed session with a direct candidate started nothing")
+		}
+		waitRoute(t, a.node, b.node, RouteDirect)
+		if d := time.Since(start); d > time.Minute {
+			t.Fatalf("direct after %v: the probe waited for its backoff (1 h)", d)
+		}
+		if sa.ProbeNow() {
+			t.Fatal("ProbeNow started a probe on a direct session")
+		}
+	})
+}
