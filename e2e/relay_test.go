@@ -517,11 +517,16 @@ func (b *bot) listenAddr() string {
 // stream sends numbered messages from b every interval until stop is
 // closed, and returns the texts whose conference.send succeeded.
 func (b *bot) stream(conf, prefix string, interval time.Duration, stop <-chan struct{}) <-chan []string {
+	return b.streamN(conf, prefix, interval, stop, -1)
+}
+
+// streamN is stream that also ends after max messages (max < 0: no limit).
+func (b *bot) streamN(conf, prefix string, interval time.Duration, stop <-chan struct{}, max int) <-chan []string {
 	out := make(chan []string, 1)
 	go func() {
 		var sent []string
 		defer func() { out <- sent }()
-		for i := 0; ; i++ {
+		for i := 0; i != max; i++ {
 			select {
 			case <-stop:
 				return
@@ -571,7 +576,7 @@ func lastRoute(notes []routeNote) routeNote {
 }
 
 // TestRelayMigratesToDirect (issue 11 acceptance): while alice streams
-// messages over the relay, the test opens the direct path: the session
+// 10,000 messages over the relay, the test opens the direct path: the session
 // migrates (connection.route relay -> switching -> direct), and every
 // message arrives exactly once, in order. Then the direct path dies while
 // the relay still works: the session is back on the relay and messages
@@ -584,9 +589,10 @@ func TestRelayMigratesToDirect(t *testing.T) {
 	waitActive(t, conf, 20*time.Second, a, b)
 	ga, gb := newGate(t, directA, 0), newGate(t, directB, 0)
 
+	const frames = 10000
 	stop := make(chan struct{})
-	sentC := a.stream(conf, "stream", 5*time.Millisecond, stop)
-	time.Sleep(300 * time.Millisecond) // some of the stream goes over the relay
+	sentC := a.streamN(conf, "stream", 0, stop, frames) // as fast as alice takes them
+	time.Sleep(300 * time.Millisecond)                  // some of the stream goes over the relay
 	ga.open(a.listenAddr())
 	gb.open(b.listenAddr())
 	onDirect := func(x, peer *bot) func() error {
@@ -599,9 +605,12 @@ func TestRelayMigratesToDirect(t *testing.T) {
 	}
 	eventually(t, 60*time.Second, "alice's session to bob migrated to direct", onDirect(a, b))
 	eventually(t, 20*time.Second, "bob's session to alice migrated to direct", onDirect(b, a))
-	time.Sleep(300 * time.Millisecond) // the stream goes on over the direct path
+	atSwitch := len(b.receivedFrom(a.key))
+	sent := <-sentC // the stream goes on over the direct path
 	close(stop)
-	sent := <-sentC
+	if len(sent) != frames {
+		t.Fatalf("alice sent %d of %d messages", len(sent), frames)
+	}
 	for _, x := range [][2]*bot{{a, b}, {b, a}} {
 		notes := x[0].routeNotes(x[1].key)
 		if !hasRouteSequence(notes, routeNote{Route: "relay"}, routeNote{Route: "relay", Switch: "switching"},
@@ -613,7 +622,10 @@ func TestRelayMigratesToDirect(t *testing.T) {
 		}
 	}
 	checkExactlyOnce(t, b, a, sent)
-	t.Logf("%d messages streamed across the migration", len(sent))
+	if atSwitch == 0 || atSwitch >= len(sent) {
+		t.Fatalf("bob had %d of %d messages when the switch completed: the stream did not span it", atSwitch, len(sent))
+	}
+	t.Logf("%d messages streamed across the migration (%d before it completed)", len(sent), atSwitch)
 
 	// The direct path dies; the relay still works.
 	ga.shut()
