@@ -61,6 +61,8 @@ func notificationFor(ev node.Event) (string, any) {
 		return "friend.offline", key(ev.Friend)
 	case node.FriendAccepted:
 		return "friend.accepted", map[string]string{"public_key": ev.Friend.String(), "name": ev.Name}
+	case node.FriendRenamed:
+		return "friend.renamed", map[string]string{"public_key": ev.Friend.String(), "name": ev.Name}
 	case node.RouteChanged:
 		return "connection.route", map[string]any{"public_key": ev.Peer.String(), "route": ev.Route,
 			"switch": ev.Switch}

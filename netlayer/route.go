@@ -45,8 +45,9 @@ type SwitchPhase int
 const (
 	// SwitchNone: no switch runs, and the last one (if any) completed.
 	SwitchNone SwitchPhase = iota
-	// SwitchSwitching: the session is moving onto a new, authenticated
-	// path (the cut-over of docs/protocol.md part 1, "Migration").
+	// SwitchSwitching: a new path authenticated and the session is moving
+	// onto it (the migrate HELLO, then the cut-over of docs/protocol.md
+	// part 1, "Migration").
 	SwitchSwitching
 	// SwitchFailed: the last switch was abandoned (Switch.Reason says
 	// why); the session stays on, or resumes over, the old route. It is

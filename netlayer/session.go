@@ -61,6 +61,7 @@ type Session struct {
 	probeT       Timer        // when the next probe starts
 	probes       int          // probes failed since the last relay connection
 	cut          *cutState    // a migration cut-over in progress
+	swT          Timer        // waiting for the peer's probe that won a crossing
 	earlyMark    *record      // the peer's MARK that beat our probe's WELCOME
 	sw           Switch       // the switch status reported
 	routeSt      RouteStatus  // the route status last reported
@@ -265,6 +266,8 @@ func (s *Session) step() {
 	case <-timerC(s.probeT):
 		s.probeT = nil
 		s.startProbe()
+	case <-timerC(s.swT):
+		s.switchWaitOver()
 	case <-s.cutTimer():
 		s.dropLink(errCutTimeout)
 	case <-timerC(s.graceT):
@@ -425,6 +428,7 @@ func (s *Session) shutdown() {
 	s.cancelAttempt()
 	s.stopProbing()
 	s.endCut()
+	stopTimer(&s.swT)
 	stopTimer(&s.backoffT)
 	stopTimer(&s.graceT)
 	s.hb.stop()

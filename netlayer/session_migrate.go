@@ -140,6 +140,15 @@ func (s *Session) stopProbing() {
 	}
 }
 
+// switchWaitOver ends the wait for a crossing probe of the peer's that
+// never came.
+func (s *Session) switchWaitOver() {
+	s.swT = nil
+	if s.cut == nil && s.probe == nil && s.sw.Phase == SwitchSwitching {
+		s.setSwitch(Switch{})
+	}
+}
+
 // abandonSwitch marks a switch in progress as failed: no status is ever
 // left "switching" once nothing switches.
 func (s *Session) abandonSwitch(reason string) {
@@ -151,9 +160,10 @@ func (s *Session) abandonSwitch(reason string) {
 // handleProbe applies a probe's progress or result.
 func (s *Session) handleProbe(res dialResult) {
 	if res.progress {
-		// A probe is not a switch yet: the switch starts with the
-		// cut-over, so a probe that crosses the peer's (and loses) shows
-		// nothing, and only the winner's switch is reported.
+		// The switch starts when the direct path authenticated.
+		if res.authed && s.cut == nil && s.link != nil {
+			s.setSwitch(Switch{Phase: SwitchSwitching, To: RouteDirect})
+		}
 		return
 	}
 	s.probe.cancel()
@@ -166,7 +176,14 @@ func (s *Session) handleProbe(res dialResult) {
 		case errors.Is(res.err, ErrMigrationDenied):
 			s.probes = 64 // the longest backoff: do not ask again soon
 			s.setSwitch(switchFailed("denied by the peer", nil))
-		case errors.Is(res.err, ErrSwitchBusy): // the peer's own switch runs
+		case errors.Is(res.err, ErrSwitchBusy) && !s.ep.self.Less(s.peer):
+			// Our probe crossed the peer's, which wins: its migrate HELLO
+			// is on its way, so the switch goes on. If it does not come
+			// within the handshake timeout, nothing is switching.
+			stopTimer(&s.swT)
+			s.swT = s.ep.cfg.Clock.NewTimer(s.ep.cfg.HandshakeTimeout)
+		case errors.Is(res.err, ErrSwitchBusy):
+			s.setSwitch(Switch{})
 		case res.authed:
 			s.setSwitch(switchFailed("new path failed", res.err))
 		}
@@ -219,6 +236,7 @@ func (s *Session) startCut(sc *secureConn, peerAck uint64, first *record) bool {
 	}
 	s.noteAckSent()
 	s.stopProbing()
+	stopTimer(&s.swT)
 	s.cut = &cutState{old: old, timer: s.ep.cfg.Clock.NewTimer(s.cutTimeout())}
 	s.link = s.newLink(sc, true)
 	if first != nil {

@@ -105,6 +105,12 @@ type MessageDelivered struct {
 // ConferenceLeft: we left Conference for good (Leave); it is deleted.
 type ConferenceLeft struct{ Conference ConferenceID }
 
+// FriendRenamed: a friend told us a new display name over its session.
+type FriendRenamed struct {
+	Friend identity.PublicKey
+	Name   string
+}
+
 // FriendRemoved: Friend is no longer a friend (we removed them, or they
 // removed us).
 type FriendRemoved struct{ Friend identity.PublicKey }
@@ -149,4 +155,5 @@ func (NameChanged) event()           {}
 func (MessageDelivered) event()      {}
 func (ConferenceLeft) event()        {}
 func (FriendRemoved) event()         {}
+func (FriendRenamed) event()         {}
 func (StorageFailed) event()         {}

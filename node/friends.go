@@ -216,10 +216,15 @@ func (n *Node) helloArrived(now time.Time, from identity.PublicKey, id byte, h p
 		n.book.Confirm(from, h)
 		return n.friendConfirmed(now, from)
 	}
-	if n.book.Learn(from, h) {
-		return n.saveFriend(from)
+	old := f.Name
+	if !n.book.Learn(from, h) {
+		return nil
 	}
-	return nil
+	err := n.saveFriend(from)
+	if f, _ := n.book.Friend(from); f.Name != old {
+		n.emit(FriendRenamed{Friend: from, Name: f.Name})
+	}
+	return err
 }
 
 // friendConfirmed: a friendship became mutual. Persist it, keep its

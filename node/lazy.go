@@ -45,6 +45,7 @@ type shell struct {
 // lazyState is the loop's queue of shells to restore.
 type lazyState struct {
 	queue       []*conf
+	urgent      []*conf // shells a member's session came up for: next, without waiting
 	lastRequest time.Time
 	lastRestore time.Time
 }
@@ -111,8 +112,21 @@ func (n *Node) noteRequest(now time.Time) {
 	}
 }
 
+// restoreSoon puts a shell first in line: a member of it is online, so
+// its engine should rejoin. One is restored per loop turn (a friend in
+// many conferences does not stall the loop for all of them at once);
+// a packet for one of them restores it at once.
+func (n *Node) restoreSoon(c *conf) {
+	if !slices.Contains(n.lazy.urgent, c) {
+		n.lazy.urgent = append(n.lazy.urgent, c)
+	}
+}
+
 // lazyDue is when the next background restore may run (zero: none left).
 func (n *Node) lazyDue() time.Time {
+	if len(n.lazy.urgent) > 0 {
+		return n.clock.Now()
+	}
 	if len(n.lazy.queue) == 0 {
 		return time.Time{}
 	}
@@ -125,6 +139,18 @@ func (n *Node) lazyDue() time.Time {
 
 // restoreDue restores the next shell when one is due (from tick).
 func (n *Node) restoreDue(now time.Time) {
+	for len(n.lazy.urgent) > 0 {
+		c := n.lazy.urgent[0]
+		n.lazy.urgent = n.lazy.urgent[1:]
+		if c.shell == nil || n.confs[c.id] != c {
+			continue
+		}
+		if err := n.ensureEngine(now, c); err != nil {
+			n.log.Error("restore conference", "err", err)
+		}
+		return
+	}
+	n.lazy.urgent = nil
 	due := n.lazyDue()
 	if due.IsZero() || now.Before(due) {
 		return

@@ -318,6 +318,9 @@ func (n *Node) runPunch() {
 				peers[in.from] = p
 			}
 			if p != nil {
+				if friends != nil {
+					friends[in.from] = true // the loop checked: a confirmed friend
+				}
 				n.punchFrame(in, p, results)
 			}
 		case r := <-results:
@@ -350,7 +353,7 @@ func (n *Node) runPunch() {
 				n.punchStep(now, self, s, p)
 			}
 			for k, p := range peers {
-				if !p.seen {
+				if !p.seen && (p.phase == punchIdle || now.After(p.deadline)) {
 					delete(peers, k)
 					n.punch.forget(k)
 				}

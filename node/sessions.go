@@ -159,10 +159,8 @@ func (n *Node) sessionUp(now time.Time, key identity.PublicKey) {
 	n.friendSessionUp(now, key)
 	for _, c := range n.confs {
 		if c.engine == nil {
-			if c.knows(key) { // a member is back: restore now (it hears of the session then)
-				if err := n.ensureEngine(now, c); err != nil {
-					n.log.Error("restore conference", "err", err)
-				}
+			if c.knows(key) { // a member is back: restore it next (it hears of the session then)
+				n.restoreSoon(c)
 			}
 			continue
 		}

@@ -336,7 +336,7 @@ func relaySwitchingDirect(sts []netlayer.RouteStatus) bool {
 // the relay the test opens the direct path: the session migrates, every
 // frame arrives exactly once and in order, route reports relay ->
 // switching -> direct on both sides, and the relay's splice is closed.
-// (netlayer.md test 43 on real sockets.)
+// (anchor 43 on real sockets.)
 func TestMigrateRelayToDirectLoopback(t *testing.T) {
 	const n = 10000
 	m := newMigPair(t, 500*time.Millisecond)
@@ -389,7 +389,7 @@ func TestMigrateRelayToDirectLoopback(t *testing.T) {
 // Acceptance (issue 11): the relay is killed in the middle of a
 // migration (both marks sent on the relay, stuck there): the session
 // ends up on the direct path, nothing is lost, and no switch is left in
-// progress. (netlayer.md tests 44 and 48 on real sockets.)
+// progress. (anchors 44 and 48 on real sockets.)
 func TestRelayKilledMidMigrationLoopback(t *testing.T) {
 	const n = 3000
 	m := newMigPair(t, 2*time.Second)
@@ -456,7 +456,7 @@ func TestDirectDiesAfterMigrationLoopback(t *testing.T) {
 	fmt.Printf("metric relay_fallback_after_direct_loss_ms %.1f ms\n", float64(back.Microseconds())/1000)
 }
 
-// netlayer.md test 38, second half: a byte the relay tampers with kills
+// anchor 38, second half: a byte the relay tampers with kills
 // that connection (decryption fails end to end), and the session resumes
 // through the relay without loss.
 func TestRelayTamperKillsConnectionLoopback(t *testing.T) {

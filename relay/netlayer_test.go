@@ -94,7 +94,7 @@ func pump(a, b net.Conn, rec io.Writer) {
 }
 
 // TestNetlayerThroughRelayCarriesOnlyCiphertext runs two real netlayer
-// endpoints through the relay (netlayer.md test 38): a frame with a known
+// endpoints through the relay (anchor 38, netlayer.md test 38): a frame with a known
 // plaintext marker arrives, and the marker never appears in the bytes the
 // relay received or sent. Until netlayer's Transport seam is on main, the
 // endpoints reach the relay through local TCP forwarders: alice's dials

@@ -98,14 +98,19 @@ func (s *Server) track(ln net.Listener) bool {
 		return false
 	}
 	s.listeners[ln] = struct{}{}
+	// Serve itself counts in wg, so the Add of each accepted connection
+	// happens while the counter is above zero and never races Close's
+	// Wait; this Add is ordered before Close by lnMu and the ctx check.
+	s.wg.Add(1)
 	return true
 }
 
 func (s *Server) untrack(ln net.Listener) {
 	s.lnMu.Lock()
-	defer s.lnMu.Unlock()
 	delete(s.listeners, ln)
 	ln.Close()
+	s.lnMu.Unlock()
+	s.wg.Done()
 }
 
 // Close stops the relay: listeners and every connection are closed, and

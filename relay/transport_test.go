@@ -34,7 +34,7 @@ func (t viaRelays) Listen(addr string) (net.Listener, error) { return t.tcp.List
 // TestNetlayerTransportThroughRelay is the same check over netlayer's
 // Transport seam (contract C5): alice dials bob's relay address, bob's
 // endpoint serves his registration, the session runs on RouteRelay, and
-// the marker never shows in what the relay forwarded (netlayer.md test 38).
+// the marker never shows in what the relay forwarded (anchor 38).
 func TestNetlayerTransportThroughRelay(t *testing.T) {
 	marker := []byte("PLAINTEXT-MARKER-c5-seam")
 	r := startRelay(t, Config{})

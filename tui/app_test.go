@@ -449,3 +449,27 @@ func TestInviteNamedAfterItsSender(t *testing.T) {
 		t.Fatalf("calls %q", f.calls)
 	}
 }
+
+// A paste that ends with a newline sends no empty last line.
+func TestPasteTrailingNewlineTrimmed(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	h.send(tea.PasteMsg{Content: "line one\nline two 👍\n\n"})
+	h.press("enter")
+	if !f.called("send line one\nline two 👍") || f.called("send line one\nline two 👍\n") {
+		t.Fatalf("calls %q", f.calls)
+	}
+}
+
+// An address only this machine can dial says so where the user is told
+// to hand it out.
+func TestLoopbackAddressIsFlagged(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	h.enter("/id")
+	h.mustSee("works on this machine only")
+	if onlyLoopback([]string{"192.0.2.7:33445"}) || onlyLoopback([]string{"127.0.0.1:1", "[2001:db8::1]:2"}) ||
+		!onlyLoopback([]string{"127.0.0.1:1", "[::1]:2"}) {
+		t.Fatal("onlyLoopback misjudges")
+	}
+}

@@ -66,7 +66,8 @@ func findCommand(name string) *command {
 
 // submit handles Enter: a command, or a message to the current conference.
 func (a *App) submit() tea.Cmd {
-	line := a.input.value()
+	// A paste that ends with a newline does not send an empty last line.
+	line := strings.TrimRight(a.input.value(), " \t\r\n")
 	if strings.TrimSpace(line) == "" {
 		return nil
 	}
@@ -441,6 +442,9 @@ func (a *App) cmdID(string, string) tea.Cmd {
 	a.systemLine(a.current, kindHint, a.self.ID.String())
 	for _, ad := range a.self.Addresses {
 		a.systemLine(a.current, kindSystem, "address: "+ad)
+	}
+	if onlyLoopback(a.self.Addresses) {
+		a.systemLine(a.current, kindHint, loopbackHint)
 	}
 	return tea.SetClipboard(a.self.ID.String())
 }

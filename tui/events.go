@@ -41,7 +41,7 @@ func (a *App) handleEvent(ev node.Event) tea.Cmd {
 		return tea.Batch(a.refreshFriends(), a.refreshRequests())
 	case node.DHTPublished, node.DHTChanged:
 		return a.refreshStatus()
-	case node.FriendOnline:
+	case node.FriendOnline, node.FriendRenamed:
 		return tea.Batch(a.refreshFriends(), a.refreshStatus())
 	case node.FriendOffline:
 		delete(a.switches, ev.Friend)

@@ -2,10 +2,11 @@ package tui
 
 import (
 	"fmt"
-
-	"charm.land/bubbles/v2/key"
+	"net"
 	"strconv"
 	"strings"
+
+	"charm.land/bubbles/v2/key"
 
 	"confchat/node"
 )
@@ -111,6 +112,9 @@ func (a *App) welcome() {
 	for _, ad := range a.self.Addresses {
 		h.add(entry{kind: kindHint, text: "Address:  " + ad})
 	}
+	if onlyLoopback(a.self.Addresses) {
+		h.add(entry{kind: kindHint, text: loopbackHint})
+	}
 	if len(a.byID) == 0 && len(a.friends) == 0 {
 		h.add(entry{kind: kindHint, text: ""})
 		h.add(entry{kind: kindHint, text: "To start chatting:"})
@@ -126,3 +130,22 @@ func (a *App) welcome() {
 }
 
 var _ = node.ConferenceID{}
+
+// loopbackHint follows an address only this machine can dial.
+const loopbackHint = "(that address works on this machine only: start confchat with --advertise HOST:PORT to be reachable from elsewhere)"
+
+// onlyLoopback reports whether every address is a loopback one (the node
+// advertises 127.0.0.1 when it listens on all interfaces).
+func onlyLoopback(addrs []string) bool {
+	if len(addrs) == 0 {
+		return false
+	}
+	for _, ad := range addrs {
+		host, _, err := net.SplitHostPort(ad)
+		ip := net.ParseIP(host)
+		if err != nil || ip == nil || !ip.IsLoopback() {
+			return false
+		}
+	}
+	return true
+}
