@@ -264,6 +264,7 @@ type confJSON struct {
 	Unread      int    `json:"unread"`
 	LastRead    int64  `json:"last_read"`
 	Delivered   uint32 `json:"delivered"`
+	Loading     bool   `json:"loading"`
 }
 
 func (s *Server) confList(ctx context.Context, _ empty) (any, error) {
@@ -275,7 +276,7 @@ func (s *Server) confList(ctx context.Context, _ empty) (any, error) {
 	for _, c := range cs {
 		out = append(out, confJSON{Conference: c.ID.String(), Title: c.Title, PeerCount: c.PeerCount,
 			FrozenCount: c.FrozenCount, Joined: c.Joined, Invited: c.Invited, InvitedBy: optKey(c.InvitedBy),
-			Hidden: c.Hidden, Unread: c.Unread, LastRead: c.LastRead, Delivered: c.Delivered})
+			Hidden: c.Hidden, Unread: c.Unread, LastRead: c.LastRead, Delivered: c.Delivered, Loading: c.Loading})
 	}
 	return map[string]any{"conferences": out}, nil
 }
