@@ -160,7 +160,7 @@ func ParseBootstrap(s string) ([]string, error) {
 			return nil, fmt.Errorf("%w: %q (want host:port)", ErrBadBootstrap, f)
 		}
 		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return nil, fmt.Errorf("%w: port of %q", ErrBadBootstrap, f)
+			return nil, fmt.Errorf("%w: %q: port %q is not 1 to 65535", ErrBadBootstrap, f, port)
 		}
 		out = append(out, f)
 	}

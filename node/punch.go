@@ -739,7 +739,10 @@ func (punchAddr) String() string  { return "punch" }
 // view, which a migration updates at once), else stored.
 func (n *Node) liveRoute(key identity.PublicKey, stored netlayer.Route) netlayer.Route {
 	if s := n.ep.Session(key); s != nil {
-		return s.RouteStatus().Route
+		// Route is RouteNone unless the session is connected; the route
+		// status keeps the last path a session had, and a friend with no
+		// connection has no "via".
+		return s.Route()
 	}
 	return stored
 }

@@ -173,3 +173,9 @@ func (n *Node) learnAddrs(key identity.PublicKey, addrs []string) {
 		n.openSession(key, addrs)
 	}
 }
+
+// ValidAddress reports whether a is an address a friend can be added at:
+// host:port, or a relay address (relay:KEY@host:port) as Self and the
+// welcome screen show it. Front ends use it to tell an address from the
+// first word of a message.
+func ValidAddress(a string) bool { return peers.ValidAddress(a) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -40,6 +41,9 @@ func dhtSummary(s node.DHTStatus) string {
 // looksLikeAddr reports whether an /add argument is host:port rather
 // than the first word of the message.
 func looksLikeAddr(s string) bool {
+	if strings.HasPrefix(s, "relay:") {
+		return node.ValidAddress(s) // relay:KEY@host:port, as the welcome shows it
+	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil || host == "" {
 		return false

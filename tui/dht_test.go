@@ -1,6 +1,8 @@
 package tui
 
 import (
+	crand "crypto/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,4 +47,31 @@ func TestStatusLineShowsDHT(t *testing.T) {
 	}
 	h := newHarness(t, newFakeNode(), 120, 40)
 	h.mustNotSee("DHT")
+}
+
+// /add ID ADDRESS takes a relay address as the ADDRESS word (it is what
+// the welcome screen shows for a node reachable only through its relay),
+// not as the first word of the request message.
+func TestLooksLikeAddrRelay(t *testing.T) {
+	kp, err := identity.Generate(crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := kp.Public().String()
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"127.0.0.1:7400", true},
+		{"relay:" + key + "@127.0.0.1:7447", true},
+		{"relay:" + key + "@127.0.0.1", false},
+		{"relay:" + strings.Repeat("ab", 32) + "@127.0.0.1:7447", false}, // not a key
+		{"relay:nokey@127.0.0.1:7447", false},
+		{"hello", false},
+		{"relay:", false},
+	} {
+		if got := looksLikeAddr(c.in); got != c.want {
+			t.Errorf("looksLikeAddr(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
 }

@@ -99,11 +99,14 @@ func runRelay(ctx context.Context, e env, f *relayFlags) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	err = relayLoop(ctx, srv, f.stats, e.stderr, serveErr)
+	// The totals since start, read while the hub still answers: once it
+	// has stopped, Stats has nothing to read.
+	final := srv.Stats()
 	srv.Close()
 	if err == nil {
 		<-serveErr
 	}
-	logStats(e.stderr, srv)
+	fmt.Fprintf(e.stderr, "%s relay stats %v\n", time.Now().UTC().Format(time.RFC3339), final)
 	return err
 }
 

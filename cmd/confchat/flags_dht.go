@@ -16,6 +16,7 @@ type dhtFlags struct {
 	on             bool
 	off            bool
 	bootstrap      string
+	bootstrapSet   bool // given on the command line, even as ""
 	listen         string
 	lookupInterval time.Duration
 
@@ -30,7 +31,7 @@ func (d *dhtFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&d.on, "dht", d.on,
 		"find friends by ID on the BitTorrent Mainline DHT and publish our addresses there, bootstrapping from the well-known public routers")
 	fs.BoolVar(&d.off, "no-dht", d.off, "turn the DHT off: no UDP socket, no packet (friends need an address)")
-	fs.StringVar(&d.bootstrap, "dht-bootstrap", d.bootstrap,
+	fs.Var(setString{&d.bootstrap, &d.bootstrapSet}, "dht-bootstrap",
 		"replace the public bootstrap routers with `HOST:PORT[,...]`")
 	fs.StringVar(&d.listen, "dht-listen", d.listen,
 		"UDP `ADDR` of the DHT node (default: the listen address's port)")
@@ -39,8 +40,12 @@ func (d *dhtFlags) register(fs *flag.FlagSet) {
 }
 
 func (d *dhtFlags) validate() error {
-	if d.off && d.bootstrap != "" {
+	if d.off && d.bootstrapSet {
 		return errors.New("--no-dht and --dht-bootstrap contradict each other")
+	}
+	if d.bootstrapSet && d.bootstrap == "" {
+		// An empty variable in a script must not mean "the public routers".
+		return errors.New("--dht-bootstrap: empty: give HOST:PORT[,...], or --no-dht to turn the DHT off")
 	}
 	if d.bootstrap != "" {
 		r, err := discovery.ParseBootstrap(d.bootstrap)
@@ -66,4 +71,23 @@ func (d *dhtFlags) config() node.DHTConfig {
 		return node.DHTConfig{}
 	}
 	return node.DHTConfig{Enabled: true, Bootstrap: d.routers, Listen: d.listen, LookupInterval: d.lookupInterval}
+}
+
+// setString is a string flag that remembers it was given, so an explicit
+// empty value can be told from an absent flag.
+type setString struct {
+	v   *string
+	set *bool
+}
+
+func (f setString) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return *f.v
+}
+
+func (f setString) Set(s string) error {
+	*f.v, *f.set = s, true
+	return nil
 }

@@ -47,6 +47,9 @@ func TestDHTFlags(t *testing.T) {
 	for _, bad := range [][]string{
 		{"--dht-bootstrap", "nohost"},
 		{"--dht-bootstrap", "h:0"},
+		{"--dht-bootstrap", "127.0.0.1:99999"},
+		{"--dht-bootstrap", ""}, // an empty script variable must not mean the public routers
+		{"--no-dht", "--dht-bootstrap", ""},
 		{"--no-dht", "--dht-bootstrap", "127.0.0.1:1"},
 		{"--dht-listen", "a b:1"},
 		{"--dht-lookup-interval", "1ms"},
