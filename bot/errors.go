@@ -64,6 +64,8 @@ var badRequest = []error{
 	conference.ErrNoConnection,
 	identity.ErrBadConferenceID,
 	node.ErrEmptySearch,
+	node.ErrSearchTooLong,
+	node.ErrNotCursor,
 }
 
 // toAppError gives an error from the node its JSON-RPC form: a node

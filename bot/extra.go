@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 
 	"confchat/netlayer"
 	"confchat/node"
@@ -43,11 +44,14 @@ func (s *Server) selfStatus(ctx context.Context, _ empty) (any, error) {
 // confSearch finds messages containing text, in one conference or all.
 func (s *Server) confSearch(ctx context.Context, p struct {
 	Conference *string `json:"conference"`
-	Text       string  `json:"text"`
+	Text       string  `json:"text" rpc:"required"`
 	Limit      *int    `json:"limit"`
 }) (any, error) {
 	if p.Text == "" {
 		return nil, Errorf(CodeInvalidParams, "invalid params: text is empty")
+	}
+	if err := checkLen("text", p.Text, node.MaxSearchText); err != nil {
+		return nil, err
 	}
 	limit := 50
 	if p.Limit != nil {
@@ -79,15 +83,19 @@ func (s *Server) confSearch(ctx context.Context, p struct {
 
 // confMarkRead records that the user read a conference up to cursor.
 func (s *Server) confMarkRead(ctx context.Context, p struct {
-	Conference string `json:"conference"`
-	Cursor     int64  `json:"cursor"`
+	Conference string `json:"conference" rpc:"required"`
+	Cursor     *int64 `json:"cursor" rpc:"required"`
 }) (any, error) {
 	c, err := parseConf(p.Conference)
 	if err != nil {
 		return nil, err
 	}
-	if p.Cursor < 0 {
+	if *p.Cursor < 0 {
 		return nil, Errorf(CodeInvalidParams, "invalid params: cursor must be 0 or a history cursor")
 	}
-	return nil, s.node.MarkRead(ctx, c, p.Cursor)
+	err = s.node.MarkRead(ctx, c, *p.Cursor)
+	if errors.Is(err, node.ErrNotCursor) {
+		return nil, Errorf(CodeInvalidParams, "invalid params: cursor %d is not a history cursor of that conference", *p.Cursor)
+	}
+	return nil, err
 }

@@ -511,21 +511,3 @@ func toRPCError(err error) *Error {
 	}
 	return &Error{Code: CodeInternalError, Message: err.Error()}
 }
-
-// DecodeParams unmarshals params into v strictly: unknown fields, trailing
-// data and a missing params object for a method that needs one are all
-// invalid params.
-func DecodeParams(params json.RawMessage, v any) error {
-	if len(params) == 0 || string(params) == "null" {
-		params = json.RawMessage("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(params))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return Errorf(CodeInvalidParams, "invalid params: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if dec.More() {
-		return Errorf(CodeInvalidParams, "invalid params: trailing data")
-	}
-	return nil
-}

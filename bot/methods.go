@@ -14,11 +14,11 @@ import (
 // Keys are hex; conference ids are hex; times are RFC 3339.
 
 type keyParam struct {
-	PublicKey string `json:"public_key"`
+	PublicKey string `json:"public_key" rpc:"required"`
 }
 
 type confParam struct {
-	Conference string `json:"conference"`
+	Conference string `json:"conference" rpc:"required"`
 }
 
 func parseKey(s string) (identity.PublicKey, error) {
@@ -123,7 +123,7 @@ func (s *Server) selfGet(ctx context.Context, _ empty) (any, error) {
 }
 
 func (s *Server) selfSetName(ctx context.Context, p struct {
-	Name string `json:"name"`
+	Name string `json:"name" rpc:"required"`
 }) (any, error) {
 	if err := checkLen("name", p.Name, peers.MaxNameLen); err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (s *Server) selfSetName(ctx context.Context, p struct {
 }
 
 func (s *Server) friendAdd(ctx context.Context, p struct {
-	ID      string `json:"id"`
+	ID      string `json:"id" rpc:"required"`
 	Address string `json:"address"`
 	Message string `json:"message"`
 }) (any, error) {
@@ -230,8 +230,8 @@ func (s *Server) confCreate(ctx context.Context, p struct {
 }
 
 func (s *Server) confInvite(ctx context.Context, p struct {
-	Conference string `json:"conference"`
-	PublicKey  string `json:"public_key"`
+	Conference string `json:"conference" rpc:"required"`
+	PublicKey  string `json:"public_key" rpc:"required"`
 }) (any, error) {
 	c, err := parseConf(p.Conference)
 	if err != nil {
@@ -311,8 +311,8 @@ func (s *Server) confPeers(ctx context.Context, p confParam) (any, error) {
 // confSend is pipelined: it returns once the node's loop has taken the
 // message (numbered in request order); the wait reports it once stored.
 func (s *Server) confSend(ctx context.Context, p struct {
-	Conference string `json:"conference"`
-	Text       string `json:"text"`
+	Conference string `json:"conference" rpc:"required"`
+	Text       string `json:"text" rpc:"required"`
 	Action     bool   `json:"action"`
 }) (func() (any, error), error) {
 	c, err := parseConf(p.Conference)
@@ -336,8 +336,8 @@ func (s *Server) confSend(ctx context.Context, p struct {
 }
 
 func (s *Server) confSetTitle(ctx context.Context, p struct {
-	Conference string `json:"conference"`
-	Title      string `json:"title"`
+	Conference string `json:"conference" rpc:"required"`
+	Title      string `json:"title" rpc:"required"`
 }) (any, error) {
 	c, err := parseConf(p.Conference)
 	if err != nil {
@@ -368,7 +368,7 @@ type messageJSON struct {
 const maxHistory = 1000
 
 func (s *Server) confHistory(ctx context.Context, p struct {
-	Conference string `json:"conference"`
+	Conference string `json:"conference" rpc:"required"`
 	Limit      *int   `json:"limit"`
 	Before     int64  `json:"before"`
 }) (any, error) {

@@ -132,10 +132,23 @@ func (s *Server) RunPolicies(ctx context.Context) {
 // one or any other file is left alone with an error. The socket file is
 // removed when ServeUnix returns.
 func (s *Server) ServeUnix(ctx context.Context, path string) error {
-	ln, err := listenUnix(path)
+	ln, err := ListenUnix(path)
 	if err != nil {
 		return err
 	}
+	return s.ServeListener(ctx, ln)
+}
+
+// ListenUnix binds the private unix socket at path that ServeUnix serves
+// (see listenUnix), so a caller can refuse to start when it cannot be
+// served: a file at path that is not a socket (ErrSocketNotOurs), a socket
+// another process serves (ErrSocketInUse), or any bind failure.
+func ListenUnix(path string) (net.Listener, error) { return listenUnix(path) }
+
+// ServeListener serves the API on ln (from ListenUnix), one goroutine per
+// client, until ctx ends; it closes ln (removing its socket file) when it
+// returns.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	defer ln.Close()
 	var wg sync.WaitGroup
 	defer wg.Wait()

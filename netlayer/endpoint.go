@@ -80,7 +80,11 @@ func (e *Endpoint) Events() <-chan Event { return e.events }
 func (e *Endpoint) Listen() error {
 	ln, err := e.cfg.Transport.Listen(e.cfg.ListenAddr)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		var op *net.OpError
+		if errors.As(err, &op) {
+			return err // "listen tcp ADDR: bind: address already in use" says it all
+		}
+		return fmt.Errorf("listen on %s: %w", e.cfg.ListenAddr, err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -33,9 +33,25 @@ func (ReusePortTransport) Listen(addr string) (net.Listener, error) {
 
 // ListenReusePort listens on TCP addr with SO_REUSEADDR and SO_REUSEPORT,
 // so ReusePortDialer can dial from the same port.
+//
+// SO_REUSEPORT would also let a second process listen on a port that is
+// in use, and the kernel would then spread inbound connections between
+// the two (half of our peers would reach the wrong key). So the port is
+// first proved free with an ordinary listen, which fails with "address
+// already in use" while anyone listens there, and only then taken with
+// SO_REUSEPORT.
 func ListenReusePort(ctx context.Context, addr string) (net.Listener, error) {
+	var plain net.ListenConfig
+	probe, err := plain.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	bound := probe.Addr().String() // a port 0 is chosen here
+	if err := probe.Close(); err != nil {
+		return nil, err
+	}
 	lc := net.ListenConfig{Control: reuseControl}
-	return lc.Listen(ctx, "tcp", addr)
+	return lc.Listen(ctx, "tcp", bound)
 }
 
 // ReusePortDialer dials TCP from Local (the listening address of a

@@ -2,8 +2,10 @@ package netlayer
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -167,4 +169,31 @@ func TestProbeNow(t *testing.T) {
 			t.Fatal("ProbeNow started a probe on a direct session")
 		}
 	})
+}
+
+// A port another listener holds is refused, even though the listener
+// shares its port with SO_REUSEPORT: two processes on one port would
+// split our peers' connections between them.
+func TestListenReusePortRefusesAPortInUse(t *testing.T) {
+	a, err := ReusePortTransport{}.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := ReusePortTransport{}.Listen(a.Addr().String())
+	if err == nil {
+		b.Close()
+		t.Fatalf("a second listener on %v was allowed", a.Addr())
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("second listen: %v, want address already in use", err)
+	}
+	// Once the port is free again it can be taken (port 0 picks one too).
+	addr := a.Addr().String()
+	a.Close()
+	c, err := ReusePortTransport{}.Listen(addr)
+	if err != nil {
+		t.Fatalf("listen on the freed port: %v", err)
+	}
+	c.Close()
 }

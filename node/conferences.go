@@ -164,6 +164,9 @@ func (n *Node) CreateConference(ctx context.Context, title string) (ConferenceID
 // Invite invites a friend (whose session must be up) to a conference.
 func (n *Node) Invite(ctx context.Context, id ConferenceID, friend identity.PublicKey) error {
 	return n.withConf(ctx, id, func(now time.Time, c *conf) error {
+		if friend == n.key.Public() {
+			return ErrSelf
+		}
 		f, ok := n.book.Friend(friend)
 		if !ok || !f.Confirmed {
 			return ErrNotFriend

@@ -242,7 +242,7 @@ func (n *Node) listen(ctx context.Context) error {
 		n.addrs = announced(advertised(n.cfg.Advertise, ep.Addr()), n.cfg.Relays)
 		return n.db.SetSetting(ctx, "listen_port", port)
 	}
-	return fmt.Errorf("listen: %w", lastErr)
+	return lastErr // netlayer's error names the address and the cause
 }
 
 // listenIP returns the IP of a listen address that names one, so

@@ -23,6 +23,17 @@ const (
 // ErrEmptySearch is returned by Search for an empty text.
 var ErrEmptySearch = errors.New("search text is empty")
 
+// MaxSearchText is the longest text Search takes, in bytes (SQLite refuses
+// LIKE patterns over 50,000 bytes; nobody searches for a page of text).
+const MaxSearchText = 1000
+
+// ErrSearchTooLong is returned by Search for a text over MaxSearchText.
+var ErrSearchTooLong = fmt.Errorf("search text is longer than %d bytes", MaxSearchText)
+
+// ErrNotCursor is returned by MarkRead for a position that is neither 0 nor
+// the History cursor of a message of that conference.
+var ErrNotCursor = errors.New("cursor must be 0 or a history cursor of that conference")
+
 // SetHidden closes (hidden) or reopens a conference in the UI. It stays
 // saved and keeps running; activity from others reopens it.
 func (n *Node) SetHidden(ctx context.Context, id ConferenceID, hidden bool) error {
@@ -50,12 +61,21 @@ func (n *Node) setHidden(c *conf, hidden bool) error {
 // position seq (0: nothing); Unread counts others' messages after it.
 func (n *Node) MarkRead(ctx context.Context, id ConferenceID, seq int64) error {
 	if seq < 0 {
-		return fmt.Errorf("mark read: position %d is negative", seq)
+		return fmt.Errorf("mark read: position %d: %w", seq, ErrNotCursor)
 	}
 	return n.do(ctx, func(time.Time) error {
 		c, ok := n.confs[id]
 		if !ok {
 			return ErrUnknownConference
+		}
+		if seq != 0 {
+			ok, err := n.db.HasSeq(n.qctx, id, seq)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("mark read: position %d: %w", seq, ErrNotCursor)
+			}
 		}
 		unread, err := n.db.UnreadCount(n.qctx, id, n.key.Public(), seq)
 		if err != nil {
@@ -124,6 +144,9 @@ type SearchResult struct {
 func (n *Node) Search(ctx context.Context, id *ConferenceID, text string, limit int) ([]SearchResult, error) {
 	if text == "" {
 		return nil, ErrEmptySearch
+	}
+	if len(text) > MaxSearchText {
+		return nil, ErrSearchTooLong
 	}
 	if limit <= 0 {
 		limit = defaultSearch

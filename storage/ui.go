@@ -75,6 +75,17 @@ func (q queries) UnreadCountUpTo(ctx context.Context, id identity.ConferenceID, 
 	return n, nil
 }
 
+// HasSeq reports whether seq is the History position of a message stored
+// in conference id.
+func (q queries) HasSeq(ctx context.Context, id identity.ConferenceID, seq int64) (bool, error) {
+	var n int
+	err := q.queryRow(ctx, "SELECT count(*) FROM messages WHERE seq = ? AND conference = ?", seq, id[:]).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("find history position %d: %w", seq, err)
+	}
+	return n > 0, nil
+}
+
 // MessageSeq returns the History position of a stored message, or
 // ErrNotFound.
 func (q queries) MessageSeq(ctx context.Context, id identity.ConferenceID, origin identity.PublicKey, number uint32) (int64, error) {

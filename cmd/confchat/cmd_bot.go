@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"sync"
 	"time"
@@ -53,6 +54,16 @@ func runBot(ctx context.Context, e env, f *botFlags) error {
 		return err
 	}
 	defer closeLog()
+	// The socket is bound before anything starts: a --socket the bot
+	// cannot serve is a startup failure, not a log line a client never
+	// sees while it waits for a socket that will not appear.
+	var sock net.Listener
+	if f.socket != "" {
+		if sock, err = bot.ListenUnix(f.socket); err != nil {
+			return err
+		}
+		defer sock.Close()
+	}
 	n, err := node.Open(ctx, e.global.nodeConfig(logger))
 	if err != nil {
 		return err
@@ -68,11 +79,11 @@ func runBot(ctx context.Context, e env, f *botFlags) error {
 		defer wg.Done()
 		srv.RunPolicies(ctx)
 	}()
-	if f.socket != "" {
+	if sock != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.ServeUnix(ctx, f.socket); err != nil {
+			if err := srv.ServeListener(ctx, sock); err != nil {
 				logger.Error("unix socket", "err", err)
 			}
 		}()
