@@ -220,6 +220,7 @@ func (n *Node) helloArrived(now time.Time, from identity.PublicKey, id byte, h p
 	if !n.book.Learn(from, h) {
 		return nil
 	}
+	n.friendAddrsChanged(from) // relay.go: a live relayed session gets the new direct candidates
 	err := n.saveFriend(from)
 	if f, _ := n.book.Friend(from); f.Name != old {
 		n.emit(FriendRenamed{Friend: from, Name: f.Name})
@@ -239,7 +240,8 @@ func (n *Node) friendConfirmed(now time.Time, key identity.PublicKey) error {
 	n.friendChanged(key)
 	f, _ := n.book.Friend(key)
 	n.emit(FriendAccepted{Friend: key, Name: f.Name})
-	n.routeWanted(key) // route.go
+	n.routeWanted(key)        // route.go
+	n.friendAddrsChanged(key) // relay.go
 	if n.connected(key) && n.book.SetOnline(key, true, n.sessions[key].route) {
 		n.emit(FriendOnline{Friend: key, Route: n.sessions[key].route})
 	}

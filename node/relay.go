@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"net"
 	"slices"
 	"time"
@@ -25,8 +26,13 @@ import (
 // rest of peers.MaxAddresses is left to direct addresses.
 const maxAnnouncedRelays = 3
 
-// relayPoll is how often a registration's state is checked for the log.
-const relayPoll = time.Second
+// relayPoll is how often a registration's state is checked for the log;
+// a registration not up relayWarnAfter after the start or a loss is
+// logged as a warning, once per outage.
+const (
+	relayPoll      = time.Second
+	relayWarnAfter = 10 * time.Second
+)
 
 // transport returns the endpoint's transport for direct candidates (its
 // Listen lets relay registrations and hole punches dial from the
@@ -99,7 +105,15 @@ func (n *Node) watchRelay(l *relay.Listener) {
 	t := n.clock.NewTimer(relayPoll)
 	defer t.Stop()
 	for {
-		if err := l.WaitRegistered(n.ctx); err != nil {
+		wctx, cancel := context.WithTimeout(n.ctx, relayWarnAfter)
+		err := l.WaitRegistered(wctx)
+		cancel()
+		if err != nil && n.ctx.Err() == nil {
+			n.log.Warn("relay registration not up, still trying (the reason is logged with --verbose)",
+				"relay", a.Bare(), "after", relayWarnAfter)
+			err = l.WaitRegistered(n.ctx)
+		}
+		if err != nil {
 			return
 		}
 		n.log.Info("registered with relay", "relay", a.Bare())
@@ -179,3 +193,15 @@ func (n *Node) learnAddrs(key identity.PublicKey, addrs []string) {
 // welcome screen show it. Front ends use it to tell an address from the
 // first word of a message.
 func ValidAddress(a string) bool { return peers.ValidAddress(a) }
+
+// friendAddrsChanged hands a friend's addresses, as they now stand (its
+// hello or accept taught us new ones), to its live session: a session
+// that runs through a relay then probes the new direct candidates and
+// migrates when one answers.
+func (n *Node) friendAddrsChanged(key identity.PublicKey) {
+	f, ok := n.book.Friend(key)
+	if _, live := n.sessions[key]; !ok || !live || !n.wants.Wanted(key) {
+		return
+	}
+	n.openSession(key, f.Addresses)
+}

@@ -507,3 +507,43 @@ func TestConferencePeersMeetThroughRelay(t *testing.T) {
 		closeNode(t, n)
 	}
 }
+
+// TestMigratesToLearnedDirect: alice asks bob at his relay line; bob's
+// direct address, which answers, arrives only in his accept. The live
+// relayed session gets it as a candidate and migrates to it.
+func TestMigratesToLearnedDirect(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	r, stop := startRelay(t)
+	defer stop()
+	a := openRelayed(t, filepath.Join(t.TempDir(), "a"), "alice", r)
+	b, err := Open(ctx, Config{Profile: filepath.Join(t.TempDir(), "b"), Listen: "127.0.0.1:0", Name: "bob",
+		Relays: []relay.Addr{r}, FreezeAfter: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subA, subB := a.Subscribe(), b.Subscribe()
+	waitRegistered(t, a)
+	waitRegistered(t, b)
+	meA, _ := a.Self(ctx)
+	meB, _ := b.Self(ctx)
+	if err := a.AddFriend(ctx, meB.ID, r.String(), ""); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subB, 10*time.Second, func(ev Event) bool { _, ok := ev.(FriendRequestReceived); return ok })
+	if err := b.AcceptFriend(ctx, meA.Key); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subA, 10*time.Second, func(ev Event) bool {
+		rc, ok := ev.(RouteChanged)
+		return ok && rc.Peer == meB.Key && rc.Route == netlayer.RouteRelay
+	})
+	waitEvent(t, subA, 30*time.Second, func(ev Event) bool {
+		rc, ok := ev.(RouteChanged)
+		return ok && rc.Peer == meB.Key && rc.Route == netlayer.RouteDirect && rc.Switch == ""
+	})
+	subA.Close()
+	subB.Close()
+	closeNode(t, a)
+	closeNode(t, b)
+}

@@ -171,7 +171,9 @@ func (f *relayFlag) String() string {
 func (f *relayFlag) Set(s string) error {
 	a, err := relay.ParseAddr(strings.TrimSpace(s))
 	if err != nil {
-		return fmt.Errorf("want KEY@host:port as `confchat relay` prints it: %w", err)
+		// The flag package names the value already; say only what is wrong.
+		msg := strings.TrimPrefix(err.Error(), strconv.Quote(strings.TrimSpace(s))+": ")
+		return fmt.Errorf("%s (the line `confchat relay` prints)", msg)
 	}
 	for _, b := range f.list {
 		if b == a {
