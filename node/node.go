@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -271,7 +270,7 @@ func advertised(cfg []string, bound net.Addr) []string {
 		return []string{bound.String()}
 	}
 	if tcp.IP.IsUnspecified() {
-		return []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))}
+		return unspecifiedAddrs(tcp, interfaceIPs()) // advertise.go
 	}
 	return []string{tcp.String()}
 }
