@@ -3,6 +3,7 @@ package tui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -471,5 +472,47 @@ func TestLoopbackAddressIsFlagged(t *testing.T) {
 	if onlyLoopback([]string{"192.0.2.7:33445"}) || onlyLoopback([]string{"127.0.0.1:1", "[2001:db8::1]:2"}) ||
 		!onlyLoopback([]string{"127.0.0.1:1", "[::1]:2"}) {
 		t.Fatal("onlyLoopback misjudges")
+	}
+}
+
+// Home jumps to the oldest loaded line and End back, in a short and a long
+// conversation: Home asks to scroll 1<<30 lines, which must be clamped to
+// the top screen at once (it once recursed per screen until the stack
+// overflowed).
+func TestHomeAndEnd(t *testing.T) {
+	for _, n := range []int{1, 3, 200} {
+		f := withConversation()
+		var hs []node.HistoryEntry
+		for i := range n {
+			hs = append(hs, msgAt(int64(i+1), bobKey, "bob", "msg "+itoa(i), 1, false))
+		}
+		f.history[roomID] = hs
+		h := newHarness(t, f, 80, 24)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.press("home")
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d messages: Home did not return within 10 s", n)
+		}
+		b := h.app.current
+		if b.scroll > len(b.entries)*4+24 {
+			t.Fatalf("%d messages: scroll %d after Home is beyond what is loaded (%d entries)", n, b.scroll, len(b.entries))
+		}
+		// Each Home shows the oldest loaded line and loads the page before
+		// it; a few reach the start of a long conversation.
+		for i := 0; i < 10 && !strings.Contains(h.screen(), "start of the conversation"); i++ {
+			h.press("home")
+		}
+		h.mustSee("msg 0")
+		h.mustSee("start of the conversation")
+		h.press("end")
+		h.mustSee("msg " + itoa(n-1))
+		if b.scroll != 0 {
+			t.Fatalf("%d messages: scroll %d after End", n, b.scroll)
+		}
 	}
 }

@@ -143,13 +143,15 @@ type chatLine = string
 // above the newest, and whether they reach the start of what is loaded.
 // Lines below the window are only counted, never copied, so a frame far
 // back in a long history costs little more than one at the bottom.
-func (r chatRender) collect(b *buffer, w, skip, need int) (lines []chatLine, top bool) {
+//
+// seen is how many lines it went through; when top is true that is every
+// line below the head line, so the caller knows how far back b can scroll.
+func (r chatRender) collect(b *buffer, w, skip, need int) (lines []chatLine, top bool, seen int) {
 	marker := -1
 	if b.readUpTo < len(b.entries) && b.hasOthersAfter(b.readUpTo) {
 		marker = b.readUpTo
 	}
 	rev := make([]chatLine, 0, need)
-	seen := 0
 	emit := func(l string) {
 		if seen >= skip && len(rev) < need {
 			rev = append(rev, l)
@@ -176,7 +178,7 @@ func (r chatRender) collect(b *buffer, w, skip, need int) (lines []chatLine, top
 	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
 		rev[i], rev[j] = rev[j], rev[i]
 	}
-	return rev, top
+	return rev, top, seen
 }
 
 // hasOthersAfter reports whether a message from someone else is at or
@@ -248,6 +250,12 @@ func (r chatRender) view(b *buffer, w, h int) string {
 // of the conversation", "loading…"), then the entries' lines; while
 // scrolled up the last screen line is a "more below" hint.
 func (r chatRender) window(b *buffer, w, h int) (out []string, maxScroll int) {
+	return r.windowAt(b, w, h, true)
+}
+
+// windowAt is window; clamp lets it move a scroll that is past the top
+// (Home asks for 1<<30 lines) to the top screen once.
+func (r chatRender) windowAt(b *buffer, w, h int, clamp bool) (out []string, maxScroll int) {
 	body := h
 	var footer string
 	if b.scroll > 0 && h > 1 {
@@ -258,27 +266,28 @@ func (r chatRender) window(b *buffer, w, h int) (out []string, maxScroll int) {
 		footer = r.st.Hint.Render(truncate("  ↓ "+n+" — End or PgDn to read", w))
 		body--
 	}
-	lines, top := r.collect(b, w, b.scroll, body)
+	lines, top, seen := r.collect(b, w, b.scroll, body)
 	maxScroll = -1
 	if top {
 		// The window reaches the head line (or past it): place it.
+		total := seen // every line below the head line
 		if head := r.head(b); head != "" {
 			lines = append([]string{r.st.Dim.Render(truncate("  "+head, w))}, lines...)
+			total++
 		}
 		if len(lines) > body {
 			lines = lines[:body]
 		}
 		// Lines above the window's bottom are all loaded: the furthest
 		// scroll shows the head line at the top of a scrolled pane.
-		below := b.scroll
-		total := below + len(lines)
 		maxScroll = max(0, total-(h-1))
-		if len(lines) < body && b.scroll > 0 {
-			// Scrolled past the top: show the top screen instead.
+		if clamp && len(lines) < body && b.scroll > maxScroll {
+			// Scrolled past the top: show the top screen instead, once.
 			saved := b.scroll
 			b.scroll = maxScroll
 			defer func() { b.scroll = saved }()
-			return r.window(b, w, h)
+			out, _ = r.windowAt(b, w, h, false)
+			return out, maxScroll
 		}
 	}
 	out = append(out, lines...)
