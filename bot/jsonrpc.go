@@ -436,16 +436,28 @@ func (c *Conn) parse(raw []byte) (*request, Handler, *response) {
 	if !json.Valid(raw) {
 		return nil, nil, errResponse(nil, Errorf(CodeParseError, "parse error: not valid JSON"))
 	}
-	var req request
-	if err := json.Unmarshal(raw, &req); err != nil {
-		return nil, nil, errResponse(nil, Errorf(CodeInvalidRequest, "invalid request: %s", strings.TrimPrefix(err.Error(), "json: ")))
+	// Members are read loosely first, so a mistyped one gets its own
+	// message (and the id, when it is valid, its answer) instead of
+	// encoding/json's wording.
+	var loose struct {
+		JSONRPC json.RawMessage `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Method  json.RawMessage `json:"method"`
+		Params  json.RawMessage `json:"params"`
 	}
-	id := req.ID
+	if err := json.Unmarshal(raw, &loose); err != nil {
+		return nil, nil, errResponse(nil, Errorf(CodeInvalidRequest, "invalid request: want a JSON object"))
+	}
+	id := loose.ID
 	if len(id) > 0 && !validID(id) {
 		return nil, nil, errResponse(nil, Errorf(CodeInvalidRequest, "invalid request: id must be a string, number or null"))
 	}
-	if req.JSONRPC != "2.0" {
+	req := request{ID: id, Params: loose.Params}
+	if json.Unmarshal(loose.JSONRPC, &req.JSONRPC) != nil || req.JSONRPC != "2.0" {
 		return nil, nil, errResponse(id, Errorf(CodeInvalidRequest, `invalid request: "jsonrpc" must be "2.0"`))
+	}
+	if len(loose.Method) > 0 && json.Unmarshal(loose.Method, &req.Method) != nil {
+		return nil, nil, errResponse(id, Errorf(CodeInvalidRequest, `invalid request: "method": want a string`))
 	}
 	if req.Method == "" {
 		return nil, nil, errResponse(id, Errorf(CodeInvalidRequest, `invalid request: "method" is missing`))

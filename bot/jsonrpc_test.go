@@ -89,6 +89,8 @@ func TestRequestsAndErrors(t *testing.T) {
 		{"not an object", `42`, CodeInvalidRequest, nil},
 		{"no version", `{"id":2,"method":"echo"}`, CodeInvalidRequest, 2.0},
 		{"no method", `{"jsonrpc":"2.0","id":3}`, CodeInvalidRequest, 3.0},
+		{"method not a string", `{"jsonrpc":"2.0","id":11,"method":5}`, CodeInvalidRequest, 11.0},
+		{"version not a string", `{"jsonrpc":2,"id":12,"method":"echo"}`, CodeInvalidRequest, 12.0},
 		{"bad id", `{"jsonrpc":"2.0","id":{},"method":"echo"}`, CodeInvalidRequest, nil},
 		{"unknown method", `{"jsonrpc":"2.0","id":4,"method":"nope"}`, CodeMethodNotFound, 4.0},
 		{"unknown field", `{"jsonrpc":"2.0","id":5,"method":"echo","params":{"txt":"x"}}`, CodeInvalidParams, 5.0},
@@ -219,4 +221,22 @@ func TestServeStopsOnCancelWhileReading(t *testing.T) {
 		t.Fatal("Serve did not return after cancel")
 	}
 	pr.Close()
+}
+
+// A mistyped member is named in plain words, never in encoding/json's.
+func TestInvalidRequestMessages(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"jsonrpc":"2.0","id":1,"method":5}`:    `invalid request: "method": want a string`,
+		`"just a string"`:                        "invalid request: want a JSON object",
+		`{"jsonrpc":"2.0","id":[],"method":"x"}`: "invalid request: id must be a string, number or null",
+	} {
+		out := serve(t, line+"\n")
+		if len(out) != 1 {
+			t.Fatalf("%s: %d responses", line, len(out))
+		}
+		e, _ := out[0]["error"].(map[string]any)
+		if msg, _ := e["message"].(string); msg != want {
+			t.Errorf("%s: message %q, want %q", line, msg, want)
+		}
+	}
 }

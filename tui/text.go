@@ -15,7 +15,7 @@ func clean(s string, multiline bool) string {
 	ok := true
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == unicode.ReplacementChar ||
-			r == '\u2028' || r == '\u2029' {
+			r == '\u2028' || r == '\u2029' || isBidiControl(r) {
 			ok = false
 			break
 		}
@@ -36,7 +36,7 @@ func clean(s string, multiline bool) string {
 			}
 		case r == '\t':
 			b.WriteString("    ")
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidiControl(r):
 			b.WriteRune(unicode.ReplacementChar)
 		default:
 			b.WriteRune(r)
@@ -85,4 +85,14 @@ func wrap(s string, w int) []string {
 		}
 	}
 	return out
+}
+
+// isBidiControl reports the Unicode bidirectional embedding, override and
+// isolate controls (U+202A-U+202E, U+2066-U+2069) and the implicit marks
+// (U+200E, U+200F, U+061C). A peer could use them to reverse how its text,
+// or its name, reads on a bidi-capable terminal ("Trojan Source"); they
+// are shown as the replacement character like other controls.
+func isBidiControl(r rune) bool {
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') ||
+		r == '\u200e' || r == '\u200f' || r == '\u061c'
 }
