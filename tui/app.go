@@ -72,16 +72,21 @@ type App struct {
 	lay       layout
 	flashText string
 
-	showHelp   bool
-	helpTop    int
-	results    *searchView
-	confirm    *confirmPrompt
-	mouse      bool
-	quitArmed  time.Time
-	quitting   bool
-	sendToken  int
-	refreshing bool
-	focusLost  bool
+	showHelp  bool
+	helpTop   int
+	results   *searchView
+	confirm   *confirmPrompt
+	mouse     bool
+	quitArmed time.Time
+	// lastBgErr and lastBgErrAt: the last background failure shown, so a
+	// failure that repeats (a full disk fails every mark-read) is shown
+	// once a minute, not once per message.
+	lastBgErr   string
+	lastBgErrAt time.Time
+	quitting    bool
+	sendToken   int
+	refreshing  bool
+	focusLost   bool
 	// joining lists conferences we asked to join; the first list that
 	// has one joined switches to it (switchOnList).
 	joining      map[node.ConferenceID]bool

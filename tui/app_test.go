@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -515,4 +516,19 @@ func TestHomeAndEnd(t *testing.T) {
 			t.Fatalf("%d messages: scroll %d after End", n, b.scroll)
 		}
 	}
+}
+
+// A background failure that repeats (a full disk fails every mark-read)
+// is shown once, not once per message; a different one is shown.
+func TestRepeatedBackgroundFailureShownOnce(t *testing.T) {
+	h := newHarness(t, withConversation(), 120, 40)
+	full := errors.New("set last read: database or disk is full (13)")
+	for range 20 {
+		h.send(failedMsg{err: full})
+	}
+	if n := strings.Count(h.screen(), "disk is full"); n != 1 {
+		t.Fatalf("the repeated failure is on the screen %d times, want 1:\n%s", n, h.screen())
+	}
+	h.send(failedMsg{err: errors.New("input history not saved: locked")})
+	h.mustSee("input history not saved")
 }

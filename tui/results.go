@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"time"
+
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -62,7 +64,12 @@ func (a *App) handleResult(msg tea.Msg) tea.Cmd {
 	case doneMsg:
 		return a.onDone(m)
 	case failedMsg:
-		a.systemLine(a.current, kindError, describe(m.err))
+		text, now := describe(m.err), a.opt.Now()
+		if text == a.lastBgErr && now.Sub(a.lastBgErrAt) < bgErrRepeat {
+			return nil // said already; the status and the log keep it
+		}
+		a.lastBgErr, a.lastBgErrAt = text, now
+		a.systemLine(a.current, kindError, text)
 	}
 	return nil
 }
@@ -128,3 +135,6 @@ func (a *App) onSent(m sentMsg) {
 		e.state = stateDone
 	}
 }
+
+// bgErrRepeat is how long the same background failure stays unrepeated.
+const bgErrRepeat = time.Minute
