@@ -532,3 +532,33 @@ func TestRepeatedBackgroundFailureShownOnce(t *testing.T) {
 	h.send(failedMsg{err: errors.New("input history not saved: locked")})
 	h.mustSee("input history not saved")
 }
+
+// With more conferences than the sidebar has rows, the list keeps the
+// current conference on screen, says how many more there are, and the
+// Friends section keeps its rows.
+func TestSidebarScrollsToCurrent(t *testing.T) {
+	f := withConversation()
+	for i := range 46 {
+		f.confs = append(f.confs, node.ConferenceInfo{ID: confID(byte(0x40 + i)), Title: "room" + itoa(i), Joined: true, PeerCount: 1})
+	}
+	h := newHarness(t, f, 120, 40)
+	h.mustSee("more (Ctrl+N/P")
+	h.mustSee("Friends")
+	h.mustSee("bob")
+	for range 47 {
+		h.press("ctrl+n")
+	}
+	cur := h.app.current.info.Title
+	side := ""
+	for _, l := range strings.Split(h.screen(), "\n") {
+		if i := strings.Index(l, "│"); i > 0 {
+			side += l[:i] + "\n"
+		}
+	}
+	if !strings.Contains(side, cur) {
+		t.Fatalf("the current conference %q is not in the sidebar:\n%s", cur, side)
+	}
+	if !strings.Contains(side, "Friends") {
+		t.Fatalf("Friends are gone from the sidebar:\n%s", side)
+	}
+}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -18,8 +19,13 @@ func (a *App) sidebar(w, h int) []string {
 	if len(a.shown()) == 0 {
 		out = append(out, a.st.Dim.Render(pad(" none yet: /create", w)))
 	}
-	for i, b := range a.shown() {
-		out = append(out, a.confRow(i, b, w))
+	shown := a.shown()
+	first, rows := confWindow(len(shown), slices.Index(shown, a.current), a.confBudget(h))
+	for i := first; i < first+rows; i++ {
+		out = append(out, a.confRow(i, shown[i], w))
+	}
+	if hidden := len(shown) - rows; hidden > 0 {
+		out = append(out, a.st.Dim.Render(pad(fmt.Sprintf(" … %d more (Ctrl+N/P, /join)", hidden), w)))
 	}
 	if a.lay.peersInSide && !a.current.home {
 		out = append(out, "")
@@ -49,6 +55,27 @@ func (a *App) sidebar(w, h int) []string {
 		out[i] = pad(out[i], w)
 	}
 	return out
+}
+
+// confBudget is how many rows the conference list may take in a sidebar
+// h rows high: the rest keeps the Friends section (at least a third of
+// the sidebar, or all of it when it is short) and its heading.
+func (a *App) confBudget(h int) int {
+	return max(2, h-2-min(a.friendRows(), max(3, h/3)))
+}
+
+// confWindow picks which of n conferences the sidebar lists in budget
+// rows: all when they fit, else budget-1 of them (the last row says how
+// many more) with the current one, cur (-1: none), always among them.
+func confWindow(n, cur, budget int) (first, rows int) {
+	if n <= budget {
+		return 0, n
+	}
+	rows = max(1, budget-1)
+	if cur >= rows {
+		first = cur - rows + 1
+	}
+	return first, rows
 }
 
 // friendRows is how many rows the friends section takes.
