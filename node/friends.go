@@ -398,6 +398,9 @@ func (n *Node) Friends(ctx context.Context) ([]FriendInfo, error) {
 			fi := FriendInfo{Key: f.Key, ID: identity.ID{Key: f.Key, Nospam: f.Nospam}, Name: f.Name, Confirmed: f.Confirmed,
 				Online: f.Online, Route: n.friendRoute(f), Switch: n.switchOf(f.Key), Addresses: f.Addresses}
 			fi.Via, fi.DirectFailed = n.viaOf(f.Key, n.liveRoute(f.Key, fi.Route))
+			if fi.Route == netlayer.RouteNone {
+				fi.Via = "" // no route listed (not a confirmed friend online): no path to describe
+			}
 			out = append(out, fi)
 		}
 		return nil
