@@ -18,26 +18,7 @@ const profileSeconds = 10
 // profileSeconds; the returned func waits for them and writes
 // DIR/nodeNN-burst.pprof.
 func (b *bench) profile(ctx context.Context) func() {
-	dir := b.c.opts.profileDir
-	if dir == "" {
-		return func() {}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.r.fail("cpuprofile: %v", err)
-		return func() {}
-	}
-	var wg sync.WaitGroup
-	for _, p := range b.c.procs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			path := filepath.Join(dir, fmt.Sprintf("node%02d-burst.pprof", p.idx))
-			if err := fetchProfile(ctx, p.pprof, path); err != nil {
-				fmt.Fprintf(os.Stderr, "confbench: %s: profile: %v\n", p.name, err)
-			}
-		}()
-	}
-	return wg.Wait
+	return b.capture(ctx, "cpuprofile", b.c.opts.profileDir, "profile", "burst.pprof", profileSeconds)
 }
 
 // traceSeconds is how long a latency-phase execution trace records.
@@ -47,12 +28,22 @@ const traceSeconds = 3
 // first traceSeconds of the latency phase; the returned func waits for
 // them and writes DIR/nodeNN-lat.trace (read with `go tool trace`).
 func (b *bench) trace(ctx context.Context) func() {
-	dir := b.c.opts.traceDir
+	wait := b.capture(ctx, "trace", b.c.opts.traceDir, "trace", "lat.trace", traceSeconds)
+	if b.c.opts.traceDir != "" {
+		time.Sleep(100 * time.Millisecond) // let the traces start before the first message
+	}
+	return wait
+}
+
+// capture fetches /debug/pprof/KIND?seconds=N from every node into
+// DIR/nodeNN-SUFFIX, in the background; the returned func waits for all.
+// Nothing happens when dir is empty (the flag was not given).
+func (b *bench) capture(ctx context.Context, flagName, dir, kind, suffix string, seconds int) func() {
 	if dir == "" {
 		return func() {}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.r.fail("trace: %v", err)
+		b.r.fail("%s: %v", flagName, err)
 		return func() {}
 	}
 	var wg sync.WaitGroup
@@ -60,18 +51,14 @@ func (b *bench) trace(ctx context.Context) func() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			path := filepath.Join(dir, fmt.Sprintf("node%02d-lat.trace", p.idx))
-			if err := fetch(ctx, fmt.Sprintf("http://%s/debug/pprof/trace?seconds=%d", p.pprof, traceSeconds), traceSeconds, path); err != nil {
-				fmt.Fprintf(os.Stderr, "confbench: %s: trace: %v\n", p.name, err)
+			path := filepath.Join(dir, fmt.Sprintf("node%02d-%s", p.idx, suffix))
+			url := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", p.pprof, kind, seconds)
+			if err := fetch(ctx, url, seconds, path); err != nil {
+				fmt.Fprintf(os.Stderr, "confbench: %s: %s: %v\n", p.name, kind, err)
 			}
 		}()
 	}
-	time.Sleep(100 * time.Millisecond) // let the traces start before the first message
 	return wg.Wait
-}
-
-func fetchProfile(ctx context.Context, addr, path string) error {
-	return fetch(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, profileSeconds), profileSeconds, path)
 }
 
 func fetch(ctx context.Context, url string, seconds int, path string) error {
