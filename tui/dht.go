@@ -31,11 +31,11 @@ func dhtSummary(s node.DHTStatus) string {
 	case s.Nodes == 0:
 		return "DHT: no nodes"
 	case s.PublishErr != "":
-		return fmt.Sprintf("DHT %d nodes, publish failed", s.Nodes)
+		return fmt.Sprintf("DHT %d node%s, publish failed", s.Nodes, plural(s.Nodes))
 	case s.PublishSeq > 0:
-		return fmt.Sprintf("DHT %d nodes, published #%d", s.Nodes, s.PublishSeq)
+		return fmt.Sprintf("DHT %d node%s, published #%d", s.Nodes, plural(s.Nodes), s.PublishSeq)
 	}
-	return fmt.Sprintf("DHT %d nodes", s.Nodes)
+	return fmt.Sprintf("DHT %d node%s", s.Nodes, plural(s.Nodes))
 }
 
 // looksLikeAddr reports whether an /add argument is host:port rather

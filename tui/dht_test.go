@@ -36,6 +36,7 @@ func TestStatusLineShowsDHT(t *testing.T) {
 	}{
 		{node.DHTStatus{Enabled: true, Ready: true, Nodes: 9, PublishSeq: 3, LastPublish: time.Unix(1, 0)}, "DHT 9 nodes, published #3"},
 		{node.DHTStatus{Enabled: true, Ready: true, Nodes: 4, PublishErr: "no dht nodes reachable"}, "DHT 4 nodes, publish failed"},
+		{node.DHTStatus{Enabled: true, Ready: true, Nodes: 1}, "DHT 1 node"},
 		{node.DHTStatus{Enabled: true}, "DHT starting"},
 		{node.DHTStatus{Enabled: true, Ready: true, Error: "no dht nodes reachable"}, "DHT: no nodes"},
 		{node.DHTStatus{Error: "dht listen: address in use"}, "DHT failed"},
@@ -73,5 +74,12 @@ func TestLooksLikeAddrRelay(t *testing.T) {
 		if got := looksLikeAddr(c.in); got != c.want {
 			t.Errorf("looksLikeAddr(%q) = %v, want %v", c.in, got, c.want)
 		}
+	}
+}
+
+// One node is "1 node", not "1 nodes".
+func TestDHTSummarySingular(t *testing.T) {
+	if got := dhtSummary(node.DHTStatus{Enabled: true, Ready: true, Nodes: 1, PublishSeq: 2}); got != "DHT 1 node, published #2" {
+		t.Fatalf("dhtSummary = %q", got)
 	}
 }

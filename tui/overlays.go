@@ -109,8 +109,15 @@ func (a *App) welcome() {
 	h.add(entry{kind: kindHint, text: "Welcome to confchat — peer-to-peer group chat."})
 	h.add(entry{kind: kindHint, text: "Your ID (/id copies it):"})
 	h.add(entry{kind: kindHint, text: a.self.ID.String()})
-	for _, ad := range a.self.Addresses {
-		h.add(entry{kind: kindHint, text: "Address:  " + ad})
+	for i, ad := range a.self.Addresses {
+		label := "Address:  "
+		switch {
+		case len(a.self.Addresses) > 1 && i == 0:
+			label = "Addresses: "
+		case i > 0:
+			label = "           " // aligned under the first
+		}
+		h.add(entry{kind: kindHint, text: label + ad})
 	}
 	if onlyLoopback(a.self.Addresses) {
 		h.add(entry{kind: kindHint, text: loopbackHint})
