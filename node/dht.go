@@ -177,9 +177,28 @@ func (n *Node) defaultDHTListen() []string {
 // saveDHTSeq persists a sequence number before an item carrying it is
 // sent; it runs on a discovery worker goroutine.
 func (n *Node) saveDHTSeq(seq int64) error {
-	ctx, cancel := context.WithTimeout(n.ctx, dbTimeout)
-	defer cancel()
-	return n.db.RaiseDHTSeq(ctx, seq)
+	// The DHT's goroutine writes while the loop may hold the write lock
+	// (a group commit, a restore): a busy database is tried again a few
+	// times before the publish is put off (its retry is 30 s away).
+	var err error
+	for attempt := range 4 {
+		if attempt > 0 {
+			t := n.clock.NewTimer(time.Duration(attempt) * 250 * time.Millisecond)
+			select {
+			case <-n.ctx.Done():
+				t.Stop()
+				return err
+			case <-t.C():
+			}
+		}
+		ctx, cancel := context.WithTimeout(n.ctx, dbTimeout)
+		err = n.db.RaiseDHTSeq(ctx, seq)
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // dhtEvents hands the service's events to the loop.
