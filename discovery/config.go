@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"confchat/clock"
 	"confchat/identity"
 )
 
@@ -47,12 +48,8 @@ type Clock interface {
 	NewTimer(d time.Duration) Timer
 }
 
-// Timer is a one-shot timer of a Clock.
-type Timer interface {
-	C() <-chan time.Time
-	Reset(d time.Duration)
-	Stop() bool
-}
+// Timer is a one-shot timer of a Clock (clock.Timer).
+type Timer = clock.Timer
 
 // Config configures a Service. Key and ID are required unless Disabled.
 type Config struct {
@@ -97,7 +94,7 @@ func (c *Config) setDefaults() error {
 		c.Bootstrap = DefaultBootstrap
 	}
 	if c.Clock == nil {
-		c.Clock = systemClock{}
+		c.Clock = clock.System{}
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Reader
@@ -137,17 +134,6 @@ func setDur(d *time.Duration, def time.Duration) {
 		*d = def
 	}
 }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                 { return time.Now() }
-func (systemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
-
-type sysTimer struct{ t *time.Timer }
-
-func (t sysTimer) C() <-chan time.Time   { return t.t.C }
-func (t sysTimer) Reset(d time.Duration) { t.t.Reset(d) }
-func (t sysTimer) Stop() bool            { return t.t.Stop() }
 
 // ParseBootstrap parses a --dht-bootstrap value: host:port entries
 // separated by commas.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"confchat/clock"
 	"confchat/identity"
 )
 
@@ -129,30 +130,12 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) Timer
 }
 
-// Timer is a Clock's timer, with time.Timer's Go 1.23 semantics (Reset
-// and Stop need no draining).
-type Timer interface {
-	C() <-chan time.Time
-	Reset(d time.Duration)
-	Stop() bool
-}
+// Timer is a Clock's timer (clock.Timer: time.Timer's Go 1.23
+// semantics, Reset and Stop need no draining).
+type Timer = clock.Timer
 
 // SystemClock is the wall clock (what a nil Config.Clock means).
-type SystemClock struct{}
-
-func (SystemClock) Now() time.Time { return time.Now() }
-
-func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
-
-func (SystemClock) AfterFunc(d time.Duration, f func()) Timer {
-	return sysTimer{time.AfterFunc(d, f)}
-}
-
-type sysTimer struct{ t *time.Timer }
-
-func (t sysTimer) C() <-chan time.Time   { return t.t.C }
-func (t sysTimer) Reset(d time.Duration) { t.t.Reset(d) }
-func (t sysTimer) Stop() bool            { return t.t.Stop() }
+type SystemClock = clock.System
 
 // Backoff is a capped, jittered exponential backoff: the n-th retry after a
 // failure waits Base·2^(n-1), at most Max, plus up to Jitter of that delay at

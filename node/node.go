@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"confchat/clock"
 	"confchat/conference"
 	"confchat/discovery"
 	"confchat/identity"
@@ -108,7 +109,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.FreezeAfter = 60 * time.Second
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = systemClock{}
+		cfg.Clock = clock.System{}
 	}
 	log := cfg.Logger
 	if log == nil {
