@@ -203,6 +203,7 @@ func (s *Server) friendList(ctx context.Context, _ empty) (any, error) {
 
 type requestJSON struct {
 	PublicKey string `json:"public_key"`
+	Name      string `json:"name"`
 	Message   string `json:"message"`
 	Time      string `json:"time"`
 }
@@ -214,7 +215,7 @@ func (s *Server) friendRequests(ctx context.Context, _ empty) (any, error) {
 	}
 	out := []requestJSON{}
 	for _, r := range rs {
-		out = append(out, requestJSON{PublicKey: r.Key.String(), Message: r.Message, Time: rfc3339(r.Time)})
+		out = append(out, requestJSON{PublicKey: r.Key.String(), Name: r.Name, Message: r.Message, Time: rfc3339(r.Time)})
 	}
 	return map[string]any{"requests": out}, nil
 }

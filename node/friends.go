@@ -411,6 +411,7 @@ func (n *Node) Friends(ctx context.Context) ([]FriendInfo, error) {
 // RequestInfo is a pending friend request.
 type RequestInfo struct {
 	Key     identity.PublicKey
+	Name    string // the name the request gave (unverified: it is the asker's own word)
 	Message string
 	Time    time.Time
 }
@@ -420,7 +421,7 @@ func (n *Node) FriendRequests(ctx context.Context) ([]RequestInfo, error) {
 	var out []RequestInfo
 	err := n.do(ctx, func(time.Time) error {
 		for _, r := range n.book.Requests() {
-			out = append(out, RequestInfo{Key: r.Key, Message: r.Request.Message, Time: r.ReceivedAt})
+			out = append(out, RequestInfo{Key: r.Key, Name: r.Request.Name, Message: r.Request.Message, Time: r.ReceivedAt})
 		}
 		return nil
 	})

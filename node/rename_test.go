@@ -52,3 +52,24 @@ func TestFriendRenameReachesFrontEnds(t *testing.T) {
 		t.Fatalf("second rename event %q, want bob (a repeated name must not emit)", ev.Name)
 	}
 }
+
+// A pending request lists the name it gave, so front ends can show it and
+// /accept NAME can find it.
+func TestFriendRequestListsName(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	a := openNode(t, filepath.Join(t.TempDir(), "a"), "alice")
+	defer closeNode(t, a)
+	b := openNode(t, filepath.Join(t.TempDir(), "b"), "bob")
+	defer closeNode(t, b)
+	subB := b.Subscribe()
+	meB, _ := b.Self(ctx)
+	if err := a.AddFriend(ctx, meB.ID, meB.Addresses[0], "hi"); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, subB, 10*time.Second, func(ev Event) bool { _, ok := ev.(FriendRequestReceived); return ok })
+	rs, err := b.FriendRequests(ctx)
+	if err != nil || len(rs) != 1 || rs[0].Name != "alice" || rs[0].Message != "hi" {
+		t.Fatalf("requests %+v, %v", rs, err)
+	}
+}

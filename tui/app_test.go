@@ -562,3 +562,17 @@ func TestSidebarScrollsToCurrent(t *testing.T) {
 		t.Fatalf("Friends are gone from the sidebar:\n%s", side)
 	}
 }
+
+// /accept NAME finds a pending request by the name it gave, and the
+// sidebar shows that name.
+func TestAcceptRequestByName(t *testing.T) {
+	f := withConversation()
+	h := newHarness(t, f, 120, 40)
+	f.requests = []node.RequestInfo{{Key: daveKey, Name: "dave", Message: "hi"}}
+	h.event(node.FriendRequestReceived{From: daveKey, Name: "dave", Message: "hi"})
+	h.mustSee("? dave asks")
+	h.enter("/accept dave")
+	if !f.called("accept " + daveKey.Short()) {
+		t.Fatalf("calls %q", f.calls)
+	}
+}

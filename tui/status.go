@@ -76,6 +76,11 @@ func (a *App) keyName(k identity.PublicKey) string {
 			}
 		}
 	}
+	for _, r := range a.requests {
+		if r.Key == k && r.Name != "" {
+			return clean(r.Name, false) // so /accept NAME finds the asker
+		}
+	}
 	return k.Short()
 }
 
