@@ -32,6 +32,8 @@ type cluster struct {
 	f    *faults
 	wire atomic.Int64 // bytes forwarded by all proxies
 
+	proxied bool // the nodes talk through proxies (options.proxied)
+
 	procs   []*proc
 	proxies []*proxy
 	want    map[string]string // public key -> name
@@ -51,7 +53,7 @@ func newCluster(opts options) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{opts: opts, dir: dir, f: opts.faults, want: map[string]string{}}
+	c := &cluster{opts: opts, dir: dir, f: opts.faults, want: map[string]string{}, proxied: opts.proxied()}
 	if c.f == nil {
 		c.f = &faults{}
 	}
@@ -114,20 +116,25 @@ func freePort(ip string) (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// startAll starts every node behind its proxy, in parallel.
+// startAll starts every node (behind its proxy when proxied), in
+// parallel.
 func (c *cluster) startAll(ctx context.Context) error {
 	c.procs = make([]*proc, c.opts.n)
-	c.proxies = make([]*proxy, c.opts.n)
+	if c.proxied {
+		c.proxies = make([]*proxy, c.opts.n)
+	}
 	for i := range c.procs {
 		listen, err := freePort(nodeIP(i))
 		if err != nil {
 			return fmt.Errorf("node %d: %w", i, err)
 		}
-		px, err := newProxy(listen, i, c.sourceOf, c.f, &c.wire)
-		if err != nil {
-			return err
+		if c.proxied {
+			px, err := newProxy(listen, i, c.sourceOf, c.f, &c.wire)
+			if err != nil {
+				return err
+			}
+			c.proxies[i] = px
 		}
-		c.proxies[i] = px
 		c.procs[i] = &proc{c: c, idx: i, name: fmt.Sprintf("node %d", i), profile: nodeDir(c.dir, i),
 			listen: listen, logPath: nodeDir(c.dir, i) + ".log", st: newNodeState()}
 	}
@@ -190,9 +197,48 @@ func (c *cluster) wait(ctx context.Context, timeout time.Duration, cond func() b
 	return nil
 }
 
+// addrOf is the address the other nodes reach node i at: its proxy's,
+// or its own when the nodes talk directly.
+func (c *cluster) addrOf(i int) string {
+	if c.proxied {
+		return c.proxies[i].addr()
+	}
+	return c.procs[i].listen
+}
+
+// wireBytes is the bytes the nodes sent since before (from wireNow);
+// ok is false when it cannot be told.
+func (c *cluster) wireBytes(before wireCount) (n int64, ok bool) {
+	now := c.wireNow()
+	switch {
+	case now.err == nil && before.err == nil:
+		return now.snap.sentSince(before.snap), true
+	case c.proxied:
+		return now.proxy - before.proxy, true
+	}
+	return 0, false
+}
+
+// wireCount is a reading of the bytes on the wire: the kernel's count
+// for the nodes' sockets and, when proxied, the proxies' own count.
+type wireCount struct {
+	snap  wireSnapshot
+	err   error
+	proxy int64
+}
+
+func (c *cluster) wireNow() wireCount {
+	s, err := c.nodeWire()
+	return wireCount{snap: s, err: err, proxy: c.wire.Load()}
+}
+
 // cut drops (or forwards again) all traffic of node i. Healing closes
 // the connections whose streams lost data, so the nodes reconnect.
+// Only a proxied cluster can cut (options.proxied).
 func (c *cluster) cut(i int, on bool) {
+	if !c.proxied {
+		return
+	}
 	c.f.setCut(i, on)
 	if !on {
 		for _, px := range c.proxies {
@@ -280,7 +326,7 @@ func (c *cluster) close() {
 
 // nodeFlags are the per-node flags beyond the common ones.
 func (c *cluster) nodeFlags(p *proc) []string {
-	f := []string{"--advertise", c.proxies[p.idx].addr()}
+	f := []string{"--advertise", c.addrOf(p.idx)}
 	if !c.opts.dht {
 		// Friends are added by address; the DHT would only talk to the
 		// public bootstrap routers, off loopback.
