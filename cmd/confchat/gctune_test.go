@@ -12,7 +12,7 @@ func TestGCPercentFor(t *testing.T) {
 	}{
 		{1 << 20, gcSmallPercent, gcSmallPercent},
 		{1 << 20, gcBigPercent, gcSmallPercent},
-		{5 << 20, gcSmallPercent, gcBigPercent},
+		{gcSmallHeap + 1<<20, gcSmallPercent, gcBigPercent},
 		{gcSmallHeap - 1, gcBigPercent, gcBigPercent}, // hysteresis: stays big
 		{gcSmallHeap - 1, gcSmallPercent, gcSmallPercent},
 		{gcSmallHeap*3/4 - 1, gcBigPercent, gcSmallPercent},
