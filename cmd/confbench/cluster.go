@@ -262,7 +262,8 @@ func (c *cluster) usage() (cpu, rssMax, rssSum float64) {
 	return cpu, rssMax, rssSum
 }
 
-// pssEvery is how often the nodes' Pss is sampled for its peak.
+// pssEvery is how often the nodes' Pss and anonymous memory are sampled
+// for their peaks.
 const pssEvery = 50 * time.Millisecond
 
 // samplePSS samples every live node's Pss until the returned func is
@@ -277,9 +278,10 @@ func (c *cluster) samplePSS(ctx context.Context) (stop func()) {
 		for {
 			for _, p := range c.procs {
 				if pid := p.livePID(); pid != 0 {
-					if v, err := readPSS(pid); err == nil {
+					if v, a, err := readRollup(pid); err == nil {
 						c.mu.Lock()
 						p.pss = max(p.pss, v)
+						p.anon = max(p.anon, a)
 						c.mu.Unlock()
 					}
 				}
@@ -296,11 +298,20 @@ func (c *cluster) samplePSS(ctx context.Context) (stop func()) {
 
 // pssPeaks returns the highest and the summed Pss peaks of the nodes.
 func (c *cluster) pssPeaks() (peak, sum float64) {
+	return c.peaks(func(p *proc) float64 { return p.pss })
+}
+
+// anonPeaks returns the highest and the summed anonymous-memory peaks.
+func (c *cluster) anonPeaks() (peak, sum float64) {
+	return c.peaks(func(p *proc) float64 { return p.anon })
+}
+
+func (c *cluster) peaks(f func(*proc) float64) (peak, sum float64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.procs {
-		peak = max(peak, p.pss)
-		sum += p.pss
+		peak = max(peak, f(p))
+		sum += f(p)
 	}
 	return peak, sum
 }

@@ -196,9 +196,12 @@ func TestReadProcSelf(t *testing.T) {
 	if s.hwmMiB <= 0 || s.rssMiB <= 0 || s.cpu < 0 {
 		t.Fatalf("%+v", s)
 	}
-	pss, err := readPSS(os.Getpid())
+	pss, anon, err := readRollup(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if anon <= 0 || anon > s.hwmMiB {
+		t.Fatalf("Anonymous %.2f MiB, VmHWM %.2f MiB", anon, s.hwmMiB)
 	}
 	if pss <= 0 || pss > s.hwmMiB {
 		t.Fatalf("Pss %.2f MiB, VmHWM %.2f MiB: Pss must be positive and at most the peak RSS", pss, s.hwmMiB)

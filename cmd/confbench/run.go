@@ -96,6 +96,9 @@ func (b *bench) totals() {
 	pssMax, pssSum := b.c.pssPeaks()
 	b.r.add("pss_peak_per_node", pssMax, "MiB")
 	b.r.add("pss_peak_sum", pssSum, "MiB")
+	anonMax, anonSum := b.c.anonPeaks()
+	b.r.add("anon_peak_per_node", anonMax, "MiB")
+	b.r.add("anon_peak_sum", anonSum, "MiB")
 	if b.deliveries > 0 && !b.wireLost {
 		b.r.add("bytes_sent_per_delivery", float64(b.wireBytes)/float64(b.deliveries), "bytes")
 	} else {
