@@ -148,6 +148,14 @@ func (c *Conn) Notify(method string, params any) error {
 // flushes, so a burst of answers and notifications costs a few syscalls,
 // not one each, and nothing is left unflushed.
 func (c *Conn) write(v any) error {
+	if r, ok := v.(*response); ok {
+		buf := getBuf()
+		defer putBuf(buf)
+		if b, ok := appendResponse((*buf)[:0], r); ok {
+			*buf = b
+			return c.writeLine(b)
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", v, err)
@@ -158,16 +166,31 @@ func (c *Conn) write(v any) error {
 // notifyObject sends a notification whose params are already a JSON
 // object, without encoding them a second time.
 func (c *Conn) notifyObject(method string, params json.RawMessage) error {
-	m, err := json.Marshal(method)
-	if err != nil {
-		return fmt.Errorf("encode method: %w", err)
-	}
-	b := make([]byte, 0, len(`{"jsonrpc":"2.0","method":,"params":}`)+len(m)+len(params))
-	b = append(b, `{"jsonrpc":"2.0","method":`...)
-	b = append(b, m...)
-	b = append(b, `,"params":`...)
+	buf := getBuf()
+	defer putBuf(buf)
+	b := appendNotificationStart((*buf)[:0], method)
 	b = append(b, params...)
-	return c.writeLine(append(b, '}'))
+	*buf = append(b, '}')
+	return c.writeLine(*buf)
+}
+
+// appendNotificationStart appends a notification line up to its params.
+func appendNotificationStart(dst []byte, method string) []byte {
+	dst = append(dst, `{"jsonrpc":"2.0","method":`...)
+	dst = appendString(dst, method)
+	return append(dst, `,"params":`...)
+}
+
+// notifyMessage sends a conference.message notification with "at",
+// encoded straight into a pooled buffer (the line notifyObject would
+// write for withAt(m, at)).
+func (c *Conn) notifyMessage(m *messageJSON, at string) error {
+	buf := getBuf()
+	defer putBuf(buf)
+	b := appendNotificationStart((*buf)[:0], "conference.message")
+	b = m.appendJSON(b, at)
+	*buf = append(b, '}')
+	return c.writeLine(*buf)
 }
 
 // writeLine writes b and a newline.
@@ -438,25 +461,21 @@ func (c *Conn) parse(raw []byte) (*request, Handler, *response) {
 	}
 	// Members are read loosely first, so a mistyped one gets its own
 	// message (and the id, when it is valid, its answer) instead of
-	// encoding/json's wording.
-	var loose struct {
-		JSONRPC json.RawMessage `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Method  json.RawMessage `json:"method"`
-		Params  json.RawMessage `json:"params"`
-	}
-	if err := json.Unmarshal(raw, &loose); err != nil {
+	// encoding/json's wording. raw is valid, so its members are split
+	// without a second pass of encoding/json (fastjson.go).
+	loose, ok := splitRequest(raw)
+	if !ok {
 		return nil, nil, errResponse(nil, Errorf(CodeInvalidRequest, "invalid request: want a JSON object"))
 	}
-	id := loose.ID
+	id := json.RawMessage(loose.ID)
 	if len(id) > 0 && !validID(id) {
 		return nil, nil, errResponse(nil, Errorf(CodeInvalidRequest, "invalid request: id must be a string, number or null"))
 	}
 	req := request{ID: id, Params: loose.Params}
-	if json.Unmarshal(loose.JSONRPC, &req.JSONRPC) != nil || req.JSONRPC != "2.0" {
+	if decodeString(loose.JSONRPC, &req.JSONRPC) != nil || req.JSONRPC != "2.0" {
 		return nil, nil, errResponse(id, Errorf(CodeInvalidRequest, `invalid request: "jsonrpc" must be "2.0"`))
 	}
-	if len(loose.Method) > 0 && json.Unmarshal(loose.Method, &req.Method) != nil {
+	if len(loose.Method) > 0 && decodeString(loose.Method, &req.Method) != nil {
 		return nil, nil, errResponse(id, Errorf(CodeInvalidRequest, `invalid request: "method": want a string`))
 	}
 	if req.Method == "" {

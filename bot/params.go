@@ -22,8 +22,14 @@ func DecodeParams(params json.RawMessage, v any) error {
 	if params[0] != '{' {
 		return Errorf(CodeInvalidParams, "invalid params: want an object")
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(params, &obj); err != nil {
+	// One validating pass, then the members are split off the valid
+	// bytes (fastjson.go) instead of decoded into a map and each member
+	// parsed again.
+	if !json.Valid(params) {
+		return Errorf(CodeInvalidParams, "invalid params: want an object")
+	}
+	obj, ok := paramMembers(params)
+	if !ok {
 		return Errorf(CodeInvalidParams, "invalid params: want an object")
 	}
 	rv := reflect.ValueOf(v)
@@ -37,7 +43,8 @@ func DecodeParams(params json.RawMessage, v any) error {
 	sv := rv.Elem()
 	fields := paramFieldsOf(sv.Type())
 	seen := make([]bool, len(fields))
-	for name, raw := range obj {
+	for _, m := range obj {
+		name, raw := m.key, m.raw
 		i := findParam(fields, name)
 		if i < 0 {
 			return Errorf(CodeInvalidParams, "invalid params: unknown field %q", name)
@@ -53,6 +60,9 @@ func DecodeParams(params json.RawMessage, v any) error {
 				continue
 			}
 			return Errorf(CodeInvalidParams, "invalid params: %s: want %s", f.name, f.want)
+		}
+		if setFast(fv, raw) {
+			continue
 		}
 		if err := json.Unmarshal(raw, fv.Addr().Interface()); err != nil {
 			return Errorf(CodeInvalidParams, "invalid params: %s: want %s", f.name, f.want)

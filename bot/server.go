@@ -85,6 +85,12 @@ func (s *Server) forward(ctx context.Context, sub *node.Subscription, conn *Conn
 		if method == "" {
 			continue
 		}
+		if m, ok := params.(messageJSON); ok {
+			if err := conn.notifyMessage(&m, rfc3339(at)); err != nil {
+				return
+			}
+			continue
+		}
 		p, err := withAt(params, at)
 		if err != nil {
 			s.log.Warn("notification not sent", "method", method, "err", err)

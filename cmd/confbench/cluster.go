@@ -32,6 +32,8 @@ type cluster struct {
 	f    *faults
 	wire atomic.Int64 // bytes forwarded by all proxies
 
+	proxied bool // the nodes talk through proxies (options.proxied)
+
 	procs   []*proc
 	proxies []*proxy
 	want    map[string]string // public key -> name
@@ -51,7 +53,7 @@ func newCluster(opts options) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{opts: opts, dir: dir, f: opts.faults, want: map[string]string{}}
+	c := &cluster{opts: opts, dir: dir, f: opts.faults, want: map[string]string{}, proxied: opts.proxied()}
 	if c.f == nil {
 		c.f = &faults{}
 	}
@@ -114,20 +116,25 @@ func freePort(ip string) (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// startAll starts every node behind its proxy, in parallel.
+// startAll starts every node (behind its proxy when proxied), in
+// parallel.
 func (c *cluster) startAll(ctx context.Context) error {
 	c.procs = make([]*proc, c.opts.n)
-	c.proxies = make([]*proxy, c.opts.n)
+	if c.proxied {
+		c.proxies = make([]*proxy, c.opts.n)
+	}
 	for i := range c.procs {
 		listen, err := freePort(nodeIP(i))
 		if err != nil {
 			return fmt.Errorf("node %d: %w", i, err)
 		}
-		px, err := newProxy(listen, i, c.sourceOf, c.f, &c.wire)
-		if err != nil {
-			return err
+		if c.proxied {
+			px, err := newProxy(listen, i, c.sourceOf, c.f, &c.wire)
+			if err != nil {
+				return err
+			}
+			c.proxies[i] = px
 		}
-		c.proxies[i] = px
 		c.procs[i] = &proc{c: c, idx: i, name: fmt.Sprintf("node %d", i), profile: nodeDir(c.dir, i),
 			listen: listen, logPath: nodeDir(c.dir, i) + ".log", st: newNodeState()}
 	}
@@ -190,9 +197,48 @@ func (c *cluster) wait(ctx context.Context, timeout time.Duration, cond func() b
 	return nil
 }
 
+// addrOf is the address the other nodes reach node i at: its proxy's,
+// or its own when the nodes talk directly.
+func (c *cluster) addrOf(i int) string {
+	if c.proxied {
+		return c.proxies[i].addr()
+	}
+	return c.procs[i].listen
+}
+
+// wireBytes is the bytes the nodes sent since before (from wireNow);
+// ok is false when it cannot be told.
+func (c *cluster) wireBytes(before wireCount) (n int64, ok bool) {
+	now := c.wireNow()
+	switch {
+	case now.err == nil && before.err == nil:
+		return now.snap.sentSince(before.snap), true
+	case c.proxied:
+		return now.proxy - before.proxy, true
+	}
+	return 0, false
+}
+
+// wireCount is a reading of the bytes on the wire: the kernel's count
+// for the nodes' sockets and, when proxied, the proxies' own count.
+type wireCount struct {
+	snap  wireSnapshot
+	err   error
+	proxy int64
+}
+
+func (c *cluster) wireNow() wireCount {
+	s, err := c.nodeWire()
+	return wireCount{snap: s, err: err, proxy: c.wire.Load()}
+}
+
 // cut drops (or forwards again) all traffic of node i. Healing closes
 // the connections whose streams lost data, so the nodes reconnect.
+// Only a proxied cluster can cut (options.proxied).
 func (c *cluster) cut(i int, on bool) {
+	if !c.proxied {
+		return
+	}
 	c.f.setCut(i, on)
 	if !on {
 		for _, px := range c.proxies {
@@ -216,7 +262,8 @@ func (c *cluster) usage() (cpu, rssMax, rssSum float64) {
 	return cpu, rssMax, rssSum
 }
 
-// pssEvery is how often the nodes' Pss is sampled for its peak.
+// pssEvery is how often the nodes' Pss and anonymous memory are sampled
+// for their peaks.
 const pssEvery = 50 * time.Millisecond
 
 // samplePSS samples every live node's Pss until the returned func is
@@ -231,9 +278,10 @@ func (c *cluster) samplePSS(ctx context.Context) (stop func()) {
 		for {
 			for _, p := range c.procs {
 				if pid := p.livePID(); pid != 0 {
-					if v, err := readPSS(pid); err == nil {
+					if v, a, err := readRollup(pid); err == nil {
 						c.mu.Lock()
 						p.pss = max(p.pss, v)
+						p.anon = max(p.anon, a)
 						c.mu.Unlock()
 					}
 				}
@@ -250,11 +298,20 @@ func (c *cluster) samplePSS(ctx context.Context) (stop func()) {
 
 // pssPeaks returns the highest and the summed Pss peaks of the nodes.
 func (c *cluster) pssPeaks() (peak, sum float64) {
+	return c.peaks(func(p *proc) float64 { return p.pss })
+}
+
+// anonPeaks returns the highest and the summed anonymous-memory peaks.
+func (c *cluster) anonPeaks() (peak, sum float64) {
+	return c.peaks(func(p *proc) float64 { return p.anon })
+}
+
+func (c *cluster) peaks(f func(*proc) float64) (peak, sum float64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.procs {
-		peak = max(peak, p.pss)
-		sum += p.pss
+		peak = max(peak, f(p))
+		sum += f(p)
 	}
 	return peak, sum
 }
@@ -280,7 +337,7 @@ func (c *cluster) close() {
 
 // nodeFlags are the per-node flags beyond the common ones.
 func (c *cluster) nodeFlags(p *proc) []string {
-	f := []string{"--advertise", c.proxies[p.idx].addr()}
+	f := []string{"--advertise", c.addrOf(p.idx)}
 	if !c.opts.dht {
 		// Friends are added by address; the DHT would only talk to the
 		// public bootstrap routers, off loopback.

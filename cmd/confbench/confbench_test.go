@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,9 +196,12 @@ func TestReadProcSelf(t *testing.T) {
 	if s.hwmMiB <= 0 || s.rssMiB <= 0 || s.cpu < 0 {
 		t.Fatalf("%+v", s)
 	}
-	pss, err := readPSS(os.Getpid())
+	pss, anon, err := readRollup(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if anon <= 0 || anon > s.hwmMiB {
+		t.Fatalf("Anonymous %.2f MiB, VmHWM %.2f MiB", anon, s.hwmMiB)
 	}
 	if pss <= 0 || pss > s.hwmMiB {
 		t.Fatalf("Pss %.2f MiB, VmHWM %.2f MiB: Pss must be positive and at most the peak RSS", pss, s.hwmMiB)
@@ -228,5 +233,94 @@ func TestNodeStateTracksMembership(t *testing.T) {
 	s.apply("conference.peer_frozen", []byte(`{"public_key":"c"}`), t0, "a", want)
 	if s.active["c"] || len(s.active) != 1 {
 		t.Fatalf("active %v", s.active)
+	}
+}
+
+// The kernel's per-socket count sees the bytes a socket of this process
+// sent, and only its own sockets' inodes are ours.
+func TestSocketBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	defer s.Close()
+	const n = 10000
+	if _, err := c.Write(make([]byte, n)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(s, make([]byte, n)); err != nil {
+		t.Fatal(err)
+	}
+	inodes, err := socketInodes(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := tcpSockets()
+	if err != nil {
+		t.Skipf("no sock_diag here: %v", err)
+	}
+	local := netip.MustParseAddrPort(c.LocalAddr().String())
+	found := false
+	for ino := range inodes {
+		if sc, ok := all[ino]; ok && sc.local == local {
+			found = true
+			if sc.acked < n || sc.acked > n+1 { // the SYN counts as one
+				t.Errorf("bytes_acked %d, want %d", sc.acked, n)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("the dialled socket %v is not among this process's sockets", local)
+	}
+	if d := (wireSnapshot{1: 500, 2: 70}).sentSince(wireSnapshot{1: 200, 3: 9}); d != 370 {
+		t.Fatalf("sentSince %d, want 370", d)
+	}
+}
+
+// Proxies sit between the nodes only where a fault needs them.
+func TestProxiedOnlyForFaults(t *testing.T) {
+	o := defaultOptions()
+	if !o.proxied() {
+		t.Error("the default phases include freeze: proxied")
+	}
+	o.phases = []string{"lat", "burst"}
+	if o.proxied() {
+		t.Error("lat,burst need no proxy")
+	}
+	o.faults = &faults{}
+	if !o.proxied() {
+		t.Error("link faults need proxies")
+	}
+	o.faults, o.proxy = nil, "on"
+	if !o.proxied() {
+		t.Error("-proxy on")
+	}
+	if _, err := parseFlags([]string{"-proxy", "off"}, io.Discard); err == nil {
+		t.Error("-proxy off with the freeze phase accepted")
+	}
+	if _, err := parseFlags([]string{"-proxy", "off", "-phases", "lat"}, io.Discard); err != nil {
+		t.Error(err)
+	}
+	if _, err := parseFlags([]string{"-proxy", "maybe"}, io.Discard); err == nil {
+		t.Error("-proxy maybe accepted")
 	}
 }

@@ -31,7 +31,7 @@ func (b *bench) connect(ctx context.Context) error {
 	var pending []<-chan reply
 	for _, pr := range pairs {
 		pending = append(pending, pr[0].send("friend.add", map[string]any{"id": pr[1].id,
-			"address": c.proxies[pr[1].idx].addr(), "message": "confbench"}))
+			"address": c.addrOf(pr[1].idx), "message": "confbench"}))
 	}
 	for i, ch := range pending {
 		if err := pairs[i][0].await(ctx, "friend.add", ch, nil); err != nil {

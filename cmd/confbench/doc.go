@@ -18,10 +18,14 @@
 // restart) are timed by confbench's clock, the same wall clock the nodes
 // read.
 //
-// Every node is reached through a small TCP proxy owned by confbench: it
-// counts the bytes on the wire, cuts a node off for the freeze phase
-// (its traffic is dropped, connections stay open), and in tests slows or
-// corrupts one link. CPU time and peak RSS come from /proc.
+// The nodes dial each other directly, as users' nodes do, unless a run
+// injects faults: the freeze phase (or -proxy on, or a test's link
+// faults) puts a small TCP proxy owned by confbench in front of every
+// node, which cuts a node off (its traffic is dropped, connections stay
+// open) and in tests slows or corrupts one link. Bytes on the wire are
+// the kernel's count for the nodes' own TCP sockets (tcp_info via
+// NETLINK_SOCK_DIAG), the same with or without proxies. CPU time and
+// peak RSS come from /proc.
 //
 // confbench owns every process it starts: they run in their own process
 // groups, die with confbench (PR_SET_PDEATHSIG), are killed on SIGINT,

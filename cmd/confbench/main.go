@@ -35,13 +35,15 @@ type options struct {
 	profileDir  string            // write each node's CPU profile of the burst phase here
 	traceDir    string            // write each node's execution trace of the latency phase here
 	dht         bool              // leave the nodes' DHT on (its default: public bootstrap routers)
+	proxy       string            // auto, on or off: put confbench's TCP proxies between the nodes
 	faults      *faults           // tests inject link faults here
 	beforePhase func(name string) // tests: called before each phase after connect
 }
 
 func defaultOptions() options {
 	return options{n: 8, graph: "chain", phases: allPhases, freezeAfter: 5 * time.Second,
-		timeout: 10 * time.Minute, latCount: 50, burstCount: 1000, msgLen: 64, burstStall: 20 * time.Second}
+		timeout: 10 * time.Minute, latCount: 50, burstCount: 1000, msgLen: 64, burstStall: 20 * time.Second,
+		proxy: "auto"}
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -62,6 +64,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.msgLen, "m", o.msgLen, "message length in bytes")
 	fs.StringVar(&o.profileDir, "cpuprofile", "", "run the nodes with --pprof and write each one's CPU profile of the burst phase to `DIR`")
 	fs.BoolVar(&o.dht, "dht", false, "leave the nodes' DHT on (it bootstraps from the public routers, off loopback); by default they run with --no-dht")
+	fs.StringVar(&o.proxy, "proxy", o.proxy, "`auto`, on or off: carry the nodes' traffic through confbench's TCP proxies "+
+		"(auto: only when a phase injects faults, i.e. freeze; otherwise the nodes talk directly)")
 	fs.StringVar(&o.traceDir, "trace", "", "run the nodes with --pprof and write each one's execution trace of the first 3 s of the latency phase to `DIR`")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: confbench [flags]\n\nMeasures N confchat bot processes on loopback; "+
@@ -97,6 +101,10 @@ func (o options) validate() error {
 		return fmt.Errorf("-L 1..10000 and -B 1..50000")
 	case o.msgLen < 16 || o.msgLen > 1024:
 		return fmt.Errorf("-m %d: want 16 to 1024", o.msgLen)
+	case o.proxy != "auto" && o.proxy != "on" && o.proxy != "off":
+		return fmt.Errorf("-proxy %q: want auto, on or off", o.proxy)
+	case o.proxy == "off" && o.has("freeze"):
+		return fmt.Errorf("-proxy off: the freeze phase cuts a node off in the proxies; use auto or on")
 	}
 	for _, p := range o.phases {
 		if !o.known(p) {
@@ -129,7 +137,21 @@ func (o options) header() map[string]string {
 		"freeze_after": o.freezeAfter.String(), "timeout": o.timeout.String(), "L": fmt.Sprint(o.latCount),
 		"B": fmt.Sprint(o.burstCount), "m": fmt.Sprint(o.msgLen), "go": runtime.Version(),
 		"os": runtime.GOOS + "/" + runtime.GOARCH, "cpus": fmt.Sprint(runtime.NumCPU()),
-		"dht": fmt.Sprint(o.dht), "start": time.Now().UTC().Format(time.RFC3339)}
+		"dht": fmt.Sprint(o.dht), "proxy": fmt.Sprint(o.proxied()), "start": time.Now().UTC().Format(time.RFC3339)}
+}
+
+// proxied says whether the nodes talk through confbench's proxies: when
+// asked, or (auto) when something needs them: the freeze phase's cut or
+// a test's link faults. Otherwise the nodes dial each other directly, as
+// users' nodes do, and nothing of confbench's sits on the path.
+func (o options) proxied() bool {
+	switch o.proxy {
+	case "on":
+		return true
+	case "off":
+		return false
+	}
+	return o.faults != nil || o.has("freeze")
 }
 
 func main() {
@@ -167,7 +189,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 
 // printHeader writes the header line: every option and the Go version.
 func printHeader(w io.Writer, h map[string]string) {
-	keys := []string{"n", "g", "phases", "freeze_after", "timeout", "L", "B", "m", "go", "os", "cpus", "start"}
+	keys := []string{"n", "g", "phases", "freeze_after", "timeout", "L", "B", "m", "proxy", "go", "os", "cpus", "start"}
 	var b strings.Builder
 	b.WriteString("# confbench")
 	for _, k := range keys {

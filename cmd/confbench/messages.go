@@ -109,11 +109,17 @@ func (b *bench) latency(ctx context.Context) error {
 }
 
 // countTraffic starts counting wire bytes and receipts for
-// bytes_sent_per_delivery; the returned func stops it.
+// bytes_sent_per_delivery; the returned func stops it. The bytes are
+// what the nodes' TCP sockets sent (the kernel's count, sockstat.go),
+// with or without proxies.
 func (b *bench) countTraffic() func() {
-	w0, r0 := b.c.wire.Load(), b.c.receipts()
+	w0, r0 := b.c.wireNow(), b.c.receipts()
 	return func() {
-		b.wireBytes += b.c.wire.Load() - w0
+		n, ok := b.c.wireBytes(w0)
+		if !ok {
+			b.wireLost = true
+		}
+		b.wireBytes += n
 		b.deliveries += b.c.receipts() - r0
 	}
 }

@@ -73,6 +73,7 @@ type proc struct {
 	cpu0 float64    // CPU seconds of earlier processes of this node (killed and restarted)
 	rss  float64    // highest VmHWM seen of any process of this node, MiB
 	pss  float64    // highest sampled Pss of any process of this node, MiB (guarded by c.mu)
+	anon float64    // highest sampled Anonymous of any process of this node, MiB (guarded by c.mu)
 }
 
 // start runs the bot and waits for its ready notification.

@@ -20,25 +20,38 @@ type procSample struct {
 	rssMiB float64 // VmRSS now
 }
 
-// readPSS reads the proportional set size (Pss in /proc/PID/smaps_rollup)
-// in MiB: the resident pages with each shared page divided among the
-// processes that map it. N nodes run one binary, so its code and data
-// pages, which VmHWM counts in full for every node, count 1/N here.
-func readPSS(pid int) (float64, error) {
+// readRollup reads the proportional set size (Pss) and the anonymous
+// memory (Anonymous) from /proc/PID/smaps_rollup, in MiB. Pss counts the
+// resident pages with each shared page divided among the processes that
+// map it: N nodes run one binary, so its code and data pages, which
+// VmHWM counts in full for every node, count 1/N here. Anonymous is what
+// belongs to the process alone (Go heap and stacks, SQLite's memory),
+// without any file pages.
+func readRollup(pid int) (pss, anon float64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	found := 0
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "Pss:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			if err != nil {
-				return 0, fmt.Errorf("/proc/%d/smaps_rollup: %w", pid, err)
+		for _, f := range []struct {
+			prefix string
+			v      *float64
+		}{{"Pss:", &pss}, {"Anonymous:", &anon}} {
+			if v, ok := strings.CutPrefix(l, f.prefix); ok {
+				kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				if err != nil {
+					return 0, 0, fmt.Errorf("/proc/%d/smaps_rollup: %w", pid, err)
+				}
+				*f.v = kb / 1024
+				found++
 			}
-			return kb / 1024, nil
 		}
 	}
-	return 0, fmt.Errorf("/proc/%d/smaps_rollup: no Pss", pid)
+	if found < 2 {
+		return 0, 0, fmt.Errorf("/proc/%d/smaps_rollup: no Pss or Anonymous", pid)
+	}
+	return pss, anon, nil
 }
 
 // readProc reads /proc/PID/stat and /proc/PID/status.

@@ -54,6 +54,7 @@ type bench struct {
 	r *report
 
 	wireBytes  int64 // bytes on the wire during the lat and burst phases
+	wireLost   bool  // a phase's bytes could not be read
 	deliveries int   // receipts in the lat and burst phases
 }
 
@@ -95,7 +96,10 @@ func (b *bench) totals() {
 	pssMax, pssSum := b.c.pssPeaks()
 	b.r.add("pss_peak_per_node", pssMax, "MiB")
 	b.r.add("pss_peak_sum", pssSum, "MiB")
-	if b.deliveries > 0 {
+	anonMax, anonSum := b.c.anonPeaks()
+	b.r.add("anon_peak_per_node", anonMax, "MiB")
+	b.r.add("anon_peak_sum", anonSum, "MiB")
+	if b.deliveries > 0 && !b.wireLost {
 		b.r.add("bytes_sent_per_delivery", float64(b.wireBytes)/float64(b.deliveries), "bytes")
 	} else {
 		b.r.add("bytes_sent_per_delivery", math.NaN(), "bytes")

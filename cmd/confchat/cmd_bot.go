@@ -64,6 +64,7 @@ func runBot(ctx context.Context, e env, f *botFlags) error {
 		}
 		defer sock.Close()
 	}
+	defer startBotGC()() // gctune.go
 	n, err := node.Open(ctx, e.global.nodeConfig(logger))
 	if err != nil {
 		return err

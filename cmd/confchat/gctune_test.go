@@ -1,0 +1,35 @@
+package main
+
+import (
+	"runtime/debug"
+	"testing"
+)
+
+func TestGCPercentFor(t *testing.T) {
+	for _, c := range []struct {
+		live          uint64
+		current, want int
+	}{
+		{1 << 20, gcSmallPercent, gcSmallPercent},
+		{1 << 20, gcBigPercent, gcSmallPercent},
+		{gcSmallHeap + 1<<20, gcSmallPercent, gcBigPercent},
+		{gcSmallHeap - 1, gcBigPercent, gcBigPercent}, // hysteresis: stays big
+		{gcSmallHeap - 1, gcSmallPercent, gcSmallPercent},
+		{gcSmallHeap*3/4 - 1, gcBigPercent, gcSmallPercent},
+	} {
+		if got := gcPercentFor(c.live, c.current); got != c.want {
+			t.Errorf("gcPercentFor(%d, %d) = %d, want %d", c.live, c.current, got, c.want)
+		}
+	}
+}
+
+// With GOGC in the environment the bot leaves the GC percent alone.
+func TestBotGCLeavesUserChoice(t *testing.T) {
+	t.Setenv("GOGC", "123")
+	old := debug.SetGCPercent(123)
+	defer debug.SetGCPercent(old)
+	startBotGC()()
+	if p := debug.SetGCPercent(123); p != 123 {
+		t.Fatalf("GC percent %d with GOGC=123 set", p)
+	}
+}
