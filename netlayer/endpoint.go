@@ -28,6 +28,9 @@ type Endpoint struct {
 
 	liveConns  atomic.Int64 // links alive now (tests count them)
 	badRecords atomic.Int64 // records that failed to decrypt or frame (tests count them)
+	// wireSent and wireReceived count the bytes of sealed records (length
+	// prefix included) written to and read from session connections.
+	wireSent, wireReceived atomic.Uint64
 
 	closeOnce sync.Once
 	termOnce  sync.Once
@@ -69,6 +72,13 @@ func New(cfg Config) (*Endpoint, error) {
 
 // Key returns the endpoint's public key.
 func (e *Endpoint) Key() identity.PublicKey { return e.self }
+
+// WireBytes returns the bytes of sealed records (with their length
+// prefixes) the endpoint's sessions wrote and read so far; handshakes are
+// not counted. It does not wait for any session.
+func (e *Endpoint) WireBytes() (sent, received uint64) {
+	return e.wireSent.Load(), e.wireReceived.Load()
+}
 
 // Events returns the endpoint's event stream. The layer above must keep
 // reading it: a full channel stalls the sessions that have events to

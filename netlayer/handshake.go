@@ -383,5 +383,7 @@ func checkClaim(claimed identity.PublicKey, static []byte) error {
 
 // readBufSize is the read buffer of a connection: several records per
 // system call under load. It must comfortably exceed a sealed 16 KiB
-// frame, or every such record costs two reads.
-const readBufSize = 64 << 10
+// frame, or every such record costs two reads. (64 KiB cost 32 KiB more
+// per link, which adds up with many sessions per node and many nodes per
+// machine.)
+const readBufSize = 32 << 10

@@ -127,10 +127,10 @@ func TestMaxNonce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer peer.Close()
-	l := &link{sc: &secureConn{conn: conn, send: send}, gen: 1, out: make(chan record, 4), done: make(chan struct{}), onKill: func() {}}
+	l := &link{sc: &secureConn{conn: conn, send: send}, gen: 1, out: newRecordQueue(4), done: make(chan struct{}), onKill: func() {}}
 	inbox := make(chan linkEvent, 4)
-	l.out <- record{Type: recAck, Ack: 1} // the last nonce
-	l.out <- record{Type: recAck, Ack: 2} // no nonce left
+	l.out.put(record{Type: recAck, Ack: 1}) // the last nonce
+	l.out.put(record{Type: recAck, Ack: 2}) // no nonce left
 	done := make(chan struct{})
 	go func() { l.writeLoop(inbox, time.Second); close(done) }() // owner: ends on the error
 	select {

@@ -17,7 +17,7 @@ func fuzzSession(t *testing.T, unacked int) (*Session, *Endpoint) {
 	}
 	s := newSession(ep, newKey(t).Public(), nil, false)
 	s.phase, s.established = Connected, true
-	s.link = &link{out: make(chan record, 1<<12), done: make(chan struct{}), onKill: func() {},
+	s.link = &link{out: newRecordQueue(1 << 12), done: make(chan struct{}), onKill: func() {},
 		sc: &secureConn{conn: &scriptConn{}}}
 	for i := range unacked {
 		s.credits <- struct{}{}
@@ -97,7 +97,7 @@ func FuzzCutOverRecords(f *testing.F) {
 		old := s.link
 		old.gen = 1
 		s.cut = &cutState{old: old, timer: s.ep.cfg.Clock.NewTimer(time.Hour)}
-		s.link = &link{gen: 2, out: make(chan record, 1<<12), done: make(chan struct{}), hold: make(chan struct{}),
+		s.link = &link{gen: 2, out: newRecordQueue(1 << 12), done: make(chan struct{}), hold: make(chan struct{}),
 			onKill: func() {}, sc: &secureConn{conn: &scriptConn{}, dialed: true}}
 		delivered := uint64(0)
 		for n := 0; len(in) > 0 && n < 64 && s.cut != nil && !s.finished; n++ {

@@ -19,15 +19,17 @@ import (
 type link struct {
 	sc       *secureConn
 	gen      uint64
-	route    Route       // RouteDirect or RouteRelay, from the connection
-	out      chan record // records to write; closed by finish
+	route    Route        // RouteDirect or RouteRelay, from the connection
+	out      *recordQueue // records to write; closed by finish
 	done     chan struct{}
 	hold     chan struct{} // nil, or closed by release: the reader waits for it
 	holdOnce sync.Once
 	killOnce sync.Once
 	onKill   func()
-	roomMu   *sync.Mutex   // the session's sealMu
-	bad      *atomic.Int64 // counts records that fail to decrypt or frame
+	roomMu   *sync.Mutex    // the session's sealMu
+	bad      *atomic.Int64  // counts records that fail to decrypt or frame
+	rcvd     *atomic.Uint64 // counts the bytes of records read
+	sent     *atomic.Uint64 // counts the bytes of records written
 }
 
 // linkEvent is a record read from, or the error that ended, link gen.
@@ -46,10 +48,12 @@ func (s *Session) newLink(sc *secureConn, held bool) *link {
 	s.linkGen++
 	l := &link{
 		bad:    &s.ep.badRecords,
+		rcvd:   &s.ep.wireReceived,
+		sent:   &s.ep.wireSent,
 		sc:     sc,
 		gen:    s.linkGen,
 		route:  routeOf(sc.conn),
-		out:    make(chan record, s.ep.cfg.SendBuffer+64),
+		out:    newRecordQueue(s.ep.cfg.SendBuffer + 64),
 		done:   make(chan struct{}),
 		roomMu: &s.sealMu,
 	}
@@ -97,19 +101,67 @@ func (l *link) killOnAbort(ctx context.Context) {
 // Owner only, once.
 func (l *link) finish(linger time.Duration) {
 	l.release()
-	close(l.out)
+	l.out.close()
 	_ = l.sc.conn.SetReadDeadline(time.Now().Add(linger))
 }
 
 // send queues a record; false when the queue is full. The payload must
 // not change afterwards (buffered frames never do).
-func (l *link) send(r record) bool {
-	select {
-	case l.out <- r:
-		return true
-	default:
+func (l *link) send(r record) bool { return l.out.put(r) }
+
+// recordQueue is a link's queue of records to write. It holds up to max
+// records in a slice that grows with use and is let go once the writer
+// has taken it (a channel of that capacity was allocated in full for
+// every link, 78 KiB with the default send buffer, busy or not).
+type recordQueue struct {
+	wake chan struct{} // capacity 1: records (or the close) wait
+
+	mu     sync.Mutex
+	recs   []record
+	max    int
+	closed bool
+}
+
+func newRecordQueue(max int) *recordQueue {
+	return &recordQueue{wake: make(chan struct{}, 1), max: max}
+}
+
+// put appends r; false when the queue is full or closed.
+func (q *recordQueue) put(r record) bool {
+	q.mu.Lock()
+	if q.closed || len(q.recs) >= q.max {
+		q.mu.Unlock()
 		return false
 	}
+	q.recs = append(q.recs, r)
+	q.mu.Unlock()
+	q.poke()
+	return true
+}
+
+// close lets the writer finish once it has taken what is queued.
+func (q *recordQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.poke()
+}
+
+func (q *recordQueue) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the queued records (the queue goes on in spare, emptied)
+// and whether the queue was closed.
+func (q *recordQueue) take(spare []record) ([]record, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	recs := q.recs
+	q.recs = spare[:0]
+	return recs, q.closed
 }
 
 func (l *link) report(inbox chan<- linkEvent, ev linkEvent) {
@@ -154,6 +206,9 @@ func (l *link) readOne(scratch *[]byte, limit int) (record, error) {
 	if err != nil {
 		return record{}, err
 	}
+	if l.rcvd != nil {
+		l.rcvd.Add(uint64(lenPrefix + n))
+	}
 	if n <= seqHeader+tagSize {
 		if cap(*scratch) < n {
 			*scratch = make([]byte, seqHeader+tagSize)
@@ -196,27 +251,40 @@ func openInPlace(cs *noise.CipherState, ct []byte) (record, error) {
 	return r, err
 }
 
-// writeLoop encrypts and writes queued records, flushing whenever the queue
-// runs dry. When finish closes the queue it flushes and half-closes.
+// writeLoop encrypts and writes queued records, a batch at a time, one
+// flush per batch. When finish closes the queue it writes what is left
+// and half-closes.
 func (l *link) writeLoop(inbox chan<- linkEvent, timeout time.Duration) {
-	w := &recordWriter{conn: l.sc.conn, cs: l.sc.send, timeout: timeout, roomMu: l.roomMu}
+	w := &recordWriter{conn: l.sc.conn, cs: l.sc.send, timeout: timeout, roomMu: l.roomMu, sent: l.sent}
+	var spare []record
 	for {
 		select {
-		case r, ok := <-l.out:
-			if !ok {
-				l.closeWrite(w)
-				return
-			}
-			err := w.seal(r)
-			if err == nil && len(l.out) == 0 {
-				err = w.flush()
-			}
-			if err != nil {
-				l.report(inbox, linkEvent{gen: l.gen, err: fmt.Errorf("connection: %w", err)})
-				l.kill()
-				return
-			}
+		case <-l.out.wake:
 		case <-l.done:
+			return
+		}
+		recs, closed := l.out.take(spare)
+		var err error
+		for i := range recs {
+			if err = w.seal(recs[i]); err != nil {
+				break
+			}
+		}
+		clear(recs) // release the payloads
+		spare = nil
+		if cap(recs) <= 64 {
+			spare = recs[:0] // a burst's large slice is let go
+		}
+		if err == nil && !closed {
+			err = w.flush()
+		}
+		if err != nil {
+			l.report(inbox, linkEvent{gen: l.gen, err: fmt.Errorf("connection: %w", err)})
+			l.kill()
+			return
+		}
+		if closed {
+			l.closeWrite(w)
 			return
 		}
 	}
@@ -228,6 +296,9 @@ func (l *link) writeLoop(inbox chan<- linkEvent, timeout time.Duration) {
 // of its own.)
 const writeBufSize = 64 << 10
 
+// writeBufMin is the write buffer a link starts with.
+const writeBufMin = 4 << 10
+
 // recordWriter seals records straight into its buffer, each behind its
 // length prefix, and writes the buffer with one system call per flush.
 // Owned by the link's writer.
@@ -237,12 +308,23 @@ type recordWriter struct {
 	timeout time.Duration
 	roomMu  *sync.Mutex // guards the header bytes of record.room
 	buf     []byte      // sealed records not yet written
+	sent    *atomic.Uint64
 }
 
-// seal appends r as a sealed record, flushing first when it does not fit.
-// The buffer grows to hold a record larger than writeBufSize.
+// seal appends r as a sealed record. The buffer starts at writeBufMin
+// and doubles, keeping what it holds, while it is under writeBufSize (an
+// idle or chat-only link keeps a small one); at writeBufSize a record
+// that does not fit flushes first. It grows to hold a record larger than
+// writeBufSize.
 func (w *recordWriter) seal(r record) error {
 	need := lenPrefix + r.size() + tagSize
+	if cap(w.buf)-len(w.buf) < need {
+		if c := cap(w.buf); c < writeBufSize {
+			grown := make([]byte, len(w.buf), max(min(2*c, writeBufSize), writeBufMin, len(w.buf)+need))
+			copy(grown, w.buf)
+			w.buf = grown
+		}
+	}
 	if cap(w.buf)-len(w.buf) < need {
 		if err := w.flush(); err != nil {
 			return err
@@ -277,7 +359,10 @@ func (w *recordWriter) flush() error {
 		return nil
 	}
 	_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-	_, err := w.conn.Write(w.buf)
+	n, err := w.conn.Write(w.buf)
+	if w.sent != nil {
+		w.sent.Add(uint64(n))
+	}
 	w.buf = w.buf[:0]
 	if err != nil {
 		return fmt.Errorf("write: %w", err)

@@ -22,6 +22,10 @@ type Counters struct {
 	// HistoryLoads counts neighbours' history requests answered from the
 	// database because the engine no longer keeps those bodies in memory.
 	HistoryLoads uint64
+	// WireSent and WireReceived count the bytes of sealed session records
+	// (length prefixes included, handshakes not) written to and read
+	// from peers' connections.
+	WireSent, WireReceived uint64
 }
 
 type counters struct {
@@ -30,12 +34,15 @@ type counters struct {
 
 // Counters returns the running totals. It does not wait for the loop.
 func (n *Node) Counters() Counters {
+	sent, received := n.ep.WireBytes()
 	return Counters{
 		SendDropped:      n.counters.sendDropped.Load(),
 		SendHealed:       n.counters.sendHealed.Load(),
 		StorageFailures:  n.counters.storageFailures.Load(),
 		StrangersEvicted: n.counters.strangersEvicted.Load(),
 		HistoryLoads:     n.counters.historyLoads.Load(),
+		WireSent:         sent,
+		WireReceived:     received,
 	}
 }
 

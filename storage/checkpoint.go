@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -46,6 +47,10 @@ type checkpointer struct {
 func startCheckpointer(ctx context.Context, db *sql.DB) (*checkpointer, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA cache_size=-"+strconv.Itoa(checkpointCache)); err != nil {
+		_ = conn.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

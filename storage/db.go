@@ -137,9 +137,17 @@ func tightenModes(dir, path string) ([]string, error) {
 // 2 MiB per connection. The connections are the writer's, the
 // checkpointer's (see checkpoint.go) and one pool connection for reads
 // and writes outside Update.
+//
+// The write connection's cache holds the pages every commit touches and
+// stays at 1 MiB; the pool connection (history pages, restores) gets a
+// quarter of that and the checkpointer, which reads the log without the
+// cache, a minimum. modernc's allocator rounds each cached page up to an
+// 8 KiB slot, so a full cache costs about twice its size.
 const (
-	maxConns = 3
-	cacheKiB = 1024
+	maxConns        = 3
+	cacheKiB        = 256  // pool connections (the DSN's)
+	writerCacheKiB  = 1024 // the write connection
+	checkpointCache = 64   // KiB, the checkpointer's connection
 )
 
 // dsn builds the connection string. Every pooled connection gets foreign

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"sync"
 )
 
@@ -147,7 +148,7 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 	w := &writer{conn: conn, m: map[string]*sql.Stmt{}}
 	// Checkpoints run on their own connection (checkpoint.go), not in
 	// this connection's commits.
-	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint=0"); err != nil {
+	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-"+strconv.Itoa(writerCacheKiB)); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
