@@ -112,7 +112,7 @@ func BenchmarkFlood64(b *testing.B) {
 		body := append([]byte{0, 0, 0, 0}, "benchmark message text"...)
 		sig := kp.Sign(conference.SignedBytes(id, origin.Key(), n, conference.KindMessage, body))
 		pkts[i] = (&conference.MessagePacket{Group: recv.GroupNumber(), Sender: origin.Engine.SelfNumber(),
-			Number: n, Kind: conference.KindMessage, Data: append(body, sig...)}).Encode()
+			Number: n, Kind: conference.KindMessage, Body: body, Auth: sig}).Encode()
 	}
 	now := net.Now()
 	b.ReportAllocs()

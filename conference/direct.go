@@ -110,7 +110,7 @@ func (e *Engine) handleTitleResponse(c *conn, p *TitleResponsePacket) error {
 	if p.Title.Kind != KindTitle {
 		return fmt.Errorf("conference: title response: %w", ErrMalformed)
 	}
-	if !p.Title.Verify(e.id) {
+	if !e.verifyRecord(p.Title) {
 		return fmt.Errorf("conference: title response: %w", ErrBadSignature)
 	}
 	if e.acceptRecord(p.Title, true) {

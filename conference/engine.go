@@ -133,6 +133,10 @@ type Engine struct {
 	out          outbox
 	stage        staging
 
+	unsealed []unsealedMsg // own messages made since the last seal (send.go)
+	signs    int           // signatures made (tests count them)
+	auths    authCache     // verified batch roots (auth.go)
+
 	delivered uint32            // others hold our messages up to this number
 	echoes    map[uint32]uint32 // echoed own numbers above delivered -> their prev
 }

@@ -47,3 +47,7 @@ func (e *Engine) StoredCount() int { return e.store.count }
 
 // SetStatusForTest drives the status transition function.
 func (e *Engine) SetStatusForTest(s uint8) error { return e.setStatus(status(s)) }
+
+// SignCount is the number of Ed25519 signatures the engine has made for
+// its own messages (one per sealed run chunk).
+func (e *Engine) SignCount() int { return e.signs }

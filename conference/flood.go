@@ -64,7 +64,7 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 	if !ok {
 		return nil
 	}
-	body := m.Body()
+	body := m.Body
 	e.releaseIntroducer(c, origin) // before dedupe, as in Tox (ref §3.4.3 step 4)
 	if e.isDuplicate(c, origin, q, m, body) {
 		if origin == e.self && storedKind(m.Kind) && c.key != e.self {
@@ -73,7 +73,7 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 		}
 		return nil
 	}
-	if !origin.Verify(signedBytes(e.id, origin, m.Number, m.Kind, body), m.Signature()) {
+	if !e.verifyMessage(origin, m.Number, m.Kind, body, m.Auth) {
 		e.maybeQuery(c)
 		return fmt.Errorf("conference: message %d from peer %d: %w", m.Number, m.Sender, ErrBadSignature)
 	}
@@ -96,7 +96,7 @@ func (e *Engine) selfAnnouncementOf(key identity.PublicKey, m *MessagePacket) bo
 	if m.Kind != KindNewPeer {
 		return false
 	}
-	np, err := decodeNewPeer(m.Body())
+	np, err := decodeNewPeer(m.Body)
 	return err == nil && np.Key == key && np.Number == m.Sender
 }
 
@@ -107,7 +107,7 @@ func (e *Engine) resolveOrigin(c *conn, m *MessagePacket) (identity.PublicKey, *
 	if m.Kind == KindNewPeer {
 		// A self-announcement is verified against the key it announces, even
 		// under our own number (a collision it resolves).
-		if np, err := decodeNewPeer(m.Body()); err == nil && np.Number == m.Sender && np.Key != e.self {
+		if np, err := decodeNewPeer(m.Body); err == nil && np.Number == m.Sender && np.Key != e.self {
 			return np.Key, e.peers.byKey[np.Key], true
 		}
 	}
@@ -163,11 +163,11 @@ func (e *Engine) releaseIntroducer(arrival *conn, origin identity.PublicKey) {
 func (e *Engine) isDuplicate(arrival *conn, origin identity.PublicKey, q *peer, m *MessagePacket, body []byte) bool {
 	if storedKind(m.Kind) {
 		if st := e.store.get(origin, m.Number); st != nil {
-			return bytes.Equal(st.rec.Body, body) && bytes.Equal(st.rec.Signature, m.Signature())
+			return bytes.Equal(st.rec.Body, body) && bytes.Equal(st.rec.Signature, m.Auth)
 		}
 		if sl, ok := e.store.slotOf(origin, m.Number); ok {
 			// held without its body: the same bytes have the same hash
-			rec := Record{Origin: origin, Number: m.Number, Kind: m.Kind, Body: body, Signature: m.Signature()}
+			rec := Record{Origin: origin, Number: m.Number, Kind: m.Kind, Body: body, Signature: m.Auth}
 			return sl.fp == fingerprint(rec.Hash(e.id))
 		}
 		return false
@@ -195,7 +195,8 @@ func (e *Engine) markSeen(origin identity.PublicKey, q *peer, m *MessagePacket) 
 func (e *Engine) keepLastSigned(q *peer, m *MessagePacket) {
 	if q != nil && (q.lastSigned == nil || m.Number > q.lastSigned.Number) {
 		cp := *m
-		cp.Data = append([]byte(nil), m.Data...)
+		cp.Body = append([]byte(nil), m.Body...)
+		cp.Auth = append([]byte(nil), m.Auth...)
 		q.lastSigned = &cp
 	}
 }
@@ -217,10 +218,10 @@ func (e *Engine) hintReusedNumber(arrival *conn, q *peer, m *MessagePacket) {
 // or above our counter, skip past it (plus a margin).
 func (e *Engine) handleNumberHint(p *NumberHintPacket) {
 	m := &p.Message
-	if len(m.Data) < sigSize || m.Number < e.nextNumber {
+	if m.Number < e.nextNumber {
 		return
 	}
-	if !e.self.Verify(signedBytes(e.id, e.self, m.Number, m.Kind, m.Body()), m.Signature()) {
+	if !e.verifyMessage(e.self, m.Number, m.Kind, m.Body, m.Auth) {
 		return
 	}
 	e.nextNumber = m.Number + restartMargin
@@ -258,7 +259,7 @@ func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *Messag
 	case KindKillPeer, KindFreezePeer:
 		return e.handleLeave(origin, q, m.Kind, body)
 	case KindName, KindTitle, KindMessage, KindAction:
-		rec := Record{Origin: origin, Number: m.Number, Kind: m.Kind, Body: body, Signature: m.Signature()}
+		rec := Record{Origin: origin, Number: m.Number, Kind: m.Kind, Body: body, Signature: m.Auth}
 		if !e.acceptRecord(rec, false) {
 			return false
 		}
@@ -317,5 +318,17 @@ func (e *Engine) flood(m *MessagePacket) {
 		out := *m
 		out.Group = c.remoteGroup
 		e.sendRaw(c.key, out.Encode())
+	}
+}
+
+// floodUnsealed queues our own message, not yet sealed, for every online
+// connection: each packet is a 3-byte placeholder (id, receiver's group
+// number) that seal replaces with the encoded message.
+func (e *Engine) floodUnsealed() {
+	for _, c := range e.conns {
+		if !c.online {
+			continue
+		}
+		e.sendRaw(c.key, []byte{PacketMessageBatch, byte(c.remoteGroup >> 8), byte(c.remoteGroup)})
 	}
 }

@@ -62,7 +62,7 @@ func stepEngine(e *Engine, now time.Time, op byte, kp *identity.KeyPair, number 
 		}
 		kind, num, body := data[0], binary.BigEndian.Uint32(data[1:5]), data[5:]
 		sig := kp.Sign(signedBytes(e.id, from, num, kind, body))
-		m := &MessagePacket{Group: 1, Sender: number, Number: num, Kind: kind, Data: append(append([]byte(nil), body...), sig...)}
+		m := &MessagePacket{Group: 1, Sender: number, Number: num, Kind: kind, Body: append([]byte(nil), body...), Auth: sig}
 		_ = e.HandlePacket(now, from, m.Encode())
 	case 2: // a history batch of validly signed records of the sender
 		var recs []Record

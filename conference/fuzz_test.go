@@ -22,7 +22,17 @@ func seedPackets() [][]byte {
 	k := fuzzKey(1).Public()
 	rec := Record{Origin: k, Number: 7, Kind: KindMessage, Body: []byte{0, 0, 0, 3, 'h', 'i'}, Signature: make([]byte, 64)}
 	title := Record{Origin: k, Number: 8, Kind: KindTitle, Body: append(make([]byte, 12), 't'), Signature: make([]byte, 64)}
-	msg := &MessagePacket{Group: 3, Sender: 4, Number: 5, Kind: KindMessage, Data: append([]byte{0, 0, 0, 0, 'x'}, make([]byte, 64)...)}
+	msg := &MessagePacket{Group: 3, Sender: 4, Number: 5, Kind: KindMessage, Body: []byte{0, 0, 0, 0, 'x'}, Auth: make([]byte, 64)}
+	// a batch of three sealed by fuzzKey(1): real auths of every path length
+	kp := fuzzKey(1)
+	var signed [][]byte
+	bodies := [][]byte{{0, 0, 0, 0, 'a'}, {0, 0, 0, 0, 'b'}, {0, 0, 0, 0, 'c'}}
+	for i, b := range bodies {
+		signed = append(signed, signedBytes(id, k, uint32(10+i), KindMessage, b))
+	}
+	auths, _ := sealRun(kp, id, signed)
+	bmsg := &MessagePacket{Group: 3, Sender: 4, Number: 10, Kind: KindMessage, Body: bodies[0], Auth: auths[0]}
+	brec := Record{Origin: k, Number: 12, Kind: KindMessage, Body: bodies[2], Signature: auths[2]}
 	return [][]byte{
 		(&InvitePacket{InviterGroup: 1, ID: id}).Encode(),
 		(&InviteAcceptPacket{JoinerGroup: 2, InviterGroup: 1, ID: id}).Encode(),
@@ -34,12 +44,15 @@ func seedPackets() [][]byte {
 		(&PeerResponsePacket{Group: 1, Entries: []PeerEntry{{Number: 1, Key: k, Addresses: []string{"a:1", "b:2"}, Name: "n"}}}).Encode(),
 		(&TitleResponsePacket{Group: 1, Title: title}).Encode(),
 		msg.Encode(),
+		bmsg.Encode(),
 		(&SummaryPacket{Group: 1, Entries: []SummaryEntry{{Origin: k, Floor: 1, HWM: 3, Top: 5, Fingerprint: 7}}}).Encode(),
 		(&RequestPacket{Group: 1, Entries: []RequestEntry{{Origin: k, From: 1, To: 9}}}).Encode(),
 		(&BatchPacket{Group: 1, Records: []Record{rec, title}}).Encode(),
+		(&BatchPacket{Group: 1, Records: []Record{brec, rec, brec}}).Encode(),
 		(&FloorsPacket{Group: 1, Entries: []FloorEntry{{Origin: k, Floor: 4}}}).Encode(),
 		(&HistoryRequestPacket{Group: 1, Count: 100}).Encode(),
 		(&NumberHintPacket{Group: 1, Message: *msg}).Encode(),
+		(&NumberHintPacket{Group: 1, Message: *bmsg}).Encode(),
 	}
 }
 
@@ -121,7 +134,12 @@ func FuzzDecodeMessage(f *testing.F) {
 		if !bytes.Equal(m.Encode(), data) {
 			t.Fatal("message does not round-trip")
 		}
-		body := m.Body()
+		if m.Batched() {
+			if _, ok := parseBatchAuth(m.Auth); !ok {
+				t.Fatal("decoded a malformed batch auth")
+			}
+		}
+		body := m.Body
 		if validateBody(m.Kind, body) == nil && storedKind(m.Kind) {
 			_ = Record{Kind: m.Kind, Body: body}.Prev()
 			_, _, _ = titleBody(body)
@@ -158,5 +176,42 @@ func FuzzEngineHandlePacket(f *testing.F) {
 		e.Tick(now.Add(time.Second))
 		e.Ready()
 		e.Advance()
+	})
+}
+
+// FuzzVerifyAuth feeds arbitrary auths for the messages of one sealed
+// batch: parsing never panics, the engine's cached check always agrees
+// with the uncached one, and the only auth that verifies for a message is
+// the one its origin made (auths cannot be malleated).
+func FuzzVerifyAuth(f *testing.F) {
+	kp := fuzzKey(1)
+	id := ID{0, 5}
+	var bodies, signed [][]byte
+	for i := range 5 {
+		b := []byte{0, 0, 0, byte(i), 'm'}
+		bodies = append(bodies, b)
+		signed = append(signed, signedBytes(id, kp.Public(), uint32(i+1), KindMessage, b))
+	}
+	auths, _ := sealRun(kp, id, signed)
+	for i, a := range auths {
+		f.Add(byte(i), a)
+	}
+	f.Add(byte(0), kp.Sign(signed[0]))
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e, _ := Create(Config{Self: fuzzKey(2), GroupNumber: 1}, now)
+	e.id = id
+	f.Fuzz(func(t *testing.T, which byte, auth []byte) {
+		i := int(which) % len(bodies)
+		cached := e.verifyMessage(kp.Public(), uint32(i+1), KindMessage, bodies[i], auth)
+		plain := verifyAuth(id, kp.Public(), signed[i], auth)
+		if cached != plain {
+			t.Fatalf("cached check %v, uncached %v", cached, plain)
+		}
+		if plain && !bytes.Equal(auth, auths[i]) && !bytes.Equal(auth, kp.Sign(signed[i])) {
+			t.Fatalf("a different auth %x verifies message %d", auth, i)
+		}
+		if len(e.auths.set) > authCacheSize {
+			t.Fatal("cache over its bound")
+		}
 	})
 }

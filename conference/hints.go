@@ -61,7 +61,7 @@ func (e *Engine) dropHint(key identity.PublicKey) (hint, bool) {
 // if one does, it becomes a member (its signature vouches for it) and is
 // returned.
 func (e *Engine) promoteHint(m *MessagePacket) *peer {
-	body, tries := m.Body(), 0
+	tries := 0
 	for _, h := range slices.Clone(e.peers.hints) {
 		if h.number != m.Sender {
 			continue
@@ -69,7 +69,7 @@ func (e *Engine) promoteHint(m *MessagePacket) *peer {
 		if tries++; tries > maxHintTries {
 			return nil
 		}
-		if !h.key.Verify(signedBytes(e.id, h.key, m.Number, m.Kind, body), m.Signature()) {
+		if !e.verifyMessage(h.key, m.Number, m.Kind, m.Body, m.Auth) {
 			continue
 		}
 		return e.addPeer(h.key, h.number, h.addrs, true) // takes the hint's name

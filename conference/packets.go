@@ -7,6 +7,8 @@ const (
 	PacketDirect  byte = 0x62
 	PacketMessage byte = 0x63
 	PacketRejoin  byte = 0x64
+	// PacketMessageBatch is confchat's 0x63 with a batch auth (auth.go).
+	PacketMessageBatch byte = 0x65
 )
 
 // Invite sub-ids (second byte of 0x60 packets).
@@ -19,16 +21,17 @@ const (
 // Direct (0x62) sub-ids. 0x01, 0x08, 0x09, 0x0A are Tox's; 0x20.. are
 // confchat's history-sync extension.
 const (
-	directPeerIntroduced byte = 0x01
-	directPeerQuery      byte = 0x08
-	directPeerResponse   byte = 0x09
-	directTitleResponse  byte = 0x0A
-	directSummary        byte = 0x20
-	directRequest        byte = 0x21
-	directBatch          byte = 0x22
-	directFloors         byte = 0x23
-	directHistoryRequest byte = 0x24
-	directNumberHint     byte = 0x25
+	directPeerIntroduced  byte = 0x01
+	directPeerQuery       byte = 0x08
+	directPeerResponse    byte = 0x09
+	directTitleResponse   byte = 0x0A
+	directSummary         byte = 0x20
+	directRequest         byte = 0x21
+	directBatch           byte = 0x22
+	directFloors          byte = 0x23
+	directHistoryRequest  byte = 0x24
+	directNumberHint      byte = 0x25
+	directNumberHintBatch byte = 0x26
 )
 
 // Wire is a decoded conference packet. The set is closed: the types in this
@@ -56,7 +59,7 @@ func DecodePacket(data []byte) (Wire, error) {
 		return DecodeRejoin(data)
 	case PacketDirect:
 		return DecodeDirect(data)
-	case PacketMessage:
+	case PacketMessage, PacketMessageBatch:
 		return DecodeMessage(data)
 	}
 	return nil, ErrUnknownPacket

@@ -26,37 +26,48 @@ const signContext = "confchat/conference/v1"
 
 // MessagePacket is Tox's flooded 0x63 message:
 // 63 receiver-gnum(2) sender-peer(2) number(4) kind(1) data.
-// Extension: data = body || Ed25519 signature(64). The part after the group
-// number is relayed unchanged.
+// Extension: data = body || Ed25519 signature(64) (a plain auth). A message
+// sealed in a batch (auth.go) travels as 0x65 with the same header and
+// data = batch auth || body. The part after the group number is relayed
+// unchanged.
 type MessagePacket struct {
 	Group  uint16
 	Sender uint16
 	Number uint32
 	Kind   byte
-	Data   []byte
+	Body   []byte // the signed body
+	Auth   []byte // plain signature (64 bytes) or batch auth
 }
 
 func (*MessagePacket) wire() {}
 
+// Batched reports whether the packet carries a batch auth (0x65).
+func (p *MessagePacket) Batched() bool { return len(p.Auth) != sigSize }
+
 // Encode returns the wire bytes.
 func (p *MessagePacket) Encode() []byte {
-	b := make([]byte, 0, 10+len(p.Data))
-	b = putU16(append(b, PacketMessage), p.Group)
+	b := make([]byte, 0, 10+len(p.Body)+len(p.Auth))
+	if p.Batched() {
+		b = append(b, PacketMessageBatch)
+	} else {
+		b = append(b, PacketMessage)
+	}
+	b = putU16(b, p.Group)
 	b = putU16(b, p.Sender)
 	b = putU32(b, p.Number)
 	b = append(b, p.Kind)
-	return append(b, p.Data...)
+	if p.Batched() {
+		b = append(b, p.Auth...)
+		return append(b, p.Body...)
+	}
+	b = append(b, p.Body...)
+	return append(b, p.Auth...)
 }
 
-// Body returns the signed body (data without the signature).
-func (p *MessagePacket) Body() []byte { return p.Data[:len(p.Data)-sigSize] }
-
-// Signature returns the trailing signature.
-func (p *MessagePacket) Signature() []byte { return p.Data[len(p.Data)-sigSize:] }
-
-// DecodeMessage decodes a 0x63 packet. It requires room for a signature.
+// DecodeMessage decodes a 0x63 or 0x65 packet. It requires a well-formed
+// auth (a 64-byte signature; a batch auth of a valid shape).
 func DecodeMessage(data []byte) (*MessagePacket, error) {
-	if len(data) < 10+sigSize || data[0] != PacketMessage {
+	if len(data) < 10 || (data[0] != PacketMessage && data[0] != PacketMessageBatch) {
 		return nil, malformed("message", "short")
 	}
 	if len(data) > MaxPacketSize {
@@ -64,12 +75,27 @@ func DecodeMessage(data []byte) (*MessagePacket, error) {
 	}
 	r := newReader(data[1:])
 	p := &MessagePacket{Group: r.u16(), Sender: r.u16(), Number: r.u32(), Kind: r.u8()}
-	p.Data = r.rest()
+	if data[0] == PacketMessage {
+		rest := r.rest()
+		if len(rest) < sigSize {
+			return nil, malformed("message", "short")
+		}
+		p.Body, p.Auth = rest[:len(rest)-sigSize], rest[len(rest)-sigSize:]
+		return p, nil
+	}
+	start := r.b
+	if _, ok := readBatchAuth(r); !ok {
+		return nil, malformed("message", "bad batch auth")
+	}
+	p.Auth = start[:len(start)-len(r.b)]
+	p.Body = r.rest()
 	return p, nil
 }
 
 // Record is one signed message as kept in the store and carried by history
-// sync: origin(32) number(4) kind(1) body-len(2) body signature(64).
+// sync: origin(32) number(4) kind(1) body-len(2) body auth. Signature holds
+// the auth: a plain signature (64 bytes) or a batch auth (auth.go); in a
+// record the top bit of body-len says which.
 type Record struct {
 	Origin    identity.PublicKey
 	Number    uint32
@@ -96,16 +122,27 @@ func signedBytes(id ID, origin identity.PublicKey, number uint32, kind byte, bod
 	return append(b, body...)
 }
 
-// Verify reports whether the record's signature is valid for conference id.
+// Verify reports whether the record's auth (either form) is valid for
+// conference id.
 func (rec Record) Verify(id ID) bool {
-	return rec.Origin.Verify(signedBytes(id, rec.Origin, rec.Number, rec.Kind, rec.Body), rec.Signature)
+	return verifyAuth(id, rec.Origin, signedBytes(id, rec.Origin, rec.Number, rec.Kind, rec.Body), rec.Signature)
 }
 
-// Hash is SHA-256 of the signed bytes plus signature; the fork rule keeps
-// the version with the smaller hash.
+// Hash is SHA-256 of the signed bytes plus the auth bytes (for a plain
+// signature: the signature, as it always was); the fork rule keeps the
+// version with the smaller hash.
 func (rec Record) Hash(id ID) [32]byte {
-	b := signedBytes(id, rec.Origin, rec.Number, rec.Kind, rec.Body)
-	return sha256.Sum256(append(b, rec.Signature...))
+	return hashOf(signedBytes(id, rec.Origin, rec.Number, rec.Kind, rec.Body), rec.Signature)
+}
+
+// hashOf is SHA-256(signed || auth).
+func hashOf(signed, auth []byte) [32]byte {
+	h := sha256.New()
+	h.Write(signed)
+	h.Write(auth)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
 }
 
 // Prev returns the origin's previous stored number carried in the body.
@@ -114,11 +151,22 @@ func (rec Record) Prev() uint32 {
 	return prev
 }
 
+// recordBatchFlag in a record's body-len says a batch auth follows the
+// body instead of a 64-byte signature (bodies are far below 2^15 bytes).
+const recordBatchFlag = 0x8000
+
+// wireSize is the record's encoded length.
+func (rec Record) wireSize() int { return 32 + 4 + 1 + 2 + len(rec.Body) + len(rec.Signature) }
+
 func appendRecord(b []byte, rec Record) []byte {
 	b = append(b, rec.Origin[:]...)
 	b = putU32(b, rec.Number)
 	b = append(b, rec.Kind)
-	b = putU16(b, uint16(len(rec.Body)))
+	n := uint16(len(rec.Body))
+	if len(rec.Signature) != sigSize {
+		n |= recordBatchFlag
+	}
+	b = putU16(b, n)
 	b = append(b, rec.Body...)
 	return append(b, rec.Signature...)
 }
@@ -126,10 +174,17 @@ func appendRecord(b []byte, rec Record) []byte {
 func readRecord(r *reader) (Record, error) {
 	rec := Record{Origin: r.key(), Number: r.u32(), Kind: r.u8()}
 	n := int(r.u16())
-	rec.Body = r.take(n)
-	rec.Signature = r.take(sigSize)
+	rec.Body = r.take(n &^ recordBatchFlag)
+	if n&recordBatchFlag == 0 {
+		rec.Signature = r.take(sigSize)
+	} else {
+		start := r.b
+		if _, ok := readBatchAuth(r); ok {
+			rec.Signature = start[:len(start)-len(r.b)]
+		}
+	}
 	if !r.ok {
-		return Record{}, malformed("record", "truncated")
+		return Record{}, malformed("record", "truncated or bad auth")
 	}
 	if !storedKind(rec.Kind) {
 		return Record{}, malformed("record", "kind is not stored")

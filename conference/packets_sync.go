@@ -136,16 +136,25 @@ func (*NumberHintPacket) wire()               {}
 func (p *NumberHintPacket) group() uint16     { return p.Group }
 func (p *NumberHintPacket) setGroup(g uint16) { p.Group = g }
 
-// Encode returns the wire bytes.
+// Encode returns the wire bytes. A message with a batch auth goes as
+// 0x62/0x26 (its data as in 0x65: auth || body).
 func (p *NumberHintPacket) Encode() []byte {
 	m := p.Message
-	return append(directHeader(p.Group, directNumberHint), m.Encode()[3:]...)
+	sub := directNumberHint
+	if m.Batched() {
+		sub = directNumberHintBatch
+	}
+	return append(directHeader(p.Group, sub), m.Encode()[3:]...)
 }
 
 func decodeSyncPacket(group uint16, sub byte, body []byte) (Wire, error) {
 	switch sub {
-	case directNumberHint:
-		m, err := DecodeMessage(append([]byte{PacketMessage, 0, 0}, body...))
+	case directNumberHint, directNumberHintBatch:
+		id := PacketMessage
+		if sub == directNumberHintBatch {
+			id = PacketMessageBatch
+		}
+		m, err := DecodeMessage(append([]byte{id, 0, 0}, body...))
 		if err != nil {
 			return nil, err
 		}

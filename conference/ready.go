@@ -157,6 +157,7 @@ func (e *Engine) prevNumber() uint32 {
 // outputs plus newer ones. The embedder persists Rows first, then sends
 // Packets, then applies Sessions, then emits Events, then calls Advance.
 func (e *Engine) Ready() Ready {
+	e.seal()
 	e.syncSessions()
 	o := &e.out
 	o.given = readyMark{rows: len(o.rows), packets: len(o.packets), sessions: len(o.sessions),
@@ -176,6 +177,7 @@ func (e *Engine) Ready() Ready {
 // message store (history sync may serve them from now on). Advance may
 // leave new outputs pending (pruning); check HasReady.
 func (e *Engine) Advance() {
+	e.seal()
 	upTo := e.out.given.tag
 	e.out.advance()
 	committed := false
@@ -221,6 +223,7 @@ func (e *Engine) commitStaged(st *stored) {
 // persisting the advanced counter is left pending). Every other output
 // stays pending and comes back in the next Ready.
 func (e *Engine) Abort() {
+	e.seal()
 	e.out.abort()
 	if !e.staged() && len(e.sync.queued) == 0 {
 		return

@@ -27,7 +27,7 @@ func ownRows(r conference.Ready, origin identity.PublicKey) []conference.Message
 func floodedNumbers(r conference.Ready, sender uint16) []uint32 {
 	var out []uint32
 	for _, p := range r.Packets {
-		if len(p.Data) == 0 || p.Data[0] != conference.PacketMessage {
+		if len(p.Data) == 0 || p.Data[0] != conference.PacketMessage && p.Data[0] != conference.PacketMessageBatch {
 			continue
 		}
 		if m, err := conference.DecodeMessage(p.Data); err == nil && m.Sender == sender {
@@ -219,7 +219,7 @@ func TestBackpressureRefusesInput(t *testing.T) {
 	_ = b.Engine.SendMessage(now, "from b")
 	var msg []byte
 	for _, p := range b.Engine.Ready().Packets {
-		if p.To == a.Key() && p.Data[0] == conference.PacketMessage {
+		if p.To == a.Key() && (p.Data[0] == conference.PacketMessage || p.Data[0] == conference.PacketMessageBatch) {
 			msg = p.Data
 		}
 	}

@@ -21,7 +21,7 @@ func TestForkResolvedEverywhere(t *testing.T) {
 		body = append(body, text...)
 		sig := x.KeyPair().Sign(conference.SignedBytes(id, x.Key(), n, conference.KindMessage, body))
 		return (&conference.MessagePacket{Group: nodes[to].GroupNumber(), Sender: x.Engine.SelfNumber(),
-			Number: n, Kind: conference.KindMessage, Data: append(body, sig...)}).Encode()
+			Number: n, Kind: conference.KindMessage, Body: body, Auth: sig}).Encode()
 	}
 	// Two forked versions enter the group at two members at once, each from
 	// one of that member's online connections.

@@ -32,7 +32,7 @@ func observe(nodes []*simnet.Node) snapshot {
 
 func forged(e *conference.Engine, group, sender uint16, number uint32, kind byte, body []byte, sig []byte) []byte {
 	p := &conference.MessagePacket{Group: group, Sender: sender, Number: number, Kind: kind,
-		Data: append(append([]byte(nil), body...), sig...)}
+		Body: append([]byte(nil), body...), Auth: sig}
 	return p.Encode()
 }
 
@@ -46,7 +46,7 @@ func TestMaliciousMemberChangesNothing(t *testing.T) {
 	victim, mal, target := nodes[1], nodes[4], nodes[3]
 	var captured [][]byte
 	net.SetTap(func(from, to *simnet.Node, data []byte) {
-		if from == victim && to == target && len(data) > 0 && data[0] == conference.PacketMessage {
+		if from == victim && to == target && len(data) > 0 && (data[0] == conference.PacketMessage || data[0] == conference.PacketMessageBatch) {
 			captured = append(captured, append([]byte(nil), data...))
 		}
 	})

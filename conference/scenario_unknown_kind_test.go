@@ -18,7 +18,7 @@ func TestUnknownKindsAreRelayed(t *testing.T) {
 	const kind = 0x55
 	reached := map[*simnet.Node]bool{}
 	net.SetTap(func(from, to *simnet.Node, data []byte) {
-		if len(data) > 10 && data[0] == conference.PacketMessage && data[9] == kind {
+		if len(data) > 10 && (data[0] == conference.PacketMessage || data[0] == conference.PacketMessageBatch) && data[9] == kind {
 			reached[to] = true
 		}
 	})
@@ -33,7 +33,7 @@ func TestUnknownKindsAreRelayed(t *testing.T) {
 		}
 		to := net.NodeByKey(peers[0])
 		pkt := &conference.MessagePacket{Group: to.GroupNumber(), Sender: x.Engine.SelfNumber(),
-			Number: number, Kind: kind, Data: append(body, sig...)}
+			Number: number, Kind: kind, Body: body, Auth: sig}
 		net.Inject(x, to, pkt.Encode())
 	}
 	send(x.Engine.NextNumber()+100, make([]byte, 64)) // forged

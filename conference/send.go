@@ -5,11 +5,18 @@ import (
 	"time"
 )
 
-// originate signs and floods one message of ours. Stored kinds get prev
-// prepended, are stored and shown at once; inside an own user action they
-// are staged instead and enter the store on Advance. The new next number
-// is persisted (MetaRow) before the packet is returned.
-func (e *Engine) originate(kind byte, payload []byte) Record {
+// originate numbers, applies and floods one message of ours. Stored kinds
+// get prev prepended, are stored and shown at once; inside an own user
+// action they are staged instead and enter the store on Advance. The new
+// next number is persisted (MetaRow) before the packet is returned.
+//
+// The message is not signed here: it joins the run of own messages that
+// seal signs together (one signature for up to maxRunLeaves messages)
+// before the outputs leave the engine (Ready, Advance, Abort). Until then
+// its staged record, its MessageRow and its flood packets hold no auth; a
+// stored kind that enters the store at once (it could be served before
+// the next Ready) seals the run at once.
+func (e *Engine) originate(kind byte, payload []byte) {
 	number := e.nextNumber
 	e.nextNumber++
 	if e.nextNumber == 0 {
@@ -20,32 +27,107 @@ func (e *Engine) originate(kind byte, payload []byte) Record {
 		body = putU32(make([]byte, 0, 4+len(payload)), e.prevNumber())
 		body = append(body, payload...)
 	}
-	sig := e.cfg.Self.Sign(signedBytes(e.id, e.self, number, kind, body))
 	e.persistMeta()
-	rec := Record{Origin: e.self, Number: number, Kind: kind, Body: body, Signature: sig}
+	u := unsealedMsg{number: number, kind: kind, body: body, sender: e.selfNumber, row: -1,
+		signed: signedBytes(e.id, e.self, number, kind, body)}
+	rec := Record{Origin: e.self, Number: number, Kind: kind, Body: body}
 	switch {
 	case storedKind(kind) && e.stage.active != 0:
-		e.originateStaged(rec)
+		u.st, u.row = e.originateStaged(rec)
 	case storedKind(kind):
+		e.unsealed = append(e.unsealed, u)
+		rec.Signature = e.seal()
 		e.lastStored = number
 		e.acceptRecord(rec, false)
+		e.selfSeen.mark(number)
+		e.flood(&MessagePacket{Sender: e.selfNumber, Number: number, Kind: kind, Body: body, Auth: rec.Signature})
+		return
 	}
 	e.selfSeen.mark(number)
-	e.flood(&MessagePacket{Sender: e.selfNumber, Number: number, Kind: kind, Data: append(body, sig...)})
-	return rec
+	u.pktFrom = len(e.out.packets)
+	e.floodUnsealed()
+	u.pktTo = len(e.out.packets)
+	if u.st == nil && u.pktFrom == u.pktTo {
+		return // an ephemeral message nobody will receive needs no signature
+	}
+	e.unsealed = append(e.unsealed, u)
+}
+
+// unsealedMsg is an own message waiting for its auth, and where the
+// outputs that carry it are.
+type unsealedMsg struct {
+	number         uint32
+	kind           byte
+	body           []byte
+	sender         uint16
+	signed         []byte  // signedBytes of the message
+	st             *stored // its staged record, or nil
+	row            int     // index of its MessageRow in out.rows, or -1
+	pktFrom, pktTo int     // its flood packets in out.packets
+}
+
+// seal signs the run of unsealed own messages (sealRun) and fills their
+// auths in: the staged record and its hash, its MessageRow (signature and
+// fingerprint), the title if it is this TITLE, and the flood packets. It
+// returns the auth of the last message of the run. It only runs while
+// nothing but originate has touched the outbox since the run began, so the
+// recorded indices are still valid.
+func (e *Engine) seal() []byte {
+	if len(e.unsealed) == 0 {
+		return nil
+	}
+	signed := make([][]byte, len(e.unsealed))
+	for i := range e.unsealed {
+		signed[i] = e.unsealed[i].signed
+	}
+	auths, n := sealRun(e.cfg.Self, e.id, signed)
+	e.signs += n
+	for i := range e.unsealed {
+		e.fillAuth(&e.unsealed[i], auths[i])
+	}
+	clear(e.unsealed)
+	e.unsealed = e.unsealed[:0]
+	return auths[len(auths)-1]
+}
+
+func (e *Engine) fillAuth(u *unsealedMsg, auth []byte) {
+	if u.st != nil {
+		u.st.rec.Signature = auth
+		u.st.hash = hashOf(u.signed, auth)
+		if u.row >= 0 {
+			r := e.out.rows[u.row].(MessageRow)
+			r.Signature, r.Fingerprint = auth, fingerprint(u.st.hash)
+			e.out.rows[u.row] = r
+		}
+	}
+	if t := &e.title; u.kind == KindTitle && t.has && t.rec.Origin == e.self && t.rec.Number == u.number {
+		t.rec.Signature = auth
+	}
+	m := MessagePacket{Sender: u.sender, Number: u.number, Kind: u.kind, Body: u.body, Auth: auth}
+	for j := u.pktFrom; j < u.pktTo; j++ {
+		p := &e.out.packets[j]
+		m.Group = uint16(p.Data[1])<<8 | uint16(p.Data[2])
+		data := m.Encode()
+		e.out.bytes += len(data) - len(p.Data)
+		p.Data = data
+	}
 }
 
 // originateStaged applies an own record of a user action without storing
-// it: its row, name/title effect and event are tagged for Abort.
-func (e *Engine) originateStaged(rec Record) {
-	st := &stored{rec: rec, hash: rec.Hash(e.id), received: e.now, shown: true}
+// it: its row, name/title effect and event are tagged for Abort. It
+// returns the staged record and the index of its MessageRow (seal fills
+// their auth in).
+func (e *Engine) originateStaged(rec Record) (*stored, int) {
+	st := &stored{rec: rec, received: e.now, shown: true}
 	e.stageRecord(st)
+	row := len(e.out.rows)
 	e.persistRecord(st, e.store.origin(e.self).forked)
 	e.applyRecord(rec)
 	if rec.Kind == KindMessage || rec.Kind == KindAction {
 		e.emit(MessageReceived{Origin: e.self, Number: rec.Number, Action: rec.Kind == KindAction,
 			Text: textOf(rec.Body), Own: true})
 	}
+	return st, row
 }
 
 func (e *Engine) checkSendable(now time.Time) error {

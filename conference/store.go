@@ -387,7 +387,7 @@ func (s *store) rangeRecords(k identity.PublicKey, from, to uint32, maxCount, ma
 		if st == nil {
 			return nil, true
 		}
-		size += 103 + len(st.rec.Body)
+		size += st.rec.wireSize()
 		if size > maxBytes && len(out) > 0 {
 			break
 		}
@@ -412,7 +412,7 @@ func (s *store) limitRecords(id ID, k identity.PublicKey, from, to uint32, recs 
 		if !ok || sl.fp != fingerprint(rec.Hash(id)) {
 			continue
 		}
-		size += 103 + len(rec.Body)
+		size += rec.wireSize()
 		if size > maxBytes && len(out) > 0 {
 			break
 		}

@@ -120,7 +120,7 @@ func (e *Engine) handleBatch(l *syncLink, p *BatchPacket) error {
 			}
 			e.sync.joinUnknown++
 		}
-		if !rec.Verify(e.id) {
+		if !e.verifyRecord(rec) {
 			bad++
 			continue
 		}
@@ -223,12 +223,12 @@ func chunkRecords(recs []Record) [][]Record {
 	var cur []Record
 	size := 0
 	for _, r := range recs {
-		if size+103+len(r.Body) > maxBatchBytes && len(cur) > 0 {
+		if size+r.wireSize() > maxBatchBytes && len(cur) > 0 {
 			out = append(out, cur)
 			cur, size = nil, 0
 		}
 		cur = append(cur, r)
-		size += 103 + len(r.Body)
+		size += r.wireSize()
 	}
 	if len(cur) > 0 {
 		out = append(out, cur)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"confchat/identity"
@@ -34,7 +35,10 @@ func TestGoldenLayouts(t *testing.T) {
 		{"rejoin", (&RejoinPacket{ID: id}).Encode(), "64" + "00" + mid},
 		{"introduced", (&PeerIntroducedPacket{Group: 9}).Encode(), "62000901"},
 		{"query", (&PeerQueryPacket{Group: 9}).Encode(), "62000908"},
-		{"message", (&MessagePacket{Group: 1, Sender: 2, Number: 3, Kind: KindMessage, Data: []byte{0xEE}}).Encode(), "63000100020000000340ee"},
+		{"message", (&MessagePacket{Group: 1, Sender: 2, Number: 3, Kind: KindMessage, Body: []byte{0xEE}, Auth: bytes.Repeat([]byte{0xAA}, 64)}).Encode(), "63000100020000000340ee" + strings.Repeat("aa", 64)},
+		{"batch message", (&MessagePacket{Group: 1, Sender: 2, Number: 3, Kind: KindMessage, Body: []byte{0xEE},
+			Auth: append(append([]byte{2, 1}, bytes.Repeat([]byte{0xBB}, 32)...), bytes.Repeat([]byte{0xAA}, 64)...)}).Encode(),
+			"65000100020000000340" + "0201" + strings.Repeat("bb", 32) + strings.Repeat("aa", 64) + "ee"},
 	}
 	for _, c := range cases {
 		if hex.EncodeToString(c.got) != c.want {

@@ -46,6 +46,11 @@ type Session struct {
 	ack          uint64
 	ackSent      uint64
 	recvSinceAck int
+	// holdDelivery: handleLinkEvent is handling a record; a DATA frame's
+	// payload then waits in held until the ack is queued.
+	holdDelivery bool
+	held         []byte
+	hasHeld      bool
 	buf          []outFrame // sent, unacknowledged, ascending seq
 	gaps         int        // consecutive sequence gaps
 	addrs        []string

@@ -22,13 +22,30 @@ func (s *Session) handleLinkEvent(ev linkEvent) {
 		s.dropLink(ev.err)
 		return
 	}
-	if err := s.handleRecord(ev.rec); err != nil {
+	s.holdDelivery = true
+	err := s.handleRecord(ev.rec)
+	s.holdDelivery = false
+	if err != nil {
+		s.deliverHeld() // delivered is delivered, whatever the link does next
 		s.dropLink(err)
 		return
 	}
 	if s.link != nil && (len(s.inbox) == 0 || s.recvSinceAck >= ackEvery) {
 		s.flushAck()
 	}
+	// The frame goes up after the ack is handed to the writer, so the
+	// layer above is the last goroutine this one wakes and runs first.
+	s.deliverHeld()
+}
+
+// deliverHeld emits the frame handleLinkEvent held back, if any.
+func (s *Session) deliverHeld() {
+	if !s.hasHeld {
+		return
+	}
+	data := s.held
+	s.held, s.hasHeld = nil, false
+	s.ep.emit(s.ctx, FrameReceived{Peer: s.peer, Data: data})
 }
 
 // handleRecord applies one record from the current link.
@@ -99,7 +116,11 @@ func (s *Session) onSequenced(r record) error {
 	s.recvSinceAck++
 	switch r.Type {
 	case recData:
-		s.ep.emit(s.ctx, FrameReceived{Peer: s.peer, Data: r.Payload})
+		if s.holdDelivery {
+			s.held, s.hasHeld = r.Payload, true // handleLinkEvent emits it, after the ack
+		} else {
+			s.ep.emit(s.ctx, FrameReceived{Peer: s.peer, Data: r.Payload})
+		}
 		s.hb.lastInbound = s.ep.cfg.Clock.Now()
 	case recClosing, recClosed:
 		s.onPeerClose()

@@ -34,6 +34,8 @@ var ErrNotFound = errors.New("not found")
 type DB struct {
 	queries
 	sql  *sql.DB
+	w    *writer // the write connection Update runs on
+	ckpt *checkpointer
 	dir  string
 	lock *profileLock
 	// warnings are the problems Open found and fixed (loose file modes).
@@ -83,12 +85,22 @@ func openLocked(ctx context.Context, dir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	// One writer (the node's loop) and one reader at a time; idle
-	// connections are kept so their prepared statements are reused.
+	// The write and checkpoint connections are held for the life of the
+	// database; the pool keeps the third idle so its prepared statements
+	// are reused.
 	sdb.SetMaxOpenConns(maxConns)
 	sdb.SetMaxIdleConns(maxConns)
 	db := &DB{queries: queries{stmts: newStmtCache(sdb)}, sql: sdb, dir: dir, warnings: warnings}
 	if err := db.migrate(ctx); err != nil {
+		_ = sdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if db.w, err = newWriter(ctx, sdb); err != nil {
+		_ = sdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if db.ckpt, err = startCheckpointer(ctx, sdb); err != nil {
+		_ = db.w.close()
 		_ = sdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -122,9 +134,11 @@ func tightenModes(dir, path string) ([]string, error) {
 
 // Memory per profile: many nodes may run on one machine (benchmarks run
 // 32), so each connection's page cache is kept small; SQLite's default is
-// 2 MiB per connection.
+// 2 MiB per connection. The connections are the writer's, the
+// checkpointer's (see checkpoint.go) and one pool connection for reads
+// and writes outside Update.
 const (
-	maxConns = 2
+	maxConns = 3
 	cacheKiB = 1024
 )
 
@@ -151,7 +165,7 @@ func (db *DB) Path() string { return filepath.Join(db.dir, DBFile) }
 
 // Close closes the database and releases the profile lock.
 func (db *DB) Close() error {
-	err := errors.Join(db.stmts.close(), db.sql.Close())
+	err := errors.Join(db.ckpt.stop(), db.stmts.close(), db.w.close(), db.sql.Close())
 	if db.lock != nil {
 		if lerr := db.lock.release(); err == nil {
 			err = lerr
@@ -164,19 +178,35 @@ func (db *DB) Close() error {
 // Tx is a write transaction; it has every query method of DB.
 type Tx struct{ queries }
 
-// Update runs fn in one IMMEDIATE transaction, committing when fn returns
-// nil and rolling back otherwise.
+// Update runs fn in one IMMEDIATE transaction on the write connection,
+// committing when fn returns nil and rolling back otherwise. Updates run
+// one at a time; the statements inside run to completion once started
+// (see stmtCtx), ctx is checked before each.
 func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
+	w := db.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{queries{stmts: db.stmts, tx: tx}}); err != nil {
-		_ = tx.Rollback()
+	bg := context.WithoutCancel(ctx)
+	if _, err := w.begin.ExecContext(bg); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&Tx{queries{stmts: db.stmts, w: w}}); err != nil {
+		_, _ = w.undo.ExecContext(bg)
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := w.end.ExecContext(bg); err != nil {
+		// A failed COMMIT may leave the transaction open (SQLITE_BUSY);
+		// end it so the connection is clean for the next Update.
+		_, _ = w.undo.ExecContext(bg)
 		return fmt.Errorf("commit: %w", err)
+	}
+	if db.ckpt.committed() {
+		// The checkpoint goroutine fell far behind: bound the log here.
+		// The commit above stands whatever this returns.
+		_ = db.ckpt.checkpoint(bg, w.conn)
 	}
 	return nil
 }

@@ -12,6 +12,11 @@
 // The database runs in WAL mode with foreign keys on, a busy timeout and
 // synchronous=NORMAL: a committed transaction survives the process being
 // killed at any moment (only a power loss can roll back the last commits).
+// Update runs on one write connection held for the life of the database,
+// with its statements prepared there once; checkpoints run on a goroutine
+// of their own (checkpoint.go), not inside the commit that crosses the
+// autocheckpoint threshold, which changes when the log is copied into the
+// database, not what a commit guarantees.
 //
 // SQL stays inside this package: callers use the typed methods of DB and
 // Tx. storage knows nothing of sockets, sessions or conference rules; it

@@ -46,25 +46,43 @@ func (c *stmtCache) close() error {
 	return errors.Join(errs...)
 }
 
-// queries holds the typed query methods shared by DB and Tx. Inside a
-// transaction (tx set) the cached statements run on the transaction's
-// connection; database/sql reuses the statement already prepared there.
+// queries holds the typed query methods shared by DB and Tx. Outside a
+// transaction the cached statements run on the pool; inside one (w set)
+// they run on the write connection, prepared there once.
 type queries struct {
 	stmts *stmtCache
-	tx    *sql.Tx
+	w     *writer
 }
 
 func (q queries) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	st, err := q.stmts.get(ctx, query)
-	if err != nil || q.tx == nil {
-		return st, err
+	if q.w != nil {
+		return q.w.stmt(ctx, query)
 	}
-	return q.tx.StmtContext(ctx, st), nil // closed with the transaction
+	return q.stmts.get(ctx, query)
+}
+
+// stmtCtx is the context a statement runs with. Inside a transaction
+// the driver gets one that cannot be cancelled: modernc.org/sqlite
+// starts a goroutine per statement to interrupt it on a cancellable
+// context, which cost more than the statements of a loop turn. A
+// transaction's statements are short; SQLite's busy timeout bounds its
+// lock waits, and ctx is still checked before each statement.
+func (q queries) stmtCtx(ctx context.Context) (context.Context, error) {
+	if q.w == nil {
+		return ctx, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
 }
 
 func (q queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, err := q.stmt(ctx, query)
 	if err != nil {
+		return nil, err
+	}
+	if ctx, err = q.stmtCtx(ctx); err != nil {
 		return nil, err
 	}
 	return st.ExecContext(ctx, args...)
@@ -75,6 +93,9 @@ func (q queries) query(ctx context.Context, query string, args ...any) (*sql.Row
 	if err != nil {
 		return nil, err
 	}
+	if ctx, err = q.stmtCtx(ctx); err != nil {
+		return nil, err
+	}
 	return st.QueryContext(ctx, args...)
 }
 
@@ -83,6 +104,9 @@ func (q queries) query(ctx context.Context, query string, args ...any) (*sql.Row
 func (q queries) queryRow(ctx context.Context, query string, args ...any) rowScanner {
 	st, err := q.stmt(ctx, query)
 	if err != nil {
+		return errRow{err}
+	}
+	if ctx, err = q.stmtCtx(ctx); err != nil {
 		return errRow{err}
 	}
 	return st.QueryRowContext(ctx, args...)
@@ -98,4 +122,79 @@ func notFound(err error) error {
 		return ErrNotFound
 	}
 	return err
+}
+
+// writer is the one connection write transactions run on, held for the
+// life of the database with its own prepared statements: a transaction
+// then costs no pool round trip, no per-transaction goroutine (as
+// database/sql's Tx starts one) and no re-binding of statements to a
+// connection. Its mutex makes Updates from several goroutines wait for
+// each other here instead of on SQLite's busy timeout.
+type writer struct {
+	mu    sync.Mutex // held by the running Update; guards m
+	conn  *sql.Conn
+	m     map[string]*sql.Stmt
+	begin *sql.Stmt
+	end   *sql.Stmt
+	undo  *sql.Stmt
+}
+
+func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{conn: conn, m: map[string]*sql.Stmt{}}
+	// Checkpoints run on their own connection (checkpoint.go), not in
+	// this connection's commits.
+	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint=0"); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	for _, s := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{{&w.begin, "BEGIN IMMEDIATE"}, {&w.end, "COMMIT"}, {&w.undo, "ROLLBACK"}} {
+		if *s.st, err = conn.PrepareContext(ctx, s.sql); err != nil {
+			_ = w.close()
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// stmt returns query prepared on the write connection; the caller holds
+// w.mu. The set of texts is fixed by the code, so the map is bounded.
+func (w *writer) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := w.m[query]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	w.m[query] = st
+	return st, nil
+}
+
+func (w *writer) close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	for _, st := range append([]*sql.Stmt{w.begin, w.end, w.undo}, mapValues(w.m)...) {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	clear(w.m)
+	errs = append(errs, w.conn.Close())
+	return errors.Join(errs...)
+}
+
+func mapValues(m map[string]*sql.Stmt) []*sql.Stmt {
+	out := make([]*sql.Stmt, 0, len(m))
+	for _, st := range m {
+		out = append(out, st)
+	}
+	return out
 }

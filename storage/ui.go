@@ -36,6 +36,15 @@ func (q queries) RaiseDelivered(ctx context.Context, id identity.ConferenceID, n
 		"UPDATE conferences SET delivered = max(delivered, ?) WHERE id = ?", n, id[:])
 }
 
+// RaiseNumbers raises our next message number and the delivered mark of a
+// conference in one statement (neither is ever lowered): what a loop turn
+// that only sent or had messages acknowledged writes to the row.
+func (q queries) RaiseNumbers(ctx context.Context, id identity.ConferenceID, next, delivered uint32) error {
+	return q.updateConference(ctx, "raise numbers",
+		"UPDATE conferences SET next_number = max(next_number, ?), delivered = max(delivered, ?) WHERE id = ?",
+		next, delivered, id[:])
+}
+
 func (q queries) updateConference(ctx context.Context, what, query string, args ...any) error {
 	res, err := q.exec(ctx, query, args...)
 	if err != nil {

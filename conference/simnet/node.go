@@ -162,7 +162,7 @@ func (x *Node) deliver(d *delivery) {
 		x.handleInviteOnly(d)
 		return
 	}
-	if len(d.data) >= 9 && d.data[0] == conference.PacketMessage && x.net.hops != nil {
+	if len(d.data) >= 9 && (d.data[0] == conference.PacketMessage || d.data[0] == conference.PacketMessageBatch) && x.net.hops != nil {
 		x.net.hops.seen(d.data[3:9], x, d.hop)
 	}
 	_ = x.Engine.HandlePacket(x.net.now, d.from, d.data)
@@ -224,6 +224,20 @@ func (x *Node) Invite(friend *Node) error {
 // Send sends a message.
 func (x *Node) Send(text string) error {
 	return x.act(func(now time.Time) error { return x.Engine.SendMessage(now, text) })
+}
+
+// SendBurst sends several messages in one step (one Ready for all of
+// them, as the node does for pipelined sends): the engine seals them
+// with one signature per run. It stops at the first error.
+func (x *Node) SendBurst(texts ...string) error {
+	return x.act(func(now time.Time) error {
+		for _, t := range texts {
+			if err := x.Engine.SendMessage(now, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // SetTitle sets the title.
