@@ -19,6 +19,7 @@ func TestSimulationIsDeterministic(t *testing.T) {
 		for i, x := range nodes {
 			_ = x.Send(fmt.Sprintf("m%d", i))
 		}
+		_ = nodes[3].SendBurst("b0", "b1", "b2", "b3", "b4") // sealed with one signature
 		net.Partition(nodes[:4], nodes[4:])
 		net.Run(5 * time.Second)
 		net.Heal()

@@ -27,8 +27,15 @@
 // await Advance, HandlePacket refuses input with ErrBackpressure without
 // changing state (history sync heals what was refused).
 //
-// Call Ready after every input (it also reports session wishes derived from
-// the new state). Join assumes the session to the inviter is up. The node
+// Own messages are signed when Ready (or Advance, Abort) seals them, not
+// when they are made: those made since the last seal share one Ed25519
+// signature per 64 (a Merkle batch auth, docs/protocol.md §3.2), and each
+// still verifies on its own. An embedder that takes Ready once after many
+// inputs (the node's loop turn, with pipelined sends) signs once per run;
+// a lone message keeps a plain signature.
+//
+// Call Ready after every input, or after a batch of inputs (it also reports
+// session wishes derived from the new state). Join assumes the session to the inviter is up. The node
 // should accept incoming sessions from keys for which Knows reports true,
 // tell the engine its friends (SetFriend) and route packets with RouteOf.
 //

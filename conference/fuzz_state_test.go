@@ -61,9 +61,19 @@ func stepEngine(e *Engine, now time.Time, op byte, kp *identity.KeyPair, number 
 			return now
 		}
 		kind, num, body := data[0], binary.BigEndian.Uint32(data[1:5]), data[5:]
-		sig := kp.Sign(signedBytes(e.id, from, num, kind, body))
-		m := &MessagePacket{Group: 1, Sender: number, Number: num, Kind: kind, Body: append([]byte(nil), body...), Auth: sig}
-		_ = e.HandlePacket(now, from, m.Encode())
+		if num%2 == 0 { // plain
+			sig := kp.Sign(signedBytes(e.id, from, num, kind, body))
+			m := &MessagePacket{Group: 1, Sender: number, Number: num, Kind: kind, Body: append([]byte(nil), body...), Auth: sig}
+			_ = e.HandlePacket(now, from, m.Encode())
+			break
+		}
+		// a sealed batch: this message and the next number with the same body
+		signed := [][]byte{signedBytes(e.id, from, num, kind, body), signedBytes(e.id, from, num+1, kind, body)}
+		auths, _ := sealRun(kp, e.id, signed)
+		for i, a := range auths {
+			m := &MessagePacket{Group: 1, Sender: number, Number: num + uint32(i), Kind: kind, Body: append([]byte(nil), body...), Auth: a}
+			_ = e.HandlePacket(now, from, m.Encode())
+		}
 	case 2: // a history batch of validly signed records of the sender
 		var recs []Record
 		for len(data) >= 6 {
@@ -74,6 +84,16 @@ func stepEngine(e *Engine, now time.Time, op byte, kp *identity.KeyPair, number 
 			data = data[l:]
 			recs = append(recs, Record{Origin: from, Number: num, Kind: kind, Body: body,
 				Signature: kp.Sign(signedBytes(e.id, from, num, kind, body))})
+		}
+		if len(recs)%2 == 0 && len(recs) > 0 { // sealed in one batch instead
+			signed := make([][]byte, len(recs))
+			for i, r := range recs {
+				signed[i] = signedBytes(e.id, r.Origin, r.Number, r.Kind, r.Body)
+			}
+			auths, _ := sealRun(kp, e.id, signed)
+			for i := range recs {
+				recs[i].Signature = auths[i]
+			}
 		}
 		_ = e.HandlePacket(now, from, (&BatchPacket{Group: 1, Records: recs}).Encode())
 	case 3: // time passes
@@ -99,6 +119,11 @@ func stepEngine(e *Engine, now time.Time, op byte, kp *identity.KeyPair, number 
 		}
 	case 6:
 		r := e.Ready()
+		for _, p := range r.Packets { // sealed: no placeholder of an own message leaves Ready
+			if len(p.Data) == 3 && p.Data[0] == PacketMessageBatch {
+				panic("an own message left Ready unsealed")
+			}
+		}
 		e.Advance()
 		for _, ld := range r.Loads { // the disk does not have them (or failed)
 			e.Loaded(now, ld, nil)
@@ -151,5 +176,8 @@ func checkBounds(t *testing.T, e *Engine) {
 	}
 	if e.nextNumber == 0 {
 		t.Fatal("own number wrapped to 0")
+	}
+	if len(e.auths.set) > authCacheSize || len(e.unsealed) > e.out.count() {
+		t.Fatalf("auth cache %d, unsealed %d", len(e.auths.set), len(e.unsealed))
 	}
 }

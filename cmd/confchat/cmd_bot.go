@@ -64,7 +64,8 @@ func runBot(ctx context.Context, e env, f *botFlags) error {
 		}
 		defer sock.Close()
 	}
-	defer startBotGC()() // gctune.go
+	defer startBotProcs()() // gctune.go
+	defer startBotGC()()    // gctune.go
 	n, err := node.Open(ctx, e.global.nodeConfig(logger))
 	if err != nil {
 		return err

@@ -55,16 +55,37 @@ type gcTuner struct {
 	sample  []metrics.Sample
 }
 
-// startBotGC applies the bot's GC policy; stop ends it (the percent set
-// last stays). It does nothing when GOGC or GOMEMLIMIT is set.
+// botProcs is the GOMAXPROCS of bot mode. A bot's node keeps its state
+// in one owner goroutine; a second P mostly adds scheduling, idle GC
+// workers and longer stop-the-world pauses when many bots share few cores
+// (confbench, load 5-10: burst CPU -13..-15% at N=2, 4 and 16 with one P,
+// latency and throughput within noise). GOMAXPROCS in the environment
+// keeps the runtime's choice.
+const botProcs = 1
+
+// startBotProcs applies botProcs unless GOMAXPROCS is set; restore puts
+// the previous value back (for a bot run inside a test binary).
+func startBotProcs() (restore func()) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return func() {}
+	}
+	prev := runtime.GOMAXPROCS(botProcs)
+	return func() { runtime.GOMAXPROCS(prev) }
+}
+
+// startBotGC applies the bot's GC policy; stop ends it and puts the
+// previous percent back. It does nothing when GOGC or GOMEMLIMIT is set.
 func startBotGC() (stop func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
 	t := &gcTuner{percent: gcSmallPercent, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
-	debug.SetGCPercent(t.percent)
+	prev := debug.SetGCPercent(t.percent)
 	t.arm()
-	return func() { t.stopped.Store(true) }
+	return func() {
+		t.stopped.Store(true)
+		debug.SetGCPercent(prev)
+	}
 }
 
 // sentinel is garbage whose finalizer runs once per collection.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -31,5 +33,31 @@ func TestBotGCLeavesUserChoice(t *testing.T) {
 	startBotGC()()
 	if p := debug.SetGCPercent(123); p != 123 {
 		t.Fatalf("GC percent %d with GOGC=123 set", p)
+	}
+}
+
+// The bot's GOMAXPROCS and GC percent are put back when it stops, and
+// GOMAXPROCS in the environment is left alone.
+func TestBotRuntimeRestored(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	restore := startBotProcs()
+	if got := runtime.GOMAXPROCS(0); got != botProcs && os.Getenv("GOMAXPROCS") == "" {
+		t.Errorf("GOMAXPROCS %d in bot mode, want %d", got, botProcs)
+	}
+	restore()
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Errorf("GOMAXPROCS %d after the bot, want %d", got, procs)
+	}
+	t.Setenv("GOMAXPROCS", "2")
+	startBotProcs()()
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Errorf("GOMAXPROCS %d with GOMAXPROCS set, want %d", got, procs)
+	}
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		old := debug.SetGCPercent(77)
+		startBotGC()()
+		if p := debug.SetGCPercent(old); p != 77 {
+			t.Errorf("GC percent %d after the bot, want 77", p)
+		}
 	}
 }
