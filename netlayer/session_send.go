@@ -18,9 +18,8 @@ type sendQueue struct {
 	shutdown bool     // closed: Send fails with ErrClosed
 }
 
-// put appends data unless the queue is stopped, and wakes the owner
-// unless later (then flush wakes it).
-func (q *sendQueue) put(data []byte, later bool) error {
+// put appends data unless the queue is stopped.
+func (q *sendQueue) put(data []byte) error {
 	q.mu.Lock()
 	switch {
 	case q.shutdown:
@@ -32,18 +31,11 @@ func (q *sendQueue) put(data []byte, later bool) error {
 	}
 	q.frames = append(q.frames, data)
 	q.mu.Unlock()
-	if !later {
-		q.flush()
-	}
-	return nil
-}
-
-// flush wakes the owner to take the queued frames.
-func (q *sendQueue) flush() {
 	select {
 	case q.wake <- struct{}{}:
 	default:
 	}
+	return nil
 }
 
 // take returns and clears the queued frames.
@@ -86,20 +78,13 @@ func (s *Session) Send(ctx context.Context, data []byte) error {
 	}
 	select {
 	case s.credits <- struct{}{}:
-	default:
-		// The window is full: frames TrySendLater queued may still wait
-		// for their wake-up, and the credits they hold with them.
-		s.sendQ.flush()
-		select {
-		case s.credits <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("send: %w", ctx.Err())
-		case <-s.done:
-			return s.closedErr("send")
-		}
+	case <-ctx.Done():
+		return fmt.Errorf("send: %w", ctx.Err())
+	case <-s.done:
+		return s.closedErr("send")
 	}
 	// The copy leaves room in front for the record header: see record.room.
-	if err := s.sendQ.put(append(make([]byte, seqHeader, seqHeader), data...), false); err != nil {
+	if err := s.sendQ.put(append(make([]byte, seqHeader, seqHeader), data...)); err != nil {
 		<-s.credits
 		if err == ErrClosed {
 			return s.closedErr("send")
@@ -113,20 +98,7 @@ func (s *Session) Send(ctx context.Context, data []byte) error {
 // already accepted but unacknowledged it returns false and queues
 // nothing. A caller that owns a queue of its own (the node's send pump)
 // uses it to hand a frame over directly while its queue is empty.
-func (s *Session) TrySend(data []byte) (bool, error) { return s.trySend(data, false) }
-
-// TrySendLater is TrySend without waking the session: the frame waits
-// for FlushSends (or the session's next wake-up for any other reason).
-// A caller that sends as part of a longer piece of work (the node's loop
-// turn) wakes the session once at the end of it: woken at once, the
-// session would wait behind that work, and behind every goroutine the
-// work wakes after it, to run on the same processor.
-func (s *Session) TrySendLater(data []byte) (bool, error) { return s.trySend(data, true) }
-
-// FlushSends wakes the session to take the frames TrySendLater queued.
-func (s *Session) FlushSends() { s.sendQ.flush() }
-
-func (s *Session) trySend(data []byte, later bool) (bool, error) {
+func (s *Session) TrySend(data []byte) (bool, error) {
 	if len(data) > s.ep.cfg.MaxFrameSize {
 		return false, fmt.Errorf("send: %d bytes: %w", len(data), ErrFrameTooLarge)
 	}
@@ -140,7 +112,7 @@ func (s *Session) trySend(data []byte, later bool) (bool, error) {
 	default:
 		return false, nil
 	}
-	if err := s.sendQ.put(append(make([]byte, seqHeader, seqHeader), data...), later); err != nil {
+	if err := s.sendQ.put(append(make([]byte, seqHeader, seqHeader), data...)); err != nil {
 		<-s.credits
 		if err == ErrClosed {
 			return false, s.closedErr("send")

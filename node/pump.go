@@ -37,11 +37,6 @@ type pump struct {
 	lossy   bool // frames were dropped since the queue last drained
 	sending bool // a frame is between the queue and the session (either side holds it)
 	healing atomic.Bool
-
-	// due (loop only): push handed frames to the session without waking
-	// it; wakeSession, at the end of the loop turn, does. listed: the
-	// turn holds the pump in its list for that.
-	due, listed bool
 }
 
 // startPump starts a pump; heal is signalled (without blocking) when a
@@ -135,9 +130,8 @@ func (p *pump) sent() {
 }
 
 // push hands a frame on without blocking. While nothing is queued or
-// being sent it gives the frame to the session directly (TrySendLater:
-// the loop wakes the session once its turn is done, see wakeSession),
-// which saves the pump goroutine's wake-up on the latency path; otherwise, or
+// being sent it gives the frame to the session directly (TrySend), which
+// saves the pump goroutine's wake-up on the latency path; otherwise, or
 // when the session's send window is full, it queues the frame behind the
 // others, so frames keep their order. It reports false (and marks the
 // queue lossy) when the queue is full.
@@ -146,8 +140,7 @@ func (p *pump) push(frame []byte) bool {
 	if len(p.queue) == 0 && !p.sending {
 		p.sending = true
 		p.mu.Unlock()
-		ok, err := p.sess.TrySendLater(frame)
-		p.due = p.due || ok
+		ok, err := p.sess.TrySend(frame)
 		p.mu.Lock()
 		p.sending = false
 		if ok || err != nil { // an error is the pump's to ignore, as in run
@@ -170,18 +163,6 @@ func (p *pump) push(frame []byte) bool {
 	p.mu.Unlock()
 	p.poke()
 	return true
-}
-
-// wakeSession wakes the session to take what push handed it. The loop
-// calls it at the end of its turn, after answering the turn's requests:
-// the session is then the last goroutine the loop woke, and runs as soon
-// as the loop waits again instead of behind the requesters. Loop only.
-func (p *pump) wakeSession() {
-	p.listed = false
-	if p.due {
-		p.due = false
-		p.sess.FlushSends()
-	}
 }
 
 func (p *pump) poke() {

@@ -287,12 +287,7 @@ func (n *Node) send(key identity.PublicKey, frame []byte) bool {
 	if s.pump == nil {
 		s.pump = startPump(n.ctx, &n.wg, s.sess, n.healWake, n.log)
 	}
-	ok = s.pump.push(frame)
-	if s.pump.due && !s.pump.listed {
-		s.pump.listed = true
-		n.turn.wake = append(n.turn.wake, s.pump)
-	}
-	if !ok {
+	if !s.pump.push(frame) {
 		n.counters.sendDropped.Add(1)
 		n.debugLimited(n.dropLog, "send queue full, frame dropped until it drains", "peer", key.Short())
 		return false

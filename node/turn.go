@@ -35,7 +35,6 @@ type turn struct {
 	dirty   []*conf
 	waiting []*pending
 	cur     *pending // the request running now, if any
-	wake    []*pump  // pumps that handed frames to their session without waking it
 }
 
 // pending is a request that ran and waits for the commit of what it did.
@@ -105,18 +104,7 @@ func (n *Node) runTurn(first func(now time.Time)) bool {
 		break
 	}
 	n.flush(n.clock.Now())
-	n.wakeSessions()
 	return open
-}
-
-// wakeSessions wakes the sessions the turn handed frames to, last thing
-// before the loop waits again (see pump.wakeSession).
-func (n *Node) wakeSessions() {
-	for i, p := range n.turn.wake {
-		p.wakeSession()
-		n.turn.wake[i] = nil
-	}
-	n.turn.wake = n.turn.wake[:0]
 }
 
 // flush commits the rows of every touched engine in one transaction,
