@@ -234,45 +234,57 @@ func (e *Engine) pickConnVictim() *conn {
 // connection went away less than a ping interval ago, plus up to two
 // recently active frozen peers (extension: a split heals without waiting for
 // a friend link, and a restarted member finds its group).
-func (e *Engine) wantedSessions() map[identity.PublicKey][]string {
-	want := map[identity.PublicKey][]string{}
+func (e *Engine) wantedSessions() map[identity.PublicKey]*peer {
+	want := e.wantScratch
+	clear(want)
+	if want == nil {
+		want = map[identity.PublicKey]*peer{}
+		e.wantScratch = want
+	}
 	if e.status == statusLeft {
 		return want
 	}
 	for _, c := range e.conns {
-		want[c.key] = e.addrsOf(c.key)
+		want[c.key] = e.peers.byKey[c.key]
 	}
 	if e.status != statusConnected {
 		return want
 	}
 	for k := range e.linger { // ring churn should not make the node redial
-		want[k] = e.addrsOf(k)
+		want[k] = e.peers.byKey[k]
 	}
-	fr := slices.Clone(e.peers.frozen)
-	sort.SliceStable(fr, func(i, j int) bool { return fr[i].lastActive.After(fr[j].lastActive) })
-	for i, p := range fr {
-		if i == 2 {
-			break
+	// The two most recently active frozen peers (the first of equals, as
+	// a stable sort would order them), found without sorting or copying.
+	var first, second *peer
+	for _, p := range e.peers.frozen {
+		switch {
+		case first == nil || p.lastActive.After(first.lastActive):
+			first, second = p, first
+		case second == nil || p.lastActive.After(second.lastActive):
+			second = p
 		}
-		want[p.key] = slices.Clone(p.addrs)
+	}
+	for _, p := range [2]*peer{first, second} {
+		if p != nil {
+			want[p.key] = p
+		}
 	}
 	return want
 }
 
-func (e *Engine) addrsOf(key identity.PublicKey) []string {
-	if p := e.peers.byKey[key]; p != nil {
-		return slices.Clone(p.addrs)
-	}
-	return nil
-}
-
 // syncSessions emits SessionWish changes (sorted by key for determinism).
+// It runs on every Ready, so the wanted set is built in a reused map and
+// addresses are copied only for the sessions newly wished for.
 func (e *Engine) syncSessions() {
 	want := e.wantedSessions()
 	var changes []SessionWish
-	for k, addrs := range want {
+	for k, p := range want {
 		if !e.wanted[k] {
 			e.wanted[k] = true
+			var addrs []string
+			if p != nil {
+				addrs = slices.Clone(p.addrs)
+			}
 			changes = append(changes, SessionWish{Peer: k, Addresses: addrs, Want: true})
 		}
 	}
@@ -281,6 +293,9 @@ func (e *Engine) syncSessions() {
 			delete(e.wanted, k)
 			changes = append(changes, SessionWish{Peer: k})
 		}
+	}
+	if len(changes) == 0 {
+		return
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Peer.Less(changes[j].Peer) })
 	e.out.sessions = append(e.out.sessions, changes...)

@@ -127,6 +127,7 @@ type Engine struct {
 	joinSent    time.Time
 
 	wanted       map[identity.PublicKey]bool      // sessions we asked for
+	wantScratch  map[identity.PublicKey]*peer     // wantedSessions' reused result
 	held         map[msgRef]time.Time             // messages waiting for a predecessor
 	linger       map[identity.PublicKey]time.Time // sessions kept a while after their connection
 	forcedNumber *uint16                          // tests: the next peer number to hand out
