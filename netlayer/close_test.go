@@ -204,3 +204,38 @@ func TestEndpointClose(t *testing.T) {
 		t.Fatalf("Open after Close: %v", err)
 	}
 }
+
+// A session that never reached its peer (it is gone: every dial is
+// refused) closes at once, even with frames queued: they are reported
+// unacknowledged with Closed instead of holding the close (and the whole
+// endpoint's shutdown) for CloseTimeout. A node whose peer quit first
+// took 10 s to quit before this. In-memory, in a synctest bubble.
+func TestCloseNeverConnectedIsPrompt(t *testing.T) {
+	leakCheck(t)
+	inMem(t, closeNeverConnected)
+}
+
+func closeNeverConnected(t *testing.T, mn *MemNetwork) {
+	a := newNode(t, newKey(t), onMem(mn, func(c *Config) { c.CloseTimeout = 10 * time.Second }))
+	b := newNode(t, newKey(t), onMem(mn))
+	mn.SetRefuse(true)
+	sa := a.open(b)
+	waitFor(t, "dial refused", func() bool { return sa.State() == BackingOff })
+	sendN(t, sa, 3, 64)
+	start := time.Now()
+	if err := sa.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if el := time.Since(start); el >= time.Second {
+		t.Fatalf("Close took %v of the 10 s close timeout; want it at once", el)
+	}
+	var unacked int
+	for _, ev := range a.rec.all() {
+		if e, ok := ev.(SessionStateChanged); ok && e.Peer == b.pub() && e.To == Closed {
+			unacked = len(e.Unacked)
+		}
+	}
+	if unacked != 3 {
+		t.Fatalf("Closed reported %d unacknowledged frames, want the 3 queued", unacked)
+	}
+}

@@ -20,8 +20,13 @@ func (s *Session) startClose(local bool) {
 	if s.closing != nil || s.finished {
 		return
 	}
-	if local && !s.established && len(s.buf) == 0 && s.sendQ.empty() {
-		s.finish(nil) // the peer never heard of this session
+	if local && !s.established && (s.link == nil || len(s.buf) == 0 && s.sendQ.empty()) {
+		// The peer never heard of this session, or nothing is left to
+		// tell it: waiting for a connection (up to CloseTimeout) would
+		// only hold up our own shutdown. What was queued is reported
+		// unacknowledged with Closed; the conference layer's history
+		// sync delivers it later.
+		s.finish(nil)
 		return
 	}
 	s.sendQ.stop()
