@@ -229,12 +229,16 @@ func closeNeverConnected(t *testing.T, mn *MemNetwork) {
 	if el := time.Since(start); el >= time.Second {
 		t.Fatalf("Close took %v of the 10 s close timeout; want it at once", el)
 	}
-	var unacked int
-	for _, ev := range a.rec.all() {
-		if e, ok := ev.(SessionStateChanged); ok && e.Peer == b.pub() && e.To == Closed {
-			unacked = len(e.Unacked)
+	unacked := -1
+	waitFor(t, "Closed reported", func() bool {
+		for _, ev := range a.rec.all() {
+			if e, ok := ev.(SessionStateChanged); ok && e.Peer == b.pub() && e.To == Closed {
+				unacked = len(e.Unacked)
+				return true
+			}
 		}
-	}
+		return false
+	})
 	if unacked != 3 {
 		t.Fatalf("Closed reported %d unacknowledged frames, want the 3 queued", unacked)
 	}
