@@ -50,14 +50,7 @@ func leafHash(signed []byte) [hashSize]byte {
 // leafInput is 0x00 || signedBytes(...) in one buffer: its tail is the
 // message's signed bytes, and its SHA-256 the message's leaf hash.
 func leafInput(id ID, origin identity.PublicKey, number uint32, kind byte, body []byte) []byte {
-	b := make([]byte, 0, 1+len(signContext)+IDSize+32+5+len(body))
-	b = append(b, leafPrefix)
-	b = append(b, signContext...)
-	b = append(b, id[:]...)
-	b = append(b, origin[:]...)
-	b = putU32(b, number)
-	b = append(b, kind)
-	return append(b, body...)
+	return appendSigned([]byte{leafPrefix}, id, origin, number, kind, body)
 }
 
 // nodeHash is an inner node: SHA-256(0x01 || left || right).

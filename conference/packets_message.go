@@ -2,6 +2,7 @@ package conference
 
 import (
 	"crypto/sha256"
+	"slices"
 
 	"confchat/identity"
 )
@@ -113,7 +114,12 @@ func SignedBytes(id ID, origin identity.PublicKey, number uint32, kind byte, bod
 // signedBytes is what the origin signs: context, conference id, origin key,
 // number, kind, body.
 func signedBytes(id ID, origin identity.PublicKey, number uint32, kind byte, body []byte) []byte {
-	b := make([]byte, 0, len(signContext)+IDSize+32+5+len(body))
+	return appendSigned(nil, id, origin, number, kind, body)
+}
+
+// appendSigned appends a message's signed bytes to b (growing it once).
+func appendSigned(b []byte, id ID, origin identity.PublicKey, number uint32, kind byte, body []byte) []byte {
+	b = slices.Grow(b, len(signContext)+IDSize+32+5+len(body))
 	b = append(b, signContext...)
 	b = append(b, id[:]...)
 	b = append(b, origin[:]...)
