@@ -75,6 +75,14 @@ func (p *proxy) acceptLoop() {
 		}
 		pr := &pair{a: c, b: t, n: n}
 		p.mu.Lock()
+		if p.closed {
+			// close ran while we dialed: its cut did not see this pair,
+			// and its pipes would hold close's Wait forever.
+			p.mu.Unlock()
+			resetConn(c)
+			resetConn(t)
+			continue
+		}
 		p.pairs[pr] = struct{}{}
 		p.mu.Unlock()
 		p.wg.Go(func() { p.pipe(pr, 0, pr.a, pr.b) })
