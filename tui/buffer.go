@@ -62,6 +62,10 @@ type buffer struct {
 
 	entries   []entry
 	readUpTo  int   // entries the user has seen; the marker is drawn before this index
+	// settled: every entry before this index is stateDone, so what
+	// counts or clears pending marks starts there (a frame with a long
+	// history must not walk all of it).
+	settled int
 	oldestSeq int64 // the oldest loaded message's Seq (History's before)
 	allLoaded bool  // no older history
 	loading   bool  // a History call is in flight
@@ -111,6 +115,7 @@ func (b *buffer) add(e entry) int {
 	if over := len(b.entries) - maxLiveEntries; over > 0 {
 		b.entries = append([]entry(nil), b.entries[over:]...)
 		b.readUpTo = max(0, b.readUpTo-over)
+		b.settled = max(0, b.settled-over)
 		b.allLoaded = false
 		for _, e := range b.entries {
 			if e.seq > 0 {
@@ -129,6 +134,13 @@ func (b *buffer) prepend(es []entry) {
 	}
 	b.entries = append(es, b.entries...)
 	b.readUpTo += len(es)
+	b.settled += len(es)
+	for i := range es {
+		if es[i].state != stateDone {
+			b.settled = i
+			break
+		}
+	}
 }
 
 // lastSeq is the newest stored message's position.
@@ -144,12 +156,28 @@ func (b *buffer) lastSeq() int64 {
 // pendingCount counts our messages no other member holds yet.
 func (b *buffer) pendingCount() int {
 	n := 0
-	for i := range b.entries {
+	for i := range b.open() {
 		if b.entries[i].state != stateDone {
 			n++
 		}
 	}
 	return n
+}
+
+// open moves settled past the entries that are done and returns the
+// index range that may still hold our unsettled messages.
+func (b *buffer) open() func(yield func(int) bool) {
+	b.settled = min(b.settled, len(b.entries))
+	for b.settled < len(b.entries) && b.entries[b.settled].state == stateDone {
+		b.settled++
+	}
+	return func(yield func(int) bool) {
+		for i := b.settled; i < len(b.entries); i++ {
+			if !yield(i) {
+				return
+			}
+		}
+	}
 }
 
 // activePeers and frozenPeers split the member list (ourselves excluded).

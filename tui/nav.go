@@ -189,7 +189,7 @@ func (a *App) applyHistory(b *buffer, m historyMsg) {
 	if !b.loaded {
 		b.loaded = true
 		live := b.entries
-		b.entries = nil
+		b.entries, b.settled = nil, 0
 		b.prepend(es)
 		// Lines that arrived live while the page loaded follow it,
 		// unless the page already holds them.
