@@ -60,12 +60,12 @@ type buffer struct {
 	// no title (as in Tox), so the invite is named after its sender.
 	inviter string
 
-	entries   []entry
-	readUpTo  int   // entries the user has seen; the marker is drawn before this index
+	entries  []entry
+	readUpTo int // entries the user has seen; the marker is drawn before this index
 	// settled: every entry before this index is stateDone, so what
 	// counts or clears pending marks starts there (a frame with a long
 	// history must not walk all of it).
-	settled int
+	settled   int
 	oldestSeq int64 // the oldest loaded message's Seq (History's before)
 	allLoaded bool  // no older history
 	loading   bool  // a History call is in flight
