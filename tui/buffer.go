@@ -156,7 +156,7 @@ func (b *buffer) lastSeq() int64 {
 // pendingCount counts our messages no other member holds yet.
 func (b *buffer) pendingCount() int {
 	n := 0
-	for i := range b.open() {
+	for i := b.unsettled(); i < len(b.entries); i++ {
 		if b.entries[i].state != stateDone {
 			n++
 		}
@@ -164,20 +164,14 @@ func (b *buffer) pendingCount() int {
 	return n
 }
 
-// open moves settled past the entries that are done and returns the
-// index range that may still hold our unsettled messages.
-func (b *buffer) open() func(yield func(int) bool) {
+// unsettled moves settled past the entries that are done and returns
+// it: the first index that may hold one of our unsettled messages.
+func (b *buffer) unsettled() int {
 	b.settled = min(b.settled, len(b.entries))
 	for b.settled < len(b.entries) && b.entries[b.settled].state == stateDone {
 		b.settled++
 	}
-	return func(yield func(int) bool) {
-		for i := b.settled; i < len(b.entries); i++ {
-			if !yield(i) {
-				return
-			}
-		}
-	}
+	return b.settled
 }
 
 // activePeers and frozenPeers split the member list (ourselves excluded).

@@ -189,7 +189,7 @@ func (a *App) onDelivered(ev node.MessageDelivered) {
 		return
 	}
 	b.info.Delivered = max(b.info.Delivered, ev.UpTo)
-	for i := range b.open() {
+	for i := b.unsettled(); i < len(b.entries); i++ {
 		e := &b.entries[i]
 		if e.self && e.state == statePending && e.number <= ev.UpTo {
 			e.state, e.lines = stateDone, nil
