@@ -444,12 +444,40 @@ func TestInviteNamedAfterItsSender(t *testing.T) {
 	h.mustSee("bob invited you to a conference: /join to accept")
 	h.mustSee("3 from bob")
 	h.mustNotSee("invite " + inv.Short())
+	// Opening the invite before /join loads no history: there is none yet.
+	f.mu.Lock()
+	f.calls = nil
+	f.mu.Unlock()
+	for range len(f.confs) + 1 {
+		if h.app.current.id == inv {
+			break
+		}
+		h.press("ctrl+n")
+	}
+	if h.app.current.id != inv {
+		t.Fatal("ctrl+n never reached the invite")
+	}
+	if f.called("history " + inv.Short()) {
+		t.Fatalf("an invite's buffer asked for history: calls %q", f.calls)
+	}
+	h.mustNotSee("could not load history")
 	h.enter("/invites")
 	h.mustSee("invite to a conference from bob: /join " + inv.Short())
 	h.enter("/join invite from bob")
 	if !f.called("join " + inv.Short()) {
 		t.Fatalf("calls %q", f.calls)
 	}
+	// Once joined, the conference's history loads.
+	f.mu.Lock()
+	f.confs[len(f.confs)-1].Invited = false
+	f.history[inv] = []node.HistoryEntry{msgAt(1, bobKey, "bob", "welcome aboard", 0, false)}
+	f.mu.Unlock()
+	h.event(node.ConferenceJoined{Conference: inv})
+	h.mustSee("welcome aboard")
+	if !f.called("history " + inv.Short()) {
+		t.Fatalf("the joined conference loaded no history: calls %q", f.calls)
+	}
+	h.mustNotSee("could not load history")
 }
 
 // A paste that ends with a newline sends no empty last line.

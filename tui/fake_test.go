@@ -110,7 +110,12 @@ func (f *fakeNode) Peers(_ context.Context, id node.ConferenceID) ([]node.PeerIn
 func (f *fakeNode) History(_ context.Context, id node.ConferenceID, limit int, before int64) ([]node.HistoryEntry, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, "history")
+	f.calls = append(f.calls, "history "+id.Short())
+	for _, c := range f.confs {
+		if c.ID == id && c.Invited {
+			return nil, node.ErrUnknownConference // as the node: an invite is no conference yet
+		}
+	}
 	hs := f.history[id]
 	end := len(hs)
 	if before > 0 {

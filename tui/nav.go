@@ -65,19 +65,27 @@ func (a *App) switchTo(b *buffer) tea.Cmd {
 	}
 	b.unread, b.mention = 0, false
 	a.layout()
-	var cmds []tea.Cmd
-	if !b.home {
-		if !b.loaded {
-			cmds = append(cmds, a.loadHistory(b))
-		}
-		if !b.peersLoaded {
-			cmds = append(cmds, a.loadPeers(b.id))
-		}
-		if !b.histLoaded {
-			cmds = append(cmds, a.loadInputHistory(b.id))
-		}
-		cmds = append(cmds, a.markRead(b))
+	return a.loadMissing(b)
+}
+
+// loadMissing loads what the shown buffer b lacks: its first history
+// page, its peers and its input history (an invite has none of them
+// until it is joined; then show loads them).
+func (a *App) loadMissing(b *buffer) tea.Cmd {
+	if b.home {
+		return nil
 	}
+	var cmds []tea.Cmd
+	if !b.loaded {
+		cmds = append(cmds, a.loadHistory(b))
+	}
+	if !b.peersLoaded && !b.info.Invited {
+		cmds = append(cmds, a.loadPeers(b.id))
+	}
+	if !b.histLoaded {
+		cmds = append(cmds, a.loadInputHistory(b.id))
+	}
+	cmds = append(cmds, a.markRead(b))
 	return tea.Batch(cmds...)
 }
 
@@ -92,6 +100,9 @@ func (a *App) show(b *buffer) tea.Cmd {
 	}
 	if a.index(b) < 0 {
 		a.bufs = append(a.bufs, b)
+	}
+	if b == a.current { // an invite joined while it was shown
+		return tea.Batch(cmd, a.loadMissing(b))
 	}
 	return tea.Batch(cmd, a.switchTo(b))
 }
@@ -146,9 +157,11 @@ func (a *App) markRead(b *buffer) tea.Cmd {
 	}
 }
 
-// loadHistory fetches the page of history before what b has loaded.
+// loadHistory fetches the page of history before what b has loaded. An
+// invite has no history until it is joined (the node knows no such
+// conference yet); its page loads when the joined conference is shown.
 func (a *App) loadHistory(b *buffer) tea.Cmd {
-	if b.loading || b.home {
+	if b.loading || b.home || b.info.Invited {
 		return nil
 	}
 	b.loading = true
