@@ -461,6 +461,7 @@ func TestInviteNamedAfterItsSender(t *testing.T) {
 		t.Fatalf("an invite's buffer asked for history: calls %q", f.calls)
 	}
 	h.mustNotSee("could not load history")
+	h.mustNotSee("that conference is gone")
 	h.enter("/invites")
 	h.mustSee("invite to a conference from bob: /join " + inv.Short())
 	h.enter("/join invite from bob")
@@ -478,6 +479,7 @@ func TestInviteNamedAfterItsSender(t *testing.T) {
 		t.Fatalf("the joined conference loaded no history: calls %q", f.calls)
 	}
 	h.mustNotSee("could not load history")
+	h.mustNotSee("that conference is gone")
 }
 
 // A paste that ends with a newline sends no empty last line.

@@ -111,10 +111,8 @@ func (f *fakeNode) History(_ context.Context, id node.ConferenceID, limit int, b
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "history "+id.Short())
-	for _, c := range f.confs {
-		if c.ID == id && c.Invited {
-			return nil, node.ErrUnknownConference // as the node: an invite is no conference yet
-		}
+	if f.invited(id) {
+		return nil, node.ErrUnknownConference
 	}
 	hs := f.history[id]
 	end := len(hs)
@@ -236,9 +234,24 @@ func (f *fakeNode) MarkRead(_ context.Context, id node.ConferenceID, seq int64) 
 	return nil
 }
 
+// invited reports whether id is an invite not yet joined: like the node,
+// the fake knows no such conference for history and input history. f.mu
+// held.
+func (f *fakeNode) invited(id node.ConferenceID) bool {
+	for _, c := range f.confs {
+		if c.ID == id && c.Invited {
+			return true
+		}
+	}
+	return false
+}
+
 func (f *fakeNode) InputHistory(_ context.Context, id node.ConferenceID) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.invited(id) {
+		return nil, node.ErrUnknownConference
+	}
 	return append([]string(nil), f.inputs[id]...), nil
 }
 

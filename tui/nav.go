@@ -82,7 +82,7 @@ func (a *App) loadMissing(b *buffer) tea.Cmd {
 	if !b.peersLoaded && !b.info.Invited {
 		cmds = append(cmds, a.loadPeers(b.id))
 	}
-	if !b.histLoaded {
+	if !b.histLoaded && !b.info.Invited {
 		cmds = append(cmds, a.loadInputHistory(b.id))
 	}
 	cmds = append(cmds, a.markRead(b))
