@@ -30,6 +30,7 @@ type fakeIGD struct {
 	conflict  map[uint16]bool // external ports that answer 718
 	permOnly  bool            // answer 725 to a non-zero lease
 	failAdds  bool            // answer 501 to every AddPortMapping
+	stallAdds chan struct{}   // if set, take an AddPortMapping but answer only once it is closed (or the client gives up)
 	lastLease uint32
 }
 
@@ -171,6 +172,15 @@ func (g *fakeIGD) serveSOAP(w http.ResponseWriter, r *http.Request) {
 		default:
 			g.mappings[ext] = igdMapping{Internal: port(a.get("NewInternalPort")), Client: a.get("NewInternalClient"),
 				Lease: lease, Desc: a.get("NewPortMappingDescription")}
+			if stall := g.stallAdds; stall != nil {
+				g.mu.Unlock()
+				select { // the answer is lost: the client stops waiting first
+				case <-r.Context().Done():
+				case <-stall:
+				}
+				g.mu.Lock()
+				return
+			}
 			g.reply(w, name, "")
 		}
 	case "DeletePortMapping":

@@ -221,6 +221,12 @@ func (m *Mapper) Run(ctx context.Context) {
 				timer.Reset(renewAfter(got))
 				continue
 			}
+			if ctx.Err() != nil {
+				// Stopped while renewing: the router may have renewed
+				// without our seeing the answer, so the deferred drop still
+				// deletes the mapping (be is kept for it).
+				return
+			}
 			m.log.Debug("portmap: renewal failed", "mapping", cur.String(), "err", err)
 			be = nil
 			m.set(Mapping{})

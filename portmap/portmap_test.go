@@ -91,6 +91,32 @@ func run(t *testing.T, m *Mapper) (stop func()) {
 	return stop
 }
 
+// Stopping while a renewal waits for the router's answer still deletes
+// the mapping: the router may have taken the renewal (CI once stopped
+// between the two and left the mapping on the router).
+func TestStopDuringRenewalDeletes(t *testing.T) {
+	g := newFakeIGD(t)
+	clock := newFakeClock()
+	m := New(Config{Port: 7400, Clock: clock, SSDPAddr: g.addr(), Gateway: noGateway, Timeout: 2 * time.Second, // the stalled renewal must outlast the wait below
+		Fingerprint: func() string { return "net" }})
+	stop := run(t, m)
+	waitFor(t, 10*time.Second, "a UPnP mapping", func() bool { _, ok := m.Mapping(); return ok })
+	stall := make(chan struct{})
+	g.mu.Lock()
+	g.stallAdds = stall
+	g.mu.Unlock()
+	clock.Advance(31 * time.Minute)
+	waitFor(t, 5*time.Second, "the renewal at the router", func() bool { adds, _, _, _ := g.snapshot(); return adds == 2 })
+	stop()
+	close(stall)
+	if _, deletes, _, maps := g.snapshot(); deletes != 1 || len(maps) != 0 {
+		t.Fatalf("stopped during a renewal: deletes %d, IGD still holds %v", deletes, maps)
+	}
+	if _, ok := m.Mapping(); ok {
+		t.Fatal("Mapping still reported after exit")
+	}
+}
+
 func TestUPnPMapRenewDelete(t *testing.T) {
 	g := newFakeIGD(t)
 	clock := newFakeClock()
