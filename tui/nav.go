@@ -69,20 +69,20 @@ func (a *App) switchTo(b *buffer) tea.Cmd {
 }
 
 // loadMissing loads what the shown buffer b lacks: its first history
-// page, its peers and its input history (an invite has none of them
-// until it is joined; then show loads them).
+// page, its peers and its input history. An invite has none of them
+// until it is joined; then show loads them.
 func (a *App) loadMissing(b *buffer) tea.Cmd {
-	if b.home {
+	if b.home || b.info.Invited {
 		return nil
 	}
 	var cmds []tea.Cmd
 	if !b.loaded {
 		cmds = append(cmds, a.loadHistory(b))
 	}
-	if !b.peersLoaded && !b.info.Invited {
+	if !b.peersLoaded {
 		cmds = append(cmds, a.loadPeers(b.id))
 	}
-	if !b.histLoaded && !b.info.Invited {
+	if !b.histLoaded {
 		cmds = append(cmds, a.loadInputHistory(b.id))
 	}
 	cmds = append(cmds, a.markRead(b))
@@ -158,8 +158,8 @@ func (a *App) markRead(b *buffer) tea.Cmd {
 }
 
 // loadHistory fetches the page of history before what b has loaded. An
-// invite has no history until it is joined (the node knows no such
-// conference yet); its page loads when the joined conference is shown.
+// invite has none until it is joined (the node knows no such conference
+// yet), however far it is scrolled.
 func (a *App) loadHistory(b *buffer) tea.Cmd {
 	if b.loading || b.home || b.info.Invited {
 		return nil
