@@ -27,6 +27,7 @@ type conn struct {
 	lastOnlineSent  time.Time
 	onlineTries     int // unanswered Online resends, for backoff
 	lastOnlineReply time.Time
+	lastProofs      time.Time // when we last sent it Peer Proofs (at most one set a second)
 	// pending: an Invite for our conference came from a key that is not a
 	// member. It gets nothing (no flood, no history, no peer list) until its
 	// own signed NEW_PEER makes it a member (see handleInvite).

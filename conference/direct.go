@@ -2,6 +2,7 @@ package conference
 
 import (
 	"fmt"
+	"time"
 
 	"confchat/identity"
 )
@@ -25,6 +26,8 @@ func (e *Engine) handleDirect(from identity.PublicKey, p directPacket) error {
 		e.answerPeerQuery(c)
 	case *PeerResponsePacket:
 		e.handlePeerResponse(c, p)
+	case *PeerProofPacket:
+		e.handlePeerProof(&p.Message)
 	case *TitleResponsePacket:
 		return e.handleTitleResponse(c, p)
 	default:
@@ -49,6 +52,39 @@ func (e *Engine) answerPeerQuery(c *conn) {
 	}
 	if rec, ok := e.shareableTitle(); ok {
 		e.sendDirect(c, &TitleResponsePacket{Title: rec})
+	}
+	e.sendPeerProofs(c)
+}
+
+// proofInterval spaces out the Peer Proofs one connection gets: a join
+// asks once, but every message from an unknown sender number asks again.
+const proofInterval = time.Second
+
+// sendPeerProofs follows a Peer Response with the latest signed message we
+// hold from each member it listed (extension): the asker holds those
+// members as hints, and a member's own signature makes it a member at
+// once. Without it a joiner would list the others only as their own
+// NEW_PEER answers reached it, one flood per member per join.
+func (e *Engine) sendPeerProofs(c *conn) {
+	if !c.lastProofs.IsZero() && e.now.Before(c.lastProofs.Add(proofInterval)) {
+		return
+	}
+	c.lastProofs = e.now
+	for _, p := range e.peers.active {
+		if p.lastSigned != nil && p.key != c.key {
+			e.sendDirect(c, &PeerProofPacket{Message: *p.lastSigned})
+		}
+	}
+}
+
+// handlePeerProof promotes the hint the proof is signed by. A proof for a
+// number a member holds, or for no hint, costs no signature check.
+func (e *Engine) handlePeerProof(m *MessagePacket) {
+	if e.status == statusLeft || e.peers.byNumber[m.Sender] != nil || m.Kind == KindKillPeer || m.Kind == KindFreezePeer {
+		return // a KILL or FREEZE never promotes a hint
+	}
+	if q := e.promoteHint(m); q != nil {
+		e.keepLastSigned(q, m)
 	}
 }
 

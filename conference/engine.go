@@ -119,8 +119,11 @@ type Engine struct {
 
 	sendName     bool
 	announceSelf bool
-	lastPing     time.Time
-	now          time.Time
+	// announceListed: the pending self announcement is a joiner's first;
+	// it is marked Listed if no hint is left unproven by then.
+	announceListed bool
+	lastPing       time.Time
+	now            time.Time
 
 	joinInviter identity.PublicKey
 	joinCookie  *InvitePacket

@@ -3,6 +3,7 @@ package conference
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	"confchat/identity"
@@ -271,10 +272,15 @@ func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *Messag
 // learnSelfAnnouncement applies a member's own signed NEW_PEER (fresh). A
 // key that becomes a member this way has not heard from most of us; we
 // answer with our own signed NEW_PEER (once per tick, however many joined)
-// so it lists us promptly instead of holding us as hints.
+// so it lists us promptly instead of holding us as hints. A joiner whose
+// announcement is Listed already holds our signed word (its introducer's
+// Peer Proofs) unless it names our number as missing: then we answer
+// even if we knew it already (it does not know that we do); otherwise no
+// answer, which saves one flood per member per join.
 func (e *Engine) learnSelfAnnouncement(np newPeerBody) {
 	known := e.peers.byKey[np.Key] != nil
-	if q := e.addPeerFrom(np.Key, np.Number, np.Addresses, true, true); q != nil && !known {
+	q := e.addPeerFrom(np.Key, np.Number, np.Addresses, true, true)
+	if q != nil && (np.Listed && slices.Contains(np.Missing, e.selfNumber) || !np.Listed && !known) {
 		e.announceSelf = true
 	}
 }

@@ -53,6 +53,10 @@ func seedPackets() [][]byte {
 		(&HistoryRequestPacket{Group: 1, Count: 100}).Encode(),
 		(&NumberHintPacket{Group: 1, Message: *msg}).Encode(),
 		(&NumberHintPacket{Group: 1, Message: *bmsg}).Encode(),
+		(&PeerProofPacket{Group: 1, Message: *msg}).Encode(),
+		(&PeerProofPacket{Group: 1, Message: *bmsg}).Encode(),
+		(&MessagePacket{Group: 3, Sender: 4, Number: 6, Kind: KindNewPeer, Auth: make([]byte, 64),
+			Body: newPeerBody{Number: 4, Key: k, Addresses: []string{"a:1"}, Listed: true, Missing: []uint16{7, 9}}.encode()}).Encode(),
 	}
 }
 

@@ -32,6 +32,8 @@ const (
 	directHistoryRequest  byte = 0x24
 	directNumberHint      byte = 0x25
 	directNumberHintBatch byte = 0x26
+	directPeerProof       byte = 0x27
+	directPeerProofBatch  byte = 0x28
 )
 
 // Wire is a decoded conference packet. The set is closed: the types in this

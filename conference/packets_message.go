@@ -258,17 +258,49 @@ type newPeerBody struct {
 	Number    uint16
 	Key       identity.PublicKey
 	Addresses []string
+	// Listed and Missing (extension: flags(1) after the addresses; with
+	// bit 0 set, count(1) and count peer numbers follow): a joiner's first
+	// self announcement saying it holds a signed message of every member
+	// it was told about except the numbers in Missing. A member that
+	// learns the joiner from it answers with its own NEW_PEER only if its
+	// number is in Missing. Other flag bits are ignored, for later use.
+	Listed  bool
+	Missing []uint16
 }
+
+const (
+	newPeerListed = 0x01
+	// maxMissing bounds Missing; a joiner missing more asks everyone
+	// (no Listed flag).
+	maxMissing = 16
+)
 
 func (n newPeerBody) encode() []byte {
 	b := putU16(nil, n.Number)
 	b = append(b, n.Key[:]...)
-	return putAddresses(b, n.Addresses)
+	b = putAddresses(b, n.Addresses)
+	if n.Listed {
+		b = append(b, newPeerListed, byte(len(n.Missing)))
+		for _, m := range n.Missing {
+			b = putU16(b, m)
+		}
+	}
+	return b
 }
 
 func decodeNewPeer(body []byte) (newPeerBody, error) {
 	r := newReader(body)
 	n := newPeerBody{Number: r.u16(), Key: r.key(), Addresses: r.addresses()}
+	if r.ok && len(r.b) > 0 && r.u8()&newPeerListed != 0 {
+		n.Listed = true
+		c := int(r.u8())
+		if c > maxMissing {
+			return newPeerBody{}, malformed("new peer", "too many missing numbers")
+		}
+		for range c {
+			n.Missing = append(n.Missing, r.u16())
+		}
+	}
 	if !r.done() {
 		return newPeerBody{}, malformed("new peer", "length")
 	}

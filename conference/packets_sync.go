@@ -139,26 +139,62 @@ func (p *NumberHintPacket) setGroup(g uint16) { p.Group = g }
 // Encode returns the wire bytes. A message with a batch auth goes as
 // 0x62/0x26 (its data as in 0x65: auth || body).
 func (p *NumberHintPacket) Encode() []byte {
-	m := p.Message
-	sub := directNumberHint
+	return encodeCarried(p.Group, directNumberHint, directNumberHintBatch, &p.Message)
+}
+
+// PeerProofPacket is 0x62/0x27 (extension, sent after a Peer Response):
+// the latest signed message we hold from one of the members the response
+// listed, in the NUMBER HINT layout. The receiver holds that member as a
+// hint (the entry is unsigned by it); the message, once verified against
+// the hint's key, makes it a member at once instead of at its next
+// flooded message.
+type PeerProofPacket struct {
+	Group   uint16
+	Message MessagePacket
+}
+
+func (*PeerProofPacket) wire()               {}
+func (p *PeerProofPacket) group() uint16     { return p.Group }
+func (p *PeerProofPacket) setGroup(g uint16) { p.Group = g }
+
+// Encode returns the wire bytes (0x62/0x28 for a batch auth).
+func (p *PeerProofPacket) Encode() []byte {
+	return encodeCarried(p.Group, directPeerProof, directPeerProofBatch, &p.Message)
+}
+
+// encodeCarried encodes a direct packet that carries one flooded message:
+// sub (or batchSub for a batch auth), then the message's data as in 0x64
+// or 0x65 (sender(2) number(4) kind(1) data).
+func encodeCarried(group uint16, sub, batchSub byte, m *MessagePacket) []byte {
 	if m.Batched() {
-		sub = directNumberHintBatch
+		sub = batchSub
 	}
-	return append(directHeader(p.Group, sub), m.Encode()[3:]...)
+	return append(directHeader(group, sub), m.Encode()[3:]...)
+}
+
+// decodeCarried decodes the message an encodeCarried packet carries.
+func decodeCarried(body []byte, batched bool) (*MessagePacket, error) {
+	id := PacketMessage
+	if batched {
+		id = PacketMessageBatch
+	}
+	return DecodeMessage(append([]byte{id, 0, 0}, body...))
 }
 
 func decodeSyncPacket(group uint16, sub byte, body []byte) (Wire, error) {
 	switch sub {
 	case directNumberHint, directNumberHintBatch:
-		id := PacketMessage
-		if sub == directNumberHintBatch {
-			id = PacketMessageBatch
-		}
-		m, err := DecodeMessage(append([]byte{id, 0, 0}, body...))
+		m, err := decodeCarried(body, sub == directNumberHintBatch)
 		if err != nil {
 			return nil, err
 		}
 		return &NumberHintPacket{Group: group, Message: *m}, nil
+	case directPeerProof, directPeerProofBatch:
+		m, err := decodeCarried(body, sub == directPeerProofBatch)
+		if err != nil {
+			return nil, err
+		}
+		return &PeerProofPacket{Group: group, Message: *m}, nil
 	case directSummary:
 		return decodeSummary(group, body)
 	case directRequest:

@@ -16,7 +16,14 @@ const bigN = 16
 // invites its next friend once connected.
 func buildChain(t *testing.T, seed uint64, n int, freezeAfter time.Duration) (*simnet.Net, []*simnet.Node) {
 	t.Helper()
+	return buildChainTapped(t, seed, n, freezeAfter, nil)
+}
+
+// buildChainTapped is buildChain with tap installed before the first invite.
+func buildChainTapped(t *testing.T, seed uint64, n int, freezeAfter time.Duration, tap simnet.Tap) (*simnet.Net, []*simnet.Node) {
+	t.Helper()
 	net := simnet.New(seed)
+	net.SetTap(tap)
 	net.Config.FreezeAfter = freezeAfter
 	nodes := net.AddN("tox", n)
 	net.Linear(nodes)

@@ -257,8 +257,15 @@ func (e *Engine) floodNewPeer(q *peer) {
 }
 
 func (e *Engine) floodSelfAnnouncement() {
-	e.announceSelf = false
-	e.originate(KindNewPeer, newPeerBody{Number: e.selfNumber, Key: e.self, Addresses: e.cfg.Addresses}.encode())
+	np := newPeerBody{Number: e.selfNumber, Key: e.self, Addresses: e.cfg.Addresses}
+	if e.announceListed && len(e.peers.hints) <= maxMissing {
+		np.Listed = true
+		for _, h := range e.peers.hints {
+			np.Missing = append(np.Missing, h.number)
+		}
+	}
+	e.announceSelf, e.announceListed = false, false
+	e.originate(KindNewPeer, np.encode())
 }
 
 // maybePing floods a PING when the ping interval has passed and some

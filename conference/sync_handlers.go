@@ -311,6 +311,7 @@ func (e *Engine) endSelfSync() {
 		return
 	}
 	e.sync.selfSync = false
+	e.announceListed = e.announceSelf // a joiner's first announcement
 	e.flushNameAndAnnounce()
 	for _, q := range e.sync.queued {
 		e.stage.active = q.tag
