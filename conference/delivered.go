@@ -1,5 +1,11 @@
 package conference
 
+import (
+	"slices"
+
+	"confchat/identity"
+)
+
 // maxEchoes bounds the echoes of own messages kept while an earlier one is
 // still unconfirmed.
 const maxEchoes = 256
@@ -19,6 +25,27 @@ func (e *Engine) noteDelivered(upTo uint32) {
 	}
 	e.persistMeta()
 	e.emit(Delivered{UpTo: upTo})
+}
+
+// noteHolding: we stored a message that came from its origin directly; the
+// origin gets one HOLDING with our contiguous mark for it at Ready.
+func (e *Engine) noteHolding(origin identity.PublicKey) {
+	if !slices.Contains(e.holdingDue, origin) {
+		e.holdingDue = append(e.holdingDue, origin) // at most one per connection
+	}
+}
+
+// flushHolding sends the HOLDINGs due this turn (Ready: after the rows
+// that store the messages, as every packet is).
+func (e *Engine) flushHolding() {
+	for _, k := range e.holdingDue {
+		en := e.store.entry(k)
+		if c := e.conn(k); c != nil && c.online && en.HWM >= en.Floor {
+			e.sendDirect(c, &HoldingPacket{UpTo: en.HWM})
+		}
+	}
+	clear(e.holdingDue)
+	e.holdingDue = e.holdingDue[:0]
 }
 
 // noteEcho: another member flooded our stored message number (with prev)

@@ -122,8 +122,10 @@ type Engine struct {
 	// announceListed: the pending self announcement is a joiner's first;
 	// it is marked Listed if no hint is left unproven by then.
 	announceListed bool
-	lastPing       time.Time
-	now            time.Time
+	// holdingDue: origins owed a HOLDING at the next Ready (noteHolding).
+	holdingDue []identity.PublicKey
+	lastPing   time.Time
+	now        time.Time
 
 	joinInviter identity.PublicKey
 	joinCookie  *InvitePacket

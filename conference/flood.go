@@ -264,6 +264,9 @@ func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *Messag
 		if !e.acceptRecord(rec, false) {
 			return false
 		}
+		if c.key == origin {
+			e.noteHolding(origin)
+		}
 		e.sync.notePrev(e, origin, rec.Prev(), c.key)
 	}
 	return true
@@ -303,10 +306,12 @@ func (e *Engine) handleLeave(origin identity.PublicKey, q *peer, kind byte, body
 }
 
 // relay forwards the message to every online connection except the arrival
-// one, and back to the arrival one if it is the origin (Tox §3.4.3 step 7).
+// one. Deviation: Tox also sends it back to the arrival one if that is the
+// origin (§3.4.3 step 7); we answer the origin with one HOLDING per turn
+// instead (noteHolding).
 func (e *Engine) relay(arrival *conn, origin identity.PublicKey, m *MessagePacket) {
 	for _, c := range e.conns {
-		if !c.online || (c == arrival && c.key != origin) {
+		if !c.online || c == arrival {
 			continue
 		}
 		out := *m

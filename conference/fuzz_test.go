@@ -53,6 +53,7 @@ func seedPackets() [][]byte {
 		(&HistoryRequestPacket{Group: 1, Count: 100}).Encode(),
 		(&NumberHintPacket{Group: 1, Message: *msg}).Encode(),
 		(&NumberHintPacket{Group: 1, Message: *bmsg}).Encode(),
+		(&HoldingPacket{Group: 1, UpTo: 12}).Encode(),
 		(&PeerProofPacket{Group: 1, Message: *msg}).Encode(),
 		(&PeerProofPacket{Group: 1, Message: *bmsg}).Encode(),
 		(&MessagePacket{Group: 3, Sender: 4, Number: 6, Kind: KindNewPeer, Auth: make([]byte, 64),

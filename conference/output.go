@@ -202,8 +202,9 @@ type ForkDetected struct {
 }
 
 // Delivered: another member holds our messages numbered <= UpTo (from a
-// history-sync summary's contiguous high-water mark for our origin, or a
-// flood echo of our message). UpTo only grows.
+// history-sync summary's contiguous high-water mark for our origin, a
+// neighbour's HOLDING, or an older build's flood echo of our message).
+// UpTo only grows.
 type Delivered struct{ UpTo uint32 }
 
 // Renumbered: our peer number collided with a smaller key's and was

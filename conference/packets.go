@@ -34,6 +34,7 @@ const (
 	directNumberHintBatch byte = 0x26
 	directPeerProof       byte = 0x27
 	directPeerProofBatch  byte = 0x28
+	directHolding         byte = 0x29
 )
 
 // Wire is a decoded conference packet. The set is closed: the types in this

@@ -142,6 +142,26 @@ func (p *NumberHintPacket) Encode() []byte {
 	return encodeCarried(p.Group, directNumberHint, directNumberHintBatch, &p.Message)
 }
 
+// HoldingPacket is 0x62/0x29 (extension): "I hold your messages along
+// your prev chain up to UpTo", sent at the end of a turn to a member whose
+// stored messages reached us from it directly in that turn. It replaces
+// Tox's echo of every flooded message back to its origin (one small packet
+// per turn instead of a full copy per message); the origin moves its
+// delivered mark with it.
+type HoldingPacket struct {
+	Group uint16
+	UpTo  uint32
+}
+
+func (*HoldingPacket) wire()               {}
+func (p *HoldingPacket) group() uint16     { return p.Group }
+func (p *HoldingPacket) setGroup(g uint16) { p.Group = g }
+
+// Encode returns the wire bytes.
+func (p *HoldingPacket) Encode() []byte {
+	return putU32(directHeader(p.Group, directHolding), p.UpTo)
+}
+
 // PeerProofPacket is 0x62/0x27 (extension, sent after a Peer Response):
 // the latest signed message we hold from one of the members the response
 // listed, in the NUMBER HINT layout. The receiver holds that member as a
@@ -203,6 +223,11 @@ func decodeSyncPacket(group uint16, sub byte, body []byte) (Wire, error) {
 		return decodeBatch(group, body)
 	case directFloors:
 		return decodeFloors(group, body)
+	case directHolding:
+		if len(body) != 4 {
+			return nil, malformed("holding", "length")
+		}
+		return &HoldingPacket{Group: group, UpTo: newReader(body).u32()}, nil
 	case directHistoryRequest:
 		if len(body) != 2 {
 			return nil, malformed("history request", "length")

@@ -157,6 +157,7 @@ func (e *Engine) prevNumber() uint32 {
 // outputs plus newer ones. The embedder persists Rows first, then sends
 // Packets, then applies Sessions, then emits Events, then calls Advance.
 func (e *Engine) Ready() Ready {
+	e.flushHolding()
 	e.seal()
 	e.syncSessions()
 	o := &e.out

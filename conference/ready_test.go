@@ -284,17 +284,28 @@ func deliveredEvents(x *simnet.Node) []uint32 {
 	return out
 }
 
-// C2: a flood echo of our message tells us another member holds it; the
-// mark is persisted and restored.
-func TestDeliveredFromEcho(t *testing.T) {
+// C2: the HOLDING a member sends once it stored our message tells us it
+// holds it (no echo of the message, no summary needed); the mark is
+// persisted and restored.
+func TestDeliveredFromHolding(t *testing.T) {
 	net, nodes := buildChain(t, 47, 2, 10*time.Second)
 	a, b := nodes[0], nodes[1]
 	net.Run(2 * time.Second)
 	earlier := a.Engine.Delivered()
-	summaries := 0
+	summaries, holdings, echoes := 0, 0, 0
 	net.SetTap(func(from, to *simnet.Node, data []byte) {
-		if from == b && len(data) > 3 && data[0] == 0x62 && data[3] == 0x20 {
+		if from != b || len(data) < 4 {
+			return
+		}
+		switch {
+		case data[0] == 0x62 && data[3] == 0x20:
 			summaries++
+		case data[0] == 0x62 && data[3] == 0x29:
+			holdings++
+		case data[0] == conference.PacketMessage || data[0] == conference.PacketMessageBatch:
+			if m, err := conference.DecodeMessage(data); err == nil && m.Kind == conference.KindMessage {
+				echoes++
+			}
 		}
 	})
 	_ = a.Send("x")
@@ -303,6 +314,9 @@ func TestDeliveredFromEcho(t *testing.T) {
 	net.SetTap(nil)
 	if got := deliveredEvents(a); len(got) == 0 || got[len(got)-1] != n || summaries != 0 || earlier >= n {
 		t.Fatalf("delivered events %v (want up to %d, from %d) with %d summaries", got, n, earlier, summaries)
+	}
+	if holdings != 1 || echoes != 0 {
+		t.Fatalf("b sent %d HOLDINGs and %d copies of the message back; want 1 and 0", holdings, echoes)
 	}
 	if a.Engine.Delivered() != n || a.DB.Meta().Delivered != n {
 		t.Fatalf("engine %d, persisted %d, want %d", a.Engine.Delivered(), a.DB.Meta().Delivered, n)

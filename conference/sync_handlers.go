@@ -47,6 +47,8 @@ func (e *Engine) handleSyncPacket(c *conn, p directPacket) error {
 		e.serveHistory(l, int(p.Count))
 	case *NumberHintPacket:
 		e.handleNumberHint(p)
+	case *HoldingPacket:
+		e.noteDelivered(p.UpTo) // capped at our highest stored number
 	}
 	return nil
 }

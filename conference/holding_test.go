@@ -1,0 +1,125 @@
+package conference
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func deliveredIn(r Ready) []uint32 {
+	var out []uint32
+	for _, ev := range r.Events {
+		if d, ok := ev.(Delivered); ok {
+			out = append(out, d.UpTo)
+		}
+	}
+	return out
+}
+
+// sentMessage sends text and returns its number and the packet flooded
+// to other.
+func sentMessage(t *testing.T, e *Engine, now time.Time, text string) (uint32, []byte) {
+	t.Helper()
+	if err := e.SendMessage(now, text); err != nil {
+		t.Fatal(err)
+	}
+	r := e.Ready()
+	e.Advance()
+	for _, o := range r.Packets {
+		if m, err := DecodeMessage(o.Data); err == nil && m.Kind == KindMessage {
+			return m.Number, o.Data
+		}
+	}
+	t.Fatal("the message was not flooded")
+	return 0, nil
+}
+
+func TestHoldingMovesDeliveredMark(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e, other, _ := proofEngine(t, now)
+	n1, _ := sentMessage(t, e, now, "one")
+	n2, _ := sentMessage(t, e, now, "two")
+	if err := e.HandlePacket(now, other, (&HoldingPacket{Group: 1, UpTo: n1}).Encode()); err != nil {
+		t.Fatal(err)
+	}
+	if got := deliveredIn(e.Ready()); len(got) != 1 || got[0] != n1 {
+		t.Fatalf("delivered %v, want [%d]", got, n1)
+	}
+	e.Advance()
+	// a claim past what we stored is capped at our last stored message
+	if err := e.HandlePacket(now, other, (&HoldingPacket{Group: 1, UpTo: n2 + 1000}).Encode()); err != nil {
+		t.Fatal(err)
+	}
+	if got := deliveredIn(e.Ready()); len(got) != 1 || got[0] != n2 || e.Delivered() != n2 {
+		t.Fatalf("delivered %v (mark %d), want [%d]", got, e.Delivered(), n2)
+	}
+	e.Advance()
+	if _, err := DecodeDirect(append((&HoldingPacket{Group: 1, UpTo: 3}).Encode(), 0)); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("a HOLDING with a trailing byte: %v", err)
+	}
+}
+
+// An older build still echoes our message back instead of sending a
+// HOLDING; the echo still counts.
+func TestEchoFromOlderBuildMovesDeliveredMark(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e, other, _ := proofEngine(t, now)
+	n, data := sentMessage(t, e, now, "one")
+	if err := e.HandlePacket(now, other, data); err != nil {
+		t.Fatal(err)
+	}
+	if got := deliveredIn(e.Ready()); len(got) != 1 || got[0] != n {
+		t.Fatalf("delivered %v after the echo, want [%d]", got, n)
+	}
+	e.Advance()
+}
+
+// A member that stores a message straight from its origin answers with
+// one HOLDING for the turn, not a copy of each message.
+func TestHoldingSentOncePerTurn(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, _, _ := proofEngine(t, now) // the origin: fuzzKey(2)
+	b, err := Create(Config{Self: fuzzKey(1), GroupNumber: 1}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// b as a member of a's conference: same id, a under number 0
+	b.id = a.id
+	b.SessionUp(now, a.self)
+	c := b.addConn(a.self, reasonIntroducing)
+	c.online, c.remoteGroup = true, 1
+	b.selfNumber = 4
+	if b.addPeer(a.self, a.selfNumber, nil, true) == nil {
+		t.Fatal("b does not list a")
+	}
+	b.Ready()
+	b.Advance()
+	var last uint32
+	for _, text := range []string{"one", "two", "three"} {
+		n, data := sentMessage(t, a, now, text)
+		if err := b.HandlePacket(now, a.self, data); err != nil {
+			t.Fatal(err)
+		}
+		last = n
+	}
+	holdings, copies := 0, 0
+	for _, o := range b.Ready().Packets {
+		if o.To != a.self {
+			continue
+		}
+		if w, err := DecodeDirect(o.Data); err == nil {
+			if h, ok := w.(*HoldingPacket); ok {
+				holdings++
+				if h.UpTo != last {
+					t.Errorf("HOLDING up to %d, want %d", h.UpTo, last)
+				}
+			}
+		} else if _, err := DecodeMessage(o.Data); err == nil {
+			copies++
+		}
+	}
+	b.Advance()
+	if holdings != 1 || copies != 0 {
+		t.Fatalf("%d HOLDINGs and %d message copies back to the origin; want 1 and 0", holdings, copies)
+	}
+}
