@@ -13,10 +13,27 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"confchat/internal/srcwatch"
 )
 
-// bin is the confchat binary built once for all tests.
+// bin is the confchat binary built once for all tests; tests use builtBinary().
 var bin string
+
+var sourcesOnce sync.Once
+
+// builtBinary returns bin. Its first call opens the module's sources (inside a
+// test, where the go test cache records the files a test opens): the
+// binary is built by a child `go build`, so without this a change to a
+// package this one does not import would replay a stale result.
+func builtBinary() string {
+	sourcesOnce.Do(func() {
+		if _, err := srcwatch.Open(".."); err != nil {
+			fmt.Fprintln(os.Stderr, "srcwatch:", err)
+		}
+	})
+	return bin
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "confchat-e2e")
@@ -126,7 +143,7 @@ func dhtArgs(extra []string) []string {
 
 func (b *bot) start() {
 	b.t.Helper()
-	b.cmd = exec.Command(bin, b.args...)
+	b.cmd = exec.Command(builtBinary(), b.args...)
 	b.stderr = &lockedBuffer{}
 	b.cmd.Stderr = b.stderr
 	var err error

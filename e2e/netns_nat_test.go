@@ -156,7 +156,7 @@ func (l *natLab) startRelay() string {
 	t := l.t
 	t.Helper()
 	stderr := &lockedBuffer{}
-	cmd := exec.Command("ip", "netns", "exec", l.pub, bin, "relay", "--listen", l.relayHostPort(),
+	cmd := exec.Command("ip", "netns", "exec", l.pub, builtBinary(), "relay", "--listen", l.relayHostPort(),
 		"--profile", filepath.Join(t.TempDir(), "relay"))
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()

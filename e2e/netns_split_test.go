@@ -118,7 +118,7 @@ func startNSBot(t *testing.T, ns, ip, name string, extra ...string) *bot {
 		args: append([]string{"bot", "--listen", ip + ":7400", "--name", name}, dhtArgs(extra)...)}
 	b.args = append(b.args, "--profile", b.profile)
 	// ip netns exec enters the namespace and execs the bot: same pid.
-	b.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin}, b.args...)...)
+	b.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, builtBinary()}, b.args...)...)
 	b.stderr = &lockedBuffer{}
 	b.cmd.Stderr = b.stderr
 	var err error

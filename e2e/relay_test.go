@@ -31,7 +31,7 @@ type relayProc struct {
 func startRelayProc(t testing.TB) *relayProc {
 	t.Helper()
 	r := &relayProc{t: t, stderr: &lockedBuffer{}, done: make(chan struct{})}
-	r.cmd = exec.Command(bin, "relay", "--listen", "127.0.0.1:0", "--profile", filepath.Join(t.TempDir(), "relay"))
+	r.cmd = exec.Command(builtBinary(), "relay", "--listen", "127.0.0.1:0", "--profile", filepath.Join(t.TempDir(), "relay"))
 	r.cmd.Stderr = r.stderr
 	out, err := r.cmd.StdoutPipe()
 	if err != nil {

@@ -11,12 +11,32 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"confchat/internal/srcwatch"
 )
 
-// testBin is the confchat binary built once for every test here.
+// testBin is the confchat binary built once for every test here; tests
+// use builtBinary().
 var testBin string
+
+var sourcesOnce sync.Once
+
+// builtBinary returns testBin. Its first call opens the module's sources
+// (inside a test, where the go test cache records the files a test
+// opens): the binary is built by a child `go build`, so without this a
+// change to a package confbench does not import would replay a stale
+// result.
+func builtBinary() string {
+	sourcesOnce.Do(func() {
+		if _, err := srcwatch.Open("../.."); err != nil {
+			fmt.Fprintln(os.Stderr, "srcwatch:", err)
+		}
+	})
+	return testBin
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "confbench-test")
@@ -39,7 +59,7 @@ func TestMain(m *testing.M) {
 // small is a two-node run of the given phases with few messages.
 func small(phases ...string) options {
 	o := defaultOptions()
-	o.n, o.phases, o.bin = 2, phases, testBin
+	o.n, o.phases, o.bin = 2, phases, builtBinary()
 	o.latCount, o.burstCount, o.burstStall = 10, 200, 3*time.Second
 	o.timeout = 2 * time.Minute
 	return o
