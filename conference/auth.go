@@ -252,7 +252,8 @@ func (c *authCache) add(k *authKey) {
 // verifyMessage checks a message's auth by origin, using the engine's
 // cache of verified batch roots.
 func (e *Engine) verifyMessage(origin identity.PublicKey, number uint32, kind byte, body, auth []byte) bool {
-	in := leafInput(e.id, origin, number, kind, body)
+	in := appendSigned(append(e.signScratch[:0], leafPrefix), e.id, origin, number, kind, body)
+	e.signScratch = in // reused: nothing keeps in past this call
 	if len(auth) == sigSize {
 		return origin.Verify(in[1:], auth)
 	}

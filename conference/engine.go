@@ -133,6 +133,7 @@ type Engine struct {
 
 	wanted       map[identity.PublicKey]bool      // sessions we asked for
 	wantScratch  map[identity.PublicKey]*peer     // wantedSessions' reused result
+	signScratch  []byte                           // signed bytes of the message being checked or hashed
 	held         map[msgRef]time.Time             // messages waiting for a predecessor
 	linger       map[identity.PublicKey]time.Time // sessions kept a while after their connection
 	forcedNumber *uint16                          // tests: the next peer number to hand out

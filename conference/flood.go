@@ -86,7 +86,7 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 	}
 	e.markSeen(origin, q, m)
 	if e.dispatch(c, origin, q, m, body) {
-		e.relay(c, origin, m)
+		e.relay(c, m)
 	}
 	return nil
 }
@@ -169,7 +169,7 @@ func (e *Engine) isDuplicate(arrival *conn, origin identity.PublicKey, q *peer, 
 		if sl, ok := e.store.slotOf(origin, m.Number); ok {
 			// held without its body: the same bytes have the same hash
 			rec := Record{Origin: origin, Number: m.Number, Kind: m.Kind, Body: body, Signature: m.Auth}
-			return sl.fp == fingerprint(rec.Hash(e.id))
+			return sl.fp == fingerprint(e.hashRecord(rec))
 		}
 		return false
 	}
@@ -309,14 +309,33 @@ func (e *Engine) handleLeave(origin identity.PublicKey, q *peer, kind byte, body
 // one. Deviation: Tox also sends it back to the arrival one if that is the
 // origin (§3.4.3 step 7); we answer the origin with one HOLDING per turn
 // instead (noteHolding).
-func (e *Engine) relay(arrival *conn, origin identity.PublicKey, m *MessagePacket) {
+func (e *Engine) relay(arrival *conn, m *MessagePacket) {
+	n := 0
 	for _, c := range e.conns {
-		if !c.online || c == arrival {
+		if c.online && c != arrival && e.sessions[c.key] {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	// One encoding, copied into one backing array of exactly n copies (so
+	// no append moves it): the copies differ only in the receiver's group
+	// number (bytes 1-2).
+	size := m.encodedLen()
+	all := m.appendEncode(make([]byte, 0, n*size))
+	i := 0
+	for _, c := range e.conns {
+		if !c.online || c == arrival || !e.sessions[c.key] {
 			continue
 		}
-		out := *m
-		out.Group = c.remoteGroup
-		e.sendRaw(c.key, out.Encode())
+		if i > 0 {
+			all = append(all, all[:size]...)
+		}
+		pkt := all[i*size : (i+1)*size : (i+1)*size]
+		pkt[1], pkt[2] = byte(c.remoteGroup>>8), byte(c.remoteGroup)
+		e.sendRaw(c.key, pkt)
+		i++
 	}
 }
 

@@ -1,9 +1,12 @@
 package conference
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
+
+	"confchat/identity"
 )
 
 func deliveredIn(r Ready) []uint32 {
@@ -122,4 +125,38 @@ func TestHoldingSentOncePerTurn(t *testing.T) {
 	if holdings != 1 || copies != 0 {
 		t.Fatalf("%d HOLDINGs and %d message copies back to the origin; want 1 and 0", holdings, copies)
 	}
+}
+
+// relay writes every copy into one array; each must carry its own
+// receiver's group number and otherwise the same bytes.
+func TestRelayCopiesCarryTheirGroups(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e, other, _ := proofEngine(t, now)
+	groups := map[identity.PublicKey]uint16{}
+	for i, k := range []*identity.KeyPair{fuzzKey(5), fuzzKey(6), fuzzKey(7)} {
+		e.SessionUp(now, k.Public())
+		c := e.addConn(k.Public(), reasonIntroducing)
+		c.online, c.remoteGroup = true, uint16(0x0102*(i+1))
+		groups[k.Public()] = c.remoteGroup
+	}
+	e.Ready()
+	e.Advance()
+	m := &MessagePacket{Sender: 4, Number: 9, Kind: KindMessage, Body: []byte{0, 0, 0, 0, 'h', 'i'}, Auth: make([]byte, sigSize)}
+	e.relay(e.conn(other), m)
+	r := e.Ready()
+	if len(r.Packets) != len(groups) {
+		t.Fatalf("%d copies for %d connections (the arrival one excluded)", len(r.Packets), len(groups))
+	}
+	for _, o := range r.Packets {
+		got, err := DecodeMessage(o.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := *m
+		want.Group = groups[o.To]
+		if !bytes.Equal(got.Encode(), want.Encode()) || cap(o.Data) != len(o.Data) {
+			t.Fatalf("copy to group %#x: %x (cap %d)", groups[o.To], o.Data, cap(o.Data))
+		}
+	}
+	e.Advance()
 }

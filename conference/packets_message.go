@@ -47,7 +47,13 @@ func (p *MessagePacket) Batched() bool { return len(p.Auth) != sigSize }
 
 // Encode returns the wire bytes.
 func (p *MessagePacket) Encode() []byte {
-	b := make([]byte, 0, 10+len(p.Body)+len(p.Auth))
+	return p.appendEncode(make([]byte, 0, p.encodedLen()))
+}
+
+func (p *MessagePacket) encodedLen() int { return 10 + len(p.Body) + len(p.Auth) }
+
+// appendEncode appends the wire bytes to b.
+func (p *MessagePacket) appendEncode(b []byte) []byte {
 	if p.Batched() {
 		b = append(b, PacketMessageBatch)
 	} else {

@@ -37,7 +37,7 @@ func (e *Engine) acceptRecord(rec Record, late bool) bool {
 	if rec.Number < o.floor && !e.wantedBelowFloor(rec) {
 		return false
 	}
-	h := rec.Hash(e.id)
+	h := e.hashRecord(rec)
 	if old, ok := e.store.slotOf(rec.Origin, rec.Number); ok {
 		return e.resolveFork(o, old, rec, h)
 	}
@@ -50,6 +50,13 @@ func (e *Engine) acceptRecord(rec Record, late bool) bool {
 	e.pruneByCount()
 	e.store.evict()
 	return true
+}
+
+// hashRecord is rec.Hash(e.id), its signed bytes built in the engine's
+// scratch buffer (two per message otherwise: this and verifyMessage).
+func (e *Engine) hashRecord(rec Record) [32]byte {
+	e.signScratch = appendSigned(e.signScratch[:0], e.id, rec.Origin, rec.Number, rec.Kind, rec.Body)
+	return hashOf(e.signScratch, rec.Signature)
 }
 
 // wantedBelowFloor: a joiner keeps an origin's latest NAME and the winning
