@@ -68,7 +68,9 @@ func TestEchoFromOlderBuildMovesDeliveredMark(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	e, other, _ := proofEngine(t, now)
 	n, data := sentMessage(t, e, now, "one")
-	if err := e.HandlePacket(now, other, data); err != nil {
+	echo := append([]byte(nil), data...)
+	echo[1], echo[2] = 0, 1 // the member sends it back to our group number
+	if err := e.HandlePacket(now, other, echo); err != nil {
 		t.Fatal(err)
 	}
 	if got := deliveredIn(e.Ready()); len(got) != 1 || got[0] != n {
@@ -81,8 +83,9 @@ func TestEchoFromOlderBuildMovesDeliveredMark(t *testing.T) {
 // one HOLDING for the turn, not a copy of each message.
 func TestHoldingSentOncePerTurn(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	a, _, _ := proofEngine(t, now) // the origin: fuzzKey(2)
-	b, err := Create(Config{Self: fuzzKey(1), GroupNumber: 1}, now)
+	// a (fuzzKey(2)) is the origin; it addresses b (fuzzKey(1)) as group 7
+	a, _, _ := proofEngine(t, now)
+	b, err := Create(Config{Self: fuzzKey(1), GroupNumber: 7}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,23 +74,14 @@ func TestPeerProofRoundTrip(t *testing.T) {
 	}
 }
 
-// proofEngine is a connected engine (fuzzKey(2)) with member fuzzKey(1)
-// online under number 4 and a hint for fuzzKey(3) under number 9.
+// proofEngine is onlineEngine (us fuzzKey(2), member fuzzKey(1) online
+// under number 4) with a hint for fuzzKey(3) under number 9.
 func proofEngine(t *testing.T, now time.Time) (*Engine, identity.PublicKey, identity.PublicKey) {
 	t.Helper()
-	e, err := Create(Config{Self: fuzzKey(2), GroupNumber: 1}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := fuzzKey(1).Public()
-	e.SessionUp(now, other)
-	c := e.addConn(other, reasonIntroducing)
-	c.online, c.remoteGroup = true, 1
-	e.addPeer(other, 4, nil, true)
+	e, other, _ := onlineEngine(t)
+	e.now = now
 	v := fuzzKey(3).Public()
 	e.addHint(v, 9, []string{"127.0.0.1:9"}, "vee")
-	e.Ready()
-	e.Advance()
 	return e, other, v
 }
 

@@ -20,18 +20,14 @@ import (
 // bin is the confchat binary built once for all tests; tests use builtBinary().
 var bin string
 
-var sourcesOnce sync.Once
-
-// builtBinary returns bin. Its first call opens the module's sources (inside a
-// test, where the go test cache records the files a test opens): the
-// binary is built by a child `go build`, so without this a change to a
+// trackSources opens the module's sources for the go test cache: the
+// binary is built by a child `go build`, so without it a change to a
 // package this one does not import would replay a stale result.
+var trackSources = srcwatch.Once("..")
+
+// builtBinary returns bin; tests call it, not bin, so trackSources runs.
 func builtBinary() string {
-	sourcesOnce.Do(func() {
-		if _, err := srcwatch.Open(".."); err != nil {
-			fmt.Fprintln(os.Stderr, "srcwatch:", err)
-		}
-	})
+	trackSources()
 	return bin
 }
 

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,19 +21,14 @@ import (
 // use builtBinary().
 var testBin string
 
-var sourcesOnce sync.Once
+// trackSources opens the module's sources for the go test cache: the
+// binary is built by a child `go build`, so without it a change to a
+// package this one does not import would replay a stale result.
+var trackSources = srcwatch.Once("../..")
 
-// builtBinary returns testBin. Its first call opens the module's sources
-// (inside a test, where the go test cache records the files a test
-// opens): the binary is built by a child `go build`, so without this a
-// change to a package confbench does not import would replay a stale
-// result.
+// builtBinary returns testBin; tests call it, not testBin, so trackSources runs.
 func builtBinary() string {
-	sourcesOnce.Do(func() {
-		if _, err := srcwatch.Open("../.."); err != nil {
-			fmt.Fprintln(os.Stderr, "srcwatch:", err)
-		}
-	})
+	trackSources()
 	return testBin
 }
 

@@ -7,10 +7,12 @@
 package srcwatch
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Open opens and closes every file under root that a build of the module
@@ -40,4 +42,20 @@ func Open(root string) (int, error) {
 		return f.Close()
 	})
 	return n, err
+}
+
+// Once returns a func that runs Open(root) on its first call only. Call
+// it where a test first uses the binary: inside a test, since the test
+// log that the cache reads starts with the first test, after TestMain's
+// own code. A failure is reported on stderr; the tests still run, only
+// their cached results could go stale.
+func Once(root string) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			if _, err := Open(root); err != nil {
+				fmt.Fprintln(os.Stderr, "srcwatch:", err)
+			}
+		})
+	}
 }
