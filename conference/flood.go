@@ -85,7 +85,17 @@ func (e *Engine) handleMessage(from identity.PublicKey, m *MessagePacket) error 
 		e.noteActive(q)
 	}
 	e.markSeen(origin, q, m)
-	if e.dispatch(c, origin, q, m, body) {
+	relay := e.dispatch(c, origin, q, m, body)
+	if q == nil && origin != e.self {
+		// A self announcement of a key we did not know made it a member
+		// only now: mark it seen in the new member's window too, or each
+		// further copy (one per connection) would be checked, applied and
+		// relayed again.
+		if q = e.peers.byKey[origin]; q != nil {
+			e.markSeen(origin, q, m)
+		}
+	}
+	if relay {
 		e.relay(c, m)
 	}
 	return nil
@@ -283,10 +293,23 @@ func (e *Engine) dispatch(c *conn, origin identity.PublicKey, q *peer, m *Messag
 func (e *Engine) learnSelfAnnouncement(np newPeerBody) {
 	known := e.peers.byKey[np.Key] != nil
 	q := e.addPeerFrom(np.Key, np.Number, np.Addresses, true, true)
-	if q != nil && (np.Listed && slices.Contains(np.Missing, e.selfNumber) || !np.Listed && !known) {
-		e.announceSelf = true
+	switch {
+	case q == nil:
+	case !np.Listed:
+		e.announceSelf = e.announceSelf || !known
+	case slices.Contains(np.Missing, e.selfNumber):
+		// A known member could repeat a listed announcement that names
+		// everyone: each of them answers it at most once a minute.
+		if q.answeredAt.IsZero() || !e.now.Before(q.answeredAt.Add(answerInterval)) {
+			q.answeredAt = e.now
+			e.announceSelf = true
+		}
 	}
 }
+
+// answerInterval bounds how often we answer one member's listed
+// announcements that name us missing.
+const answerInterval = time.Minute
 
 // handleLeave: KILL deletes and FREEZE freezes the sender, only if the body
 // names the sender itself (signature makes that unforgeable).

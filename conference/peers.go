@@ -21,6 +21,7 @@ type peer struct {
 	seen         seenWindow
 	lastSigned   *MessagePacket // highest-numbered signed message seen
 	lastHint     time.Time
+	answeredAt   time.Time // when its listed announcement last named us missing and we answered
 }
 
 // peerTable holds active and frozen peers in list order (Tox semantics

@@ -204,3 +204,78 @@ func TestListedAnnouncementAnsweredOnlyIfMissing(t *testing.T) {
 		})
 	}
 }
+
+// A member that repeats a listed announcement naming us missing gets one
+// answer a minute, not one per announcement.
+func TestListedAnnouncementAnswersBounded(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e, other, _ := proofEngine(t, now)
+	w := fuzzKey(5)
+	announce := func(i int) (answered bool) {
+		at := now.Add(time.Duration(i) * 5 * time.Second)
+		body := newPeerBody{Number: 11, Key: w.Public(), Listed: true, Missing: []uint16{e.selfNumber}}.encode()
+		number := uint32(i + 1)
+		auths, _ := sealRun(w, e.ID(), [][]byte{signedBytes(e.ID(), w.Public(), number, KindNewPeer, body)})
+		m := &MessagePacket{Group: 1, Sender: 11, Number: number, Kind: KindNewPeer, Body: body, Auth: auths[0]}
+		if err := e.HandlePacket(at, other, m.Encode()); err != nil {
+			t.Fatal(err)
+		}
+		e.Tick(at)
+		for _, o := range e.Ready().Packets {
+			if a, err := DecodeMessage(o.Data); err == nil && a.Kind == KindNewPeer && o.To == other {
+				if got, err := decodeNewPeer(a.Body); err == nil && got.Key == e.self {
+					answered = true
+				}
+			}
+		}
+		e.Advance()
+		return answered
+	}
+	var got []bool
+	for i := range 4 { // 0, 5, 10 and 15 s
+		got = append(got, announce(i))
+	}
+	if !slices.Equal(got, []bool{true, false, false, false}) {
+		t.Fatalf("answers to four announcements within 15 s: %v, want only the first", got)
+	}
+	q := e.peers.byKey[w.Public()]
+	q.answeredAt = q.answeredAt.Add(-answerInterval) // a minute later
+	if !announce(4) {
+		t.Fatal("no answer a minute after the last one")
+	}
+}
+
+// A self announcement that makes its key a member is seen once: its
+// copy over a second connection is a duplicate (not applied, answered or
+// relayed again).
+func TestNewMemberAnnouncementCopyIsDuplicate(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e, other, _ := proofEngine(t, now)
+	third := fuzzKey(6).Public()
+	e.SessionUp(now, third)
+	c := e.addConn(third, reasonIntroducing)
+	c.online, c.remoteGroup = true, 3
+	e.addPeer(third, 6, nil, true)
+	e.Tick(now)
+	e.Ready()
+	e.Advance()
+	w := fuzzKey(5)
+	body := newPeerBody{Number: 11, Key: w.Public()}.encode()
+	auths, _ := sealRun(w, e.ID(), [][]byte{signedBytes(e.ID(), w.Public(), 1, KindNewPeer, body)})
+	m := &MessagePacket{Group: 1, Sender: 11, Number: 1, Kind: KindNewPeer, Body: body, Auth: auths[0]}
+	sent := func(from identity.PublicKey) int {
+		if err := e.HandlePacket(now, from, m.Encode()); err != nil {
+			t.Fatal(err)
+		}
+		e.Tick(now)
+		n := len(e.Ready().Packets)
+		e.Advance()
+		return n
+	}
+	if n := sent(other); n == 0 || !e.Knows(w.Public()) {
+		t.Fatalf("first copy: %d packets out, member %v", n, e.Knows(w.Public()))
+	}
+	if n := sent(third); n != 0 {
+		t.Fatalf("the copy from another connection sent %d packets (relayed or answered again)", n)
+	}
+}

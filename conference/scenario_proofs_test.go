@@ -14,7 +14,7 @@ import (
 // of their own. Before, every member answered every joiner: for a chain
 // of 12, 12 self announcements, 11 introducers' NEW_PEERs and about 66
 // answers (one per member per join), O(n²) floods: 154 for this chain of
-// 16, against 73 with proofs (the rest answer joiners that named them
+// 16, against 52 with proofs (the rest answer joiners that named them
 // missing: a member that had just joined had signed nothing yet when its
 // own joiner's introducer was asked).
 func TestChainJoinFloodsFewAnnouncements(t *testing.T) {
