@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -336,5 +337,32 @@ func TestProxiedOnlyForFaults(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"-proxy", "maybe"}, io.Discard); err == nil {
 		t.Error("-proxy maybe accepted")
+	}
+}
+
+// A line whose params do not fit noteParams is still read: its reply is
+// delivered, its notification counts, without its params.
+func TestReadKeepsLinesWithOddParams(t *testing.T) {
+	c := &cluster{want: map[string]string{}}
+	c.cond = sync.NewCond(&c.mu)
+	p := &proc{c: c, st: newNodeState(), pending: map[int]chan reply{}, done: make(chan struct{})}
+	ch := make(chan reply, 1)
+	p.pending[7] = ch
+	ready := make(chan line, 1)
+	in := strings.Join([]string{
+		`{"jsonrpc":"2.0","method":"ready","params":{"id":"ID","public_key":"K"}}`,
+		`{"jsonrpc":"2.0","method":"conference.joined","params":{"conference":"C","at":"2026-12-01T00:00:00Z","number":"not a number"}}`,
+		`{"jsonrpc":"2.0","id":7,"result":{"number":3}}`,
+	}, "\n") + "\n"
+	p.read(strings.NewReader(in), ready)
+	if r := <-ready; r.Params.ID != "ID" || r.Params.PublicKey != "K" {
+		t.Fatalf("ready params %+v", r.Params)
+	}
+	if r := <-ch; r.err != nil || string(r.result) != `{"number":3}` {
+		t.Fatalf("reply %+v", r)
+	}
+	// kept without its params: no node stamp, so confbench's read time
+	if c.fallback != 1 || p.st.joined.IsZero() {
+		t.Fatalf("odd params: fallback %d, joined %v (want the line kept, stamped when read)", c.fallback, p.st.joined)
 	}
 }

@@ -31,7 +31,7 @@ func (e *rpcError) Error() string { return fmt.Sprintf("rpc error %d: %s", e.Cod
 type line struct {
 	ID     *int            `json:"id"`
 	Method string          `json:"method"`
-	Params json.RawMessage `json:"params"`
+	Params noteParams      `json:"params"` // decoded with the line: one pass per line
 	Result json.RawMessage `json:"result"`
 	Error  *rpcError       `json:"error"`
 }
@@ -109,14 +109,10 @@ func (p *proc) start(ctx context.Context, extra []string) error {
 	go p.read(out, ready)
 	select {
 	case r := <-ready:
-		var v struct {
-			ID        string `json:"id"`
-			PublicKey string `json:"public_key"`
+		if r.Params.ID == "" || r.Params.PublicKey == "" {
+			return fmt.Errorf("%s: ready without id or public_key", p.name)
 		}
-		if err := json.Unmarshal(r.Params, &v); err != nil {
-			return fmt.Errorf("%s: ready: %w", p.name, err)
-		}
-		p.id, p.key = v.ID, v.PublicKey
+		p.id, p.key = r.Params.ID, r.Params.PublicKey
 		return nil
 	case <-p.done:
 		return fmt.Errorf("%s exited before ready (log %s)", p.name, p.logPath)
@@ -137,7 +133,16 @@ func (p *proc) read(out io.Reader, ready chan line) {
 		recv := time.Now()
 		var l line
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			continue
+			// params of a shape noteParams does not fit (a field of
+			// another type): keep the line, without them
+			var raw struct {
+				line
+				Params json.RawMessage `json:"params"`
+			}
+			if json.Unmarshal(sc.Bytes(), &raw) != nil {
+				continue
+			}
+			l = raw.line
 		}
 		switch {
 		case l.ID != nil:

@@ -15,9 +15,10 @@ const clockTicks = 100
 
 // procSample is what /proc says about one process.
 type procSample struct {
-	cpu    float64 // user + system seconds
-	hwmMiB float64 // VmHWM: peak resident set size
-	rssMiB float64 // VmRSS now
+	cpu     float64 // user + system seconds
+	hwmMiB  float64 // VmHWM: peak resident set size
+	rssMiB  float64 // VmRSS now
+	anonMiB float64 // RssAnon now: resident anonymous memory (smaps_rollup's Anonymous)
 }
 
 // readRollup reads the proportional set size (Pss) and the anonymous
@@ -85,17 +86,20 @@ func readProc(pid int) (procSample, error) {
 	sc := bufio.NewScanner(status)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmHWM" && k != "VmRSS") {
+		if !ok || (k != "VmHWM" && k != "VmRSS" && k != "RssAnon") {
 			continue
 		}
 		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 		if err != nil {
 			continue
 		}
-		if k == "VmHWM" {
+		switch k {
+		case "VmHWM":
 			s.hwmMiB = kb / 1024
-		} else {
+		case "VmRSS":
 			s.rssMiB = kb / 1024
+		default:
+			s.anonMiB = kb / 1024
 		}
 	}
 	return s, sc.Err()

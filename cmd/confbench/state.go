@@ -42,6 +42,7 @@ func newNodeState() *nodeState {
 
 // noteParams holds every field the notifications confbench reads carry.
 type noteParams struct {
+	ID         string `json:"id"` // ready
 	At         string `json:"at"`
 	PublicKey  string `json:"public_key"`
 	Name       string `json:"name"`
@@ -71,6 +72,11 @@ func (s *nodeState) apply(method string, raw json.RawMessage, read time.Time, se
 	if json.Unmarshal(raw, &v) != nil {
 		return false
 	}
+	return s.applyNote(method, v, read, self, want)
+}
+
+// applyNote is apply for params already decoded.
+func (s *nodeState) applyNote(method string, v noteParams, read time.Time, self string, want map[string]string) (stamped bool) {
 	at := stamp(v.At, read)
 	switch method {
 	case "friend.online":
