@@ -72,3 +72,17 @@ func (t *fakeTimer) Reset(d time.Duration) bool {
 	t.c.timers[t] = struct{}{}
 	return ok
 }
+
+// advancePast moves the clock by d and, until done holds (at most 50
+// times, 10 ms apart), by d again. A watchdog check started by an earlier
+// jump may still be running: it read the old time and re-arms its timer
+// from the new one (a fake clock jumps; a real one does not), which puts
+// the timer past the test's last jump. CI saw TestSpliceIdleCut's pair
+// stay open once.
+func advancePast(c *fakeClock, d time.Duration, done func() bool) {
+	c.Advance(d)
+	for i := 0; i < 50 && !done(); i++ {
+		time.Sleep(10 * time.Millisecond)
+		c.Advance(d)
+	}
+}

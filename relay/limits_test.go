@@ -65,7 +65,7 @@ func TestSpliceIdleCut(t *testing.T) {
 	exchange(t, a, b, []byte("still here"))
 	clock.Advance(6 * time.Second) // 6 s since the last byte: alive
 	exchange(t, a, b, []byte("still here"))
-	clock.Advance(11 * time.Second)
+	advancePast(clock, 11*time.Second, func() bool { return r.srv.Stats().Refusals[ReasonIdle] > 0 })
 	expectClosed(t, a)
 	expectClosed(t, b)
 	waitFor(t, "idle refusal", func() bool { return r.srv.Stats().Refusals[ReasonIdle] >= 1 })

@@ -200,7 +200,7 @@ func TestRegistrationIdleCut(t *testing.T) {
 	if m, err := ch.read(); err != nil || m.Type != msgPong {
 		t.Fatalf("pong: %+v %v", m, err)
 	}
-	clock.Advance(31 * time.Second)
+	advancePast(clock, 31*time.Second, func() bool { return r.srv.Stats().Refusals[ReasonIdle] > 0 })
 	expectClosed(t, ch.conn)
 	waitFor(t, "idle refusal", func() bool { return r.srv.Stats().Refusals[ReasonIdle] == 1 })
 }
