@@ -24,7 +24,7 @@ func TestBackgroundLookupNeedsNews(t *testing.T) {
 	other := newKey(t)
 	res := startService(t, Config{Key: other, ID: identity.ID{Key: other.Public()}, Bootstrap: p.addrs[3:4],
 		MinInterval: 20 * time.Millisecond})
-	if f, err := res.Lookup(lookupCtx(t), id); err != nil || f.Seq != first.Seq {
+	if f, err := lookupEventually(t, res, id); err != nil || f.Seq != first.Seq {
 		t.Fatalf("explicit lookup: %+v %v", f, err)
 	}
 	res.RequestLookup(id)
@@ -86,7 +86,7 @@ func TestStaleTableUsesRouters(t *testing.T) {
 	second := startService(t, Config{Key: kp, ID: id, Bootstrap: live.addrs[2:3], RoutingTable: table,
 		LookupTimeout: 10 * time.Second})
 	waitReady(t, second)
-	found, err := second.Lookup(lookupCtx(t), otherID)
+	found, err := lookupEventually(t, second, otherID)
 	if err != nil || !slices.Equal(found.Record.Addresses, testAddrs[:1]) {
 		t.Fatalf("with a stale table: %+v %v", found, err)
 	}

@@ -39,7 +39,7 @@ func TestPublishAndLookupByID(t *testing.T) {
 
 	other := newKey(t)
 	res := startService(t, Config{Key: other, ID: identity.ID{Key: other.Public()}, Bootstrap: p.addrs[3:4]})
-	found, err := res.Lookup(lookupCtx(t), id)
+	found, err := lookupEventually(t, res, id)
 	if err != nil {
 		t.Fatal(err)
 	}
